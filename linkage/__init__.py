@@ -1,0 +1,1 @@
+"""Record linkage for PDPB: exact NIK pass, Splink 5 prediction, review, dedupe."""

@@ -1,0 +1,137 @@
+"""The DuckDB warehouse: connection and the tables the Python stages own.
+
+`core.*` is the system of record written by ingest, link and apply. dbt reads
+it as sources and builds `marts.*`. The DDL below is the internal contract
+between the stages; docs/warehouse.md describes each table for analysts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from pdpb.config import Settings
+
+# Identity columns shared by voters, history and events, in Sidalih order.
+IDENTITY_COLUMNS = (
+    "nkk", "nik", "nama", "tempat_lahir", "tanggal_lahir", "jenis_kelamin",
+    "status_kawin", "alamat", "rt", "rw",
+)
+
+DDL = """
+create schema if not exists core;
+create schema if not exists marts;
+
+-- Current state of every voter record (one row per dpid).
+create table if not exists core.voters (
+    dpid varchar primary key,
+    nkk varchar, nik varchar, nama varchar, gelar varchar, tempat_lahir varchar,
+    tanggal_lahir date, jenis_kelamin varchar, status_kawin varchar,
+    alamat varchar, rt varchar, rw varchar, disabilitas varchar, ktp_el varchar,
+    kode_wilayah varchar, tps varchar, sumber varchar, keterangan varchar,
+    status varchar not null,              -- AKTIF or TMS
+    tms_code integer,                     -- set when status = TMS
+    person_key varchar,                   -- generator truth id when loaded from synth (else null)
+    updated_period varchar                -- period of the last change ('INIT' for the initial list)
+);
+
+-- SCD2 history: one row per dpid and version.
+create table if not exists core.voter_history (
+    dpid varchar not null, version integer not null,
+    nkk varchar, nik varchar, nama varchar, gelar varchar, tempat_lahir varchar,
+    tanggal_lahir date, jenis_kelamin varchar, status_kawin varchar,
+    alamat varchar, rt varchar, rw varchar, disabilitas varchar, ktp_el varchar,
+    kode_wilayah varchar, tps varchar, sumber varchar, keterangan varchar,
+    status varchar not null, tms_code integer,
+    valid_from_period varchar not null,   -- 'INIT' for the initial list
+    valid_to_period varchar,              -- null while current; else the period that replaced it
+    change_id varchar,                    -- the change that created this version
+    primary key (dpid, version)
+);
+
+-- People known to the population data but not yet eligible (under 17, unmarried):
+-- promoted to BARU automatically in the period they qualify.
+create table if not exists core.future_voters (
+    future_id varchar primary key,
+    nkk varchar, nik varchar, nama varchar, gelar varchar, tempat_lahir varchar,
+    tanggal_lahir date, jenis_kelamin varchar, status_kawin varchar,
+    alamat varchar, rt varchar, rw varchar, kode_wilayah varchar,
+    first_period varchar not null, sumber varchar, event_id varchar,
+    promoted_period varchar, promoted_dpid varchar
+);
+
+-- One row per period run.
+create table if not exists core.periods (
+    period varchar primary key, cutoff date not null, status varchar not null,
+    started_at timestamp, finished_at timestamp, stage varchar, message varchar
+);
+
+-- One row per delivered file and period (the file ledger).
+create table if not exists core.files (
+    period varchar not null, file_name varchar not null, sha256 varchar not null,
+    size_bytes bigint, sumber varchar, rows_in integer, rows_loaded integer,
+    rows_quarantined integer, status varchar, message varchar, loaded_at timestamp,
+    primary key (period, file_name)
+);
+
+-- Normalised events of each period (staging for link and apply).
+create table if not exists core.events (
+    period varchar not null, sumber varchar not null, event_id varchar not null,
+    jenis_peristiwa varchar not null, tanggal_peristiwa date,
+    nik varchar, nik_valid boolean, nik_flag varchar, nkk varchar,
+    nama varchar, gelar varchar, tempat_lahir varchar, tanggal_lahir date,
+    jenis_kelamin varchar, status_kawin varchar, alamat varchar, rt varchar, rw varchar,
+    kode_wilayah varchar, kode_wilayah_asal varchar,
+    is_late boolean, file_name varchar, row_number integer, extra varchar,
+    primary key (period, sumber, event_id)
+);
+
+-- Rows that could not be loaded, with the raw row and a reason code.
+create table if not exists core.quarantine (
+    period varchar not null, file_name varchar not null, row_number integer not null,
+    sumber varchar, event_id varchar, reason varchar not null, detail varchar, raw varchar,
+    primary key (period, file_name, row_number)
+);
+
+-- The link decision for each event of a period.
+create table if not exists core.matches (
+    period varchar not null, sumber varchar not null, event_id varchar not null,
+    decision varchar not null,           -- LINK, NEW, REVIEW, DUPLICATE_EVENT
+    target_id varchar,                   -- dpid or future_id (F-prefixed) for LINK / REVIEW candidate
+    match_method varchar,                -- NIK_EXACT, SPLINK, REVIEW_DECISION, NONE
+    match_probability double,
+    duplicate_of varchar,                -- sumber|event_id of the primary event for DUPLICATE_EVENT
+    flag varchar,                        -- e.g. NIK_MISUSE_SUSPECTED
+    primary key (period, sumber, event_id)
+);
+
+-- The change ledger: one row per change to the list.
+create table if not exists core.changes (
+    period varchar not null, change_id varchar primary key,
+    sumber varchar, event_id varchar,   -- the event (or DEDUPE cluster / PROMOSI) behind it
+    dpid varchar not null, change_type varchar not null, tms_code integer,
+    rule varchar not null, reason varchar, changed_fields varchar,
+    match_method varchar, match_probability double,
+    kode_wilayah varchar, jenis_kelamin varchar
+);
+
+-- Exactly one outcome per ingested row of a period.
+create table if not exists core.event_outcomes (
+    period varchar not null, sumber varchar not null, event_id varchar not null,
+    outcome varchar not null, dpid varchar, match_method varchar,
+    match_probability double, detail varchar,
+    primary key (period, sumber, event_id)
+);
+"""
+
+
+def connect(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, creating the file and the core tables if needed."""
+    path: Path = settings.warehouse_path
+    if read_only:
+        return duckdb.connect(str(path), read_only=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    con.execute(DDL)
+    return con
