@@ -7,21 +7,39 @@ between the stages; docs/warehouse.md describes each table for analysts.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from pdpb.config import Settings
 
 # Identity columns shared by voters, history and events, in Sidalih order.
 IDENTITY_COLUMNS = (
-    "nkk", "nik", "nama", "tempat_lahir", "tanggal_lahir", "jenis_kelamin",
-    "status_kawin", "alamat", "rt", "rw",
+    "nkk",
+    "nik",
+    "nama",
+    "tempat_lahir",
+    "tanggal_lahir",
+    "jenis_kelamin",
+    "status_kawin",
+    "alamat",
+    "rt",
+    "rw",
 )
 
 DDL = """
 create schema if not exists core;
 create schema if not exists marts;
+
+-- The one masking rule for NIK and NKK wherever people other than the data
+-- division see them (reports, review files, analyst views, logs): keep the
+-- 6-digit region prefix and the last 2 digits, hide the birth date and serial.
+create or replace macro core.mask_nik(x) as
+    case when x is null or length(x) < 8 then x
+         else left(x, 6) || repeat('*', length(x) - 8) || right(x, 2) end;
 
 -- Current state of every voter record (one row per dpid).
 create table if not exists core.voters (
@@ -32,7 +50,6 @@ create table if not exists core.voters (
     kode_wilayah varchar, tps varchar, sumber varchar, keterangan varchar,
     status varchar not null,              -- AKTIF or TMS
     tms_code integer,                     -- set when status = TMS
-    person_key varchar,                   -- generator truth id when loaded from synth (else null)
     updated_period varchar                -- period of the last change ('INIT' for the initial list)
 );
 
@@ -58,7 +75,9 @@ create table if not exists core.future_voters (
     tanggal_lahir date, jenis_kelamin varchar, status_kawin varchar,
     alamat varchar, rt varchar, rw varchar, kode_wilayah varchar,
     first_period varchar not null, sumber varchar, event_id varchar,
-    promoted_period varchar, promoted_dpid varchar
+    closed_period varchar,                -- promoted to the list, or no longer tracked
+    closed_reason varchar,                -- PROMOSI, KAWIN, MENINGGAL, ...
+    promoted_dpid varchar
 );
 
 -- One row per period run.
@@ -135,3 +154,33 @@ def connect(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConne
     con = duckdb.connect(str(path))
     con.execute(DDL)
     return con
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Commit everything in the block, or nothing."""
+    con.execute("begin transaction")
+    try:
+        yield con
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+
+
+def insert_rows(
+    con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str], rows: Iterable[dict]
+) -> int:
+    """Insert dict rows through Arrow (fast, and typed by the target table)."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    batch = pa.table({c: [r.get(c) for r in rows] for c in columns})
+    con.register("_insert_batch", batch)
+    try:
+        con.execute(
+            f"insert into {table} ({', '.join(columns)}) select {', '.join(columns)} from _insert_batch"
+        )
+    finally:
+        con.unregister("_insert_batch")
+    return len(rows)

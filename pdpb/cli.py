@@ -1,0 +1,199 @@
+"""The `pdpb` command line: one entry point for every job of DESIGN.md.
+
+Each command parses its arguments, loads the settings for the home
+(`--home` or `$PDPB_HOME`, default `./var`) and calls a function of the
+packages; no stage logic lives here. Errors a user can act on end the command
+with a one-line message on stderr and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from pdpb.config import PdpbError, Settings, Thresholds
+
+log = logging.getLogger("pdpb")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {}
+    if getattr(args, "upper", None) is not None or getattr(args, "lower", None) is not None:
+        default = Thresholds()
+        overrides["thresholds"] = Thresholds(
+            upper=args.upper if args.upper is not None else default.upper,
+            lower=args.lower if args.lower is not None else default.lower,
+        )
+    return Settings.load(args.home, **overrides)
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from pdpb.synth import generate
+
+    manifest = generate(
+        Path(args.out), province=args.province, voters=args.voters, periods=args.periods,
+        start=args.start, seed=args.seed,
+    )  # fmt: skip
+    counts = manifest.get("counts", manifest)
+    print(f"wrote synthetic data to {args.out}: {counts}")
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from pdpb.voterlist import init_voters
+
+    counts = init_voters(_settings(args), Path(args.voters))
+    print(
+        f"loaded {counts['voters']} voters ({counts['quarantined']} rows quarantined) from {args.voters}"
+    )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pdpb.pipeline import run_period
+
+    settings = _settings(args)
+
+    def show(stage: str) -> None:
+        print(f"[{args.period}] {stage} ...", file=sys.stderr, flush=True)
+
+    results = run_period(settings, args.period, args.cutoff, rollback=args.rollback, on_stage=show)
+    apply = results["apply"]
+    print(
+        f"period {args.period} completed: {apply['events']} events, {apply['BARU']} baru, "
+        f"{apply['TMS']} TMS, {apply['UBAH']} ubah, {apply['review']} to review; "
+        f"reports in {settings.reports_dir(args.period)}"
+    )
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from pdpb.status import period_status
+
+    print(period_status(_settings(args)))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pdpb.demo import run_demo
+
+    print(run_demo(_settings(args), voters=args.voters, periods=args.periods, seed=args.seed))
+    return 0
+
+
+def cmd_regions(args: argparse.Namespace) -> int:
+    from pdpb.regions import write_region_seed
+
+    path = Path(args.out) if args.out else None
+    count = write_region_seed(path) if path else write_region_seed()
+    print(f"wrote {count} regions")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pdpb", description="Continuous voter-list (DPB) update pipeline."
+    )
+    parser.add_argument("--home", help="pipeline home (default: $PDPB_HOME or ./var)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("synth", help="write a synthetic voter list, landing files and ground truth")
+    p.add_argument("--province", default="36", help="province code, e.g. 36 (Banten)")
+    p.add_argument(
+        "--voters", type=int, default=50_000, help="number of voters in the initial list"
+    )
+    p.add_argument(
+        "--periods", type=int, default=3, help="number of monthly periods of landing files"
+    )
+    p.add_argument("--start", default="2026-01", help="first period YYYY-MM")
+    p.add_argument("--seed", type=int, default=7, help="random seed (same seed, same bytes)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser(
+        "init", help="load the initial voter list (Sidalih export) into an empty home"
+    )
+    p.add_argument(
+        "--voters", required=True, help="CSV, Parquet or XLSX in the Sidalih export format"
+    )
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("run", help="run every stage of one period without Airflow")
+    p.add_argument(
+        "--period", required=True, help="period YYYY-MM; its files are in <home>/landing/<period>/"
+    )
+    p.add_argument("--cutoff", help="cut-off date YYYY-MM-DD (default: the period's last day)")
+    p.add_argument(
+        "--rollback", action="store_true", help="roll back later periods to re-run an older one"
+    )
+    p.add_argument(
+        "--upper", type=float, help="match probability at or above which a link is applied"
+    )
+    p.add_argument(
+        "--lower", type=float, help="match probability below which an event is a new person"
+    )
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "demo", help="synthetic province, then several periods through the Airflow DAG"
+    )
+    p.add_argument("--voters", type=int, default=50_000)
+    p.add_argument("--periods", type=int, default=3)
+    p.add_argument("--seed", type=int, default=7)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("status", help="periods done, pending review, last failures")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser(
+        "regions", help="write the region seed for dbt from the official Kemendagri list"
+    )
+    p.add_argument("--out", help="CSV path (default: the dbt project's seed)")
+    p.set_defaults(func=cmd_regions)
+    return parser
+
+
+def _configure_logging(debug: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    for noisy in (
+        "splink",
+        "great_expectations",
+        "dbt",
+        "airflow",
+        "urllib3",
+        "alembic",
+        "sqlalchemy",
+    ):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.debug)
+    try:
+        return args.func(args)
+    except PdpbError as exc:
+        print(f"pdpb: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("pdpb: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(
+            f"pdpb: internal error: {type(exc).__name__}: {exc} (re-run with --debug for details)",
+            file=sys.stderr,
+        )
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

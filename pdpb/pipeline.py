@@ -1,0 +1,253 @@
+"""The stages of one period, as the CLI and the Airflow DAG call them.
+
+Each stage is one function taking the settings, the period and (where the
+rules need it) the cut-off date, and returning a small dict of counts: XCom
+carries those, never data. `run_period` chains them for the CLI; the DAG
+runs the same functions as tasks. Period bookkeeping lives here too: a period
+runs only after the previous one completed, and re-running an older period
+needs an explicit rollback of the later ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date, datetime
+
+from pdpb.config import PdpbError, Settings, default_cutoff, next_period, parse_period
+from pdpb.warehouse import connect, transaction
+
+log = logging.getLogger(__name__)
+
+LATER_PERIOD_TABLES = ("events", "quarantine", "files", "matches")
+
+
+# --------------------------------------------------------------------------- bookkeeping
+
+
+def resolve_cutoff(period: str, cutoff: date | str | None) -> date:
+    parse_period(period)
+    if cutoff is None or cutoff == "":
+        return default_cutoff(period)
+    if isinstance(cutoff, str):
+        try:
+            cutoff = date.fromisoformat(cutoff)
+        except ValueError as exc:
+            raise PdpbError(f"cut-off '{cutoff}' is not a date YYYY-MM-DD") from exc
+    return cutoff
+
+
+def start_period(settings: Settings, period: str, cutoff: date, rollback: bool = False) -> dict:
+    """Check the period may run now, roll back later periods if asked, mark it RUNNING."""
+    parse_period(period)
+    con = connect(settings)
+    try:
+        if not con.execute("select count(*) from core.voters").fetchone()[0]:
+            raise PdpbError(
+                f"home {settings.home} has no voter list: run `pdpb init --voters FILE` first"
+            )
+        periods = dict(
+            con.execute("select period, status from core.periods order by period").fetchall()
+        )
+        later = sorted((p for p in periods if p > period), reverse=True)
+        if later and not rollback:
+            raise PdpbError(
+                f"period {period} is older than {later[0]}, which has already run; "
+                f"re-run with --rollback to undo {', '.join(sorted(later))} first"
+            )
+        earlier = [p for p in periods if p < period]
+        if earlier:
+            latest = max(earlier)
+            if periods[latest] != "COMPLETED":
+                raise PdpbError(
+                    f"period {latest} has not completed ({periods[latest]}): run it again before {period}"
+                )
+            if next_period(latest) != period:
+                raise PdpbError(
+                    f"period {period} cannot run before {next_period(latest)}: periods run in order"
+                )
+        with transaction(con):
+            for p in later:
+                rollback_period(con, p)
+            con.execute("delete from core.periods where period = ?", [period])
+            con.execute(
+                "insert into core.periods values (?, ?, 'RUNNING', ?, null, 'start', null)",
+                [period, cutoff, datetime.now()],
+            )
+    finally:
+        con.close()
+    return {"period": period, "cutoff": cutoff.isoformat(), "rolled_back": later}
+
+
+def rollback_period(con, period: str) -> None:
+    """Undo a whole period: its voter changes and its ingested data."""
+    from pdpb.apply import revert_period
+
+    log.warning("rolling back period %s", period)
+    revert_period(con, period)
+    for table in LATER_PERIOD_TABLES:
+        con.execute(f"delete from core.{table} where period = ?", [period])
+    con.execute("delete from core.periods where period = ?", [period])
+
+
+def mark_stage(
+    settings: Settings, period: str, stage: str, status: str = "RUNNING", message: str | None = None
+) -> None:
+    con = connect(settings)
+    try:
+        con.execute(
+            "update core.periods set stage = ?, status = ?, message = ?, "
+            "finished_at = case when ? in ('COMPLETED', 'FAILED') then now() else null end where period = ?",
+            [stage, status, message, status, period],
+        )
+    finally:
+        con.close()
+
+
+def finish_period(settings: Settings, period: str) -> dict:
+    mark_stage(settings, period, "done", "COMPLETED")
+    return {"period": period, "status": "COMPLETED"}
+
+
+# --------------------------------------------------------------------------- stages
+
+
+def ingest(settings: Settings, period: str) -> dict:
+    from pdpb.ingest import ingest_period
+
+    return ingest_period(settings, period)
+
+
+def gate_events(settings: Settings, period: str) -> dict:
+    from pdpb.quality import run_gate
+
+    return run_gate(settings, "delta_events", period)
+
+
+def link(settings: Settings, period: str) -> dict:
+    """Link the period's events to voters and tracked future voters."""
+    from linkage import link_events
+
+    con = connect(settings)
+    try:
+        events = con.sql(
+            """select sumber, event_id, jenis_peristiwa, tanggal_peristiwa, nik, nik_valid, nkk, nama, gelar,
+                      tempat_lahir, tanggal_lahir, jenis_kelamin, status_kawin, alamat, rt, rw,
+                      kode_wilayah, kode_wilayah_asal
+               from core.events where period = ? order by sumber, event_id""",
+            params=[period],
+        ).to_arrow_table()
+        reference = con.sql(
+            """select dpid as target_id, nik, nkk, nama, gelar, tempat_lahir, tanggal_lahir, jenis_kelamin,
+                      status_kawin, alamat, rt, rw, kode_wilayah, status
+               from core.voters
+               union all
+               select future_id, nik, nkk, nama, gelar, tempat_lahir, tanggal_lahir, jenis_kelamin,
+                      status_kawin, alamat, rt, rw, kode_wilayah, 'CALON'
+               from core.future_voters where closed_period is null"""
+        ).to_arrow_table()
+        thresholds = settings.thresholds
+        matches = link_events(events, reference, upper=thresholds.upper, lower=thresholds.lower)
+        with transaction(con):
+            con.execute("delete from core.matches where period = ?", [period])
+            con.register("_matches", matches)
+            con.execute(
+                """insert into core.matches
+                   select ? as period, sumber, event_id, decision, target_id, match_method,
+                          match_probability, duplicate_of, flag from _matches""",
+                [period],
+            )
+            con.unregister("_matches")
+        counts = dict(
+            con.execute(
+                "select decision, count(*) from core.matches where period = ? group by 1", [period]
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    counts["events"] = events.num_rows
+    return counts
+
+
+def apply(settings: Settings, period: str, cutoff: date) -> dict:
+    from pdpb.apply import apply_period
+
+    return apply_period(settings, period, cutoff)
+
+
+def gate_voters(settings: Settings, period: str) -> dict:
+    from pdpb.quality import run_gate
+
+    return run_gate(settings, "voters", period)
+
+
+def transform(settings: Settings, period: str) -> dict:
+    from pdpb.transform import build_marts
+
+    return build_marts(settings, period)
+
+
+def gate_rekap(settings: Settings, period: str) -> dict:
+    from pdpb.quality import run_gate
+
+    return run_gate(settings, "rekap", period)
+
+
+def publish(settings: Settings, period: str, cutoff: date) -> dict:
+    from pdpb.publish import publish as publish_reports
+
+    return publish_reports(settings, period, cutoff)
+
+
+def stages(settings: Settings, period: str, cutoff: date) -> list[tuple[str, Callable[[], dict]]]:
+    """The period's stages in order, each bound to its arguments."""
+    return [
+        ("ingest", lambda: ingest(settings, period)),
+        ("gate_events", lambda: gate_events(settings, period)),
+        ("link", lambda: link(settings, period)),
+        ("apply", lambda: apply(settings, period, cutoff)),
+        ("gate_voters", lambda: gate_voters(settings, period)),
+        ("transform", lambda: transform(settings, period)),
+        ("gate_rekap", lambda: gate_rekap(settings, period)),
+        ("publish", lambda: publish(settings, period, cutoff)),
+    ]
+
+
+def run_stage(settings: Settings, period: str, name: str, fn: Callable[[], dict]) -> dict:
+    """Run one stage, recording in core.periods where the period is and why it failed."""
+    mark_stage(settings, period, name)
+    try:
+        result = fn()
+    except Exception as exc:
+        mark_stage(settings, period, name, "FAILED", f"{type(exc).__name__}: {exc}"[:1000])
+        raise
+    log.info("%s %s: %s", period, name, summarize(result))
+    return result
+
+
+def run_period(
+    settings: Settings,
+    period: str,
+    cutoff: date | str | None = None,
+    rollback: bool = False,
+    on_stage: Callable[[str], None] | None = None,
+) -> dict:
+    """Run every stage of one period without Airflow; returns each stage's counts."""
+    cutoff = resolve_cutoff(period, cutoff)
+    results: dict[str, dict] = {"start": start_period(settings, period, cutoff, rollback)}
+    for name, fn in stages(settings, period, cutoff):
+        if on_stage:
+            on_stage(name)
+        results[name] = run_stage(settings, period, name, fn)
+    results["finish"] = finish_period(settings, period)
+    return results
+
+
+def summarize(result: object) -> object:
+    if isinstance(result, dict):
+        return {
+            k: v
+            for k, v in result.items()
+            if isinstance(v, (int, float, str, bool)) and len(str(v)) < 120
+        }
+    return result

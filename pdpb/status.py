@@ -1,0 +1,41 @@
+"""`pdpb status`: which periods ran, what waits for review, what failed last."""
+
+from __future__ import annotations
+
+from pdpb.config import Settings
+from pdpb.warehouse import connect
+
+
+def period_status(settings: Settings) -> str:
+    if not settings.warehouse_path.exists():
+        return f"home {settings.home}: no warehouse yet (run `pdpb init --voters FILE`)"
+    con = connect(settings, read_only=True)
+    try:
+        voters = con.execute(
+            "select status, count(*) from core.voters group by 1 order by 1"
+        ).fetchall()
+        periods = con.execute(
+            """select p.period, p.cutoff, p.status, p.stage, p.message,
+                      (select count(*) from core.event_outcomes o where o.period = p.period and o.outcome = 'REVIEW')
+               from core.periods p order by p.period"""
+        ).fetchall()
+        rejected = con.execute(
+            "select period, file_name, message from core.files where status = 'REJECTED' order by period desc limit 5"
+        ).fetchall()
+    finally:
+        con.close()
+    lines = [f"home: {settings.home}", "voters: " + ", ".join(f"{s} {n:,}" for s, n in voters)]
+    if not periods:
+        lines.append("periods: none run yet")
+    for period, cutoff, status, stage, message, review in periods:
+        line = f"  {period} (cut-off {cutoff}): {status}"
+        if status != "COMPLETED":
+            line += f" at stage {stage}"
+        if review:
+            line += f", {review} events pending review"
+        if message:
+            line += f"\n      last failure: {message}"
+        lines.append(line)
+    for period, file_name, message in rejected:
+        lines.append(f"  rejected file {file_name} ({period}): {message}")
+    return "\n".join(lines)

@@ -1,0 +1,159 @@
+"""The change rules of DESIGN.md, applied at the cut-off date (one test per rule)."""
+
+from datetime import date
+
+import pytest
+
+from pdpb.apply import HISTORY_COLUMNS, VOTER_COLUMNS, apply_period, is_eligible
+from pdpb.config import Settings
+from pdpb.warehouse import connect, insert_rows
+
+CUTOFF = date(2026, 1, 31)
+DESA_A = "36.01.01.2001"  # Kab. Pandeglang
+DESA_B = "36.01.01.2002"  # same kab/kota
+DESA_KOTA = "36.71.01.1001"  # Kota Tangerang
+
+
+def voter(dpid, **kw):
+    base = {
+        "dpid": dpid, "nkk": "3601010101200001", "nik": f"36010101019{dpid[-5:]}", "nama": f"WARGA {dpid}",
+        "gelar": None, "tempat_lahir": "PANDEGLANG", "tanggal_lahir": date(1980, 1, 1), "jenis_kelamin": "L",
+        "status_kawin": "S", "alamat": "KP. SUKAMAJU", "rt": "001", "rw": "002", "disabilitas": "0",
+        "ktp_el": "S", "kode_wilayah": DESA_A, "tps": "001", "sumber": "DP4", "keterangan": None,
+        "status": "AKTIF", "tms_code": None, "updated_period": "0000-00",
+    }  # fmt: skip
+    base.update(kw)
+    return base
+
+
+def event(event_id, jenis, decision="LINK", target=None, **kw):
+    base = {
+        "sumber": "DUKCAPIL", "event_id": event_id, "jenis_peristiwa": jenis,
+        "tanggal_peristiwa": date(2026, 1, 10), "nik": None, "nik_valid": False, "nkk": None,
+        "nama": "WARGA", "tempat_lahir": None, "tanggal_lahir": None, "jenis_kelamin": "L",
+        "status_kawin": None, "alamat": None, "rt": None, "rw": None, "kode_wilayah": None,
+        "kode_wilayah_asal": None, "decision": decision, "target_id": target,
+    }  # fmt: skip
+    base.update(kw)
+    return base
+
+
+@pytest.fixture
+def home(tmp_path):
+    settings = Settings.load(tmp_path)
+    con = connect(settings)
+    voters = [voter("V00001"), voter("V00002"), voter("V00003", jenis_kelamin="P"), voter("V00004")]
+    insert_rows(con, "core.voters", VOTER_COLUMNS, voters)
+    insert_rows(con, "core.voter_history", HISTORY_COLUMNS,
+                [{**v, "version": 1, "valid_from_period": "0000-00"} for v in voters])  # fmt: skip
+    con.close()
+    return settings
+
+
+def run(settings, period, events, cutoff=None):
+    con = connect(settings)
+    con.execute("delete from core.events where period = ?", [period])
+    con.execute("delete from core.matches where period = ?", [period])
+    event_cols = ("period", "sumber", "event_id", "jenis_peristiwa", "tanggal_peristiwa", "nik", "nik_valid",
+                  "nkk", "nama", "tempat_lahir", "tanggal_lahir", "jenis_kelamin", "status_kawin", "alamat",
+                  "rt", "rw", "kode_wilayah", "kode_wilayah_asal")  # fmt: skip
+    insert_rows(con, "core.events", event_cols, [{"period": period, **e} for e in events])
+    insert_rows(con, "core.matches", ("period", "sumber", "event_id", "decision", "target_id", "match_method",
+                                      "match_probability"),
+                [{"period": period, "match_method": "NIK_EXACT", "match_probability": 1.0, **e} for e in events])  # fmt: skip
+    con.close()
+    apply_period(settings, period, cutoff or date.fromisoformat(f"{period}-28"))
+    con = connect(settings, read_only=True)
+    changes = con.execute(
+        "select event_id, dpid, change_type, tms_code, rule from core.changes where period = ? order by change_id",
+        [period],
+    ).fetchall()
+    outcomes = dict(con.execute("select event_id, outcome from core.event_outcomes where period = ?", [period]).fetchall())
+    voters = {r[0]: r[1:] for r in con.execute("select dpid, status, tms_code, kode_wilayah, tps from core.voters").fetchall()}
+    con.close()
+    return changes, outcomes, voters
+
+
+def test_meninggal_event_marks_voter_tms_1(home):
+    changes, outcomes, voters = run(home, "2026-01", [event("E1", "MENINGGAL", target="V00001")])
+    assert changes == [("E1", "V00001", "TMS", 1, "TMS_MENINGGAL")]
+    assert outcomes["E1"] == "APPLIED"
+    assert voters["V00001"][:2] == ("TMS", 1)
+
+
+def test_pindah_across_kabkota_gives_tms_4_and_baru_in_destination(home):
+    changes, _, voters = run(home, "2026-01", [event("E1", "PINDAH", target="V00001", kode_wilayah=DESA_KOTA,
+                                                     alamat="JL. MERDEKA", kode_wilayah_asal=DESA_A)])  # fmt: skip
+    assert [c[2:] for c in changes] == [("TMS", 4, "TMS_PINDAH_KELUAR"), ("BARU", None, "BARU_PINDAH_MASUK")]
+    new_dpid = changes[1][1]
+    assert voters[new_dpid][0] == "AKTIF" and voters[new_dpid][2] == DESA_KOTA
+    assert voters["V00001"][:2] == ("TMS", 4)
+
+
+def test_pindah_within_kabkota_is_ubah_with_new_tps(home):
+    changes, _, voters = run(home, "2026-01", [event("E1", "PINDAH", target="V00002", kode_wilayah=DESA_B,
+                                                     alamat="KP. BARU", kode_wilayah_asal=DESA_A)])  # fmt: skip
+    assert [c[2:] for c in changes] == [("UBAH", None, "UBAH_PINDAH_DALAM_KABKOTA")]
+    assert voters["V00002"] == ("AKTIF", None, DESA_B, "001")
+
+
+def test_masuk_tni_then_purna_tni_restores_the_same_record(home):
+    run(home, "2026-01", [event("E1", "MASUK_TNI", target="V00004")])
+    changes, _, voters = run(home, "2026-02", [event("E2", "PURNA_TNI", target="V00004")])
+    assert changes == [("E2", "V00004", "BARU", None, "BARU_PURNA_TNI")]
+    assert voters["V00004"][0] == "AKTIF"
+
+
+def test_event_for_a_voter_already_tms_changes_nothing(home):
+    run(home, "2026-01", [event("E1", "MENINGGAL", target="V00003")])
+    changes, outcomes, _ = run(home, "2026-02", [event("E2", "MASUK_POLRI", target="V00003")])
+    assert changes == [] and outcomes["E2"] == "NO_CHANGE"
+
+
+def test_death_of_a_person_not_on_the_list_changes_nothing(home):
+    changes, outcomes, _ = run(home, "2026-01", [event("E1", "MENINGGAL", decision="NEW")])
+    assert changes == [] and outcomes["E1"] == "NOT_FOUND"
+
+
+def test_seventeenth_birthday_exactly_on_the_cutoff_is_eligible():
+    assert is_eligible(date(2009, 1, 31), "B", date(2026, 1, 31)) is True
+    assert is_eligible(date(2009, 2, 1), "B", date(2026, 1, 31)) is False
+
+
+def test_married_sixteen_year_old_becomes_baru(home):
+    changes, _, _ = run(home, "2026-01", [event("E1", "KAWIN", decision="NEW", status_kawin="S",
+                                                tanggal_lahir=date(2010, 1, 1), kode_wilayah=DESA_A)])  # fmt: skip
+    assert [c[2:] for c in changes] == [("BARU", None, "BARU_KAWIN")]
+
+
+def test_future_voter_is_promoted_in_the_period_they_turn_17(home):
+    _, outcomes, _ = run(home, "2026-01", [event("E1", "PENDUDUK_BARU", decision="NEW", status_kawin="B",
+                                                 tanggal_lahir=date(2009, 3, 15), kode_wilayah=DESA_A)])  # fmt: skip
+    assert outcomes["E1"] == "FUTURE_VOTER"
+    changes_feb, _, _ = run(home, "2026-02", [])
+    changes_mar, _, _ = run(home, "2026-03", [])
+    assert changes_feb == []
+    assert [c[2:] for c in changes_mar] == [("BARU", None, "BARU_PROMOSI")]
+
+
+def test_two_events_for_one_voter_apply_in_date_order(home):
+    changes, _, voters = run(home, "2026-01", [
+        event("E2", "MENINGGAL", target="V00002", tanggal_peristiwa=date(2026, 1, 20)),
+        event("E1", "PINDAH", target="V00002", kode_wilayah=DESA_B, tanggal_peristiwa=date(2026, 1, 5)),
+    ])  # fmt: skip
+    assert [c[0] for c in changes] == ["E1", "E2"]
+    assert voters["V00002"][:3] == ("TMS", 1, DESA_B)
+
+
+def test_rerunning_a_period_replaces_its_results_exactly(home):
+    events = [event("E1", "MENINGGAL", target="V00001"),
+              event("E2", "PINDAH", target="V00002", kode_wilayah=DESA_KOTA)]  # fmt: skip
+    first = run(home, "2026-01", events)
+    con = connect(home, read_only=True)
+    before = con.execute("select * from core.voter_history order by dpid, version").fetchall()
+    con.close()
+    second = run(home, "2026-01", events)
+    con = connect(home, read_only=True)
+    after = con.execute("select * from core.voter_history order by dpid, version").fetchall()
+    con.close()
+    assert first == second and before == after
