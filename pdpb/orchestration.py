@@ -68,7 +68,7 @@ def run_monthly_dag(settings: Settings, period: str, conf: dict | None = None) -
     bag = DagBag(dag_folder=str(DAGS_DIR))
     if bag.import_errors:
         raise PdpbError(f"DAG import errors: {bag.import_errors}")
-    dag = bag.get_dag(MONTHLY_DAG_ID)
+    dag = bag.dags[MONTHLY_DAG_ID]
     run = dag.test(logical_date=logical_date_for(period), run_conf=conf or {})
     state = str(getattr(run, "state", run))
     log.info("DAG %s for %s finished: %s", MONTHLY_DAG_ID, period, state)

@@ -1,0 +1,1 @@
+"""Benchmark harness: times each stage of one period at a chosen scale."""
