@@ -83,6 +83,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    from pdpb.history import voter_history
+
+    print(voter_history(_settings(args), dpid=args.dpid, nik=args.nik))
+    return 0
+
+
 def cmd_regions(args: argparse.Namespace) -> int:
     from pdpb.regions import write_region_seed
 
@@ -147,6 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="periods done, pending review, last failures")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("history", help="one voter's versions with the reason for each change")
+    p.add_argument("--dpid", help="the voter record id")
+    p.add_argument("--nik", help="find the records by NIK instead")
+    p.set_defaults(func=cmd_history)
 
     p = sub.add_parser(
         "regions", help="write the region seed for dbt from the official Kemendagri list"

@@ -1,0 +1,692 @@
+"""Simulating the periods: which events happen and what the pipeline must do.
+
+For each period the simulator draws about 1.1% of the voter count as events,
+split by kind (deaths, 17th birthdays, moves, marriages, corrections, TNI/Polri
+in and out, WNA, court rulings), updates the true state of the people
+involved, and derives from the change rules the expected changes and the
+expected outcome of every event. It tracks the list as the pipeline should
+see it (active records, tracked future voters) so that promotions, late death
+reports and hard cases (twins, a son with his father's name, a NIK reported
+for the wrong person, one death reported twice) have an unambiguous truth.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+
+from pdpb.synth.names import Vocab, province_mix
+from pdpb.synth.population import (
+    ALIVE,
+    JOB_POLRI,
+    JOB_SIPIL,
+    JOB_TNI,
+    KAWIN_B,
+    KAWIN_P,
+    KAWIN_S,
+    Population,
+    assign_names,
+    nik_prefix,
+    seventeenth_birthday,
+    to_days,
+)
+from pdpb.synth.regions import Regions, origin_desa
+from pdpb.synth.voterlist import NOISE_FIELDS, NOISE_RT, NOISE_RW, Records
+
+# Share of each kind in the period's event budget (about 1.1% of the voter count).
+EVENT_RATE = 0.011
+SHARES = {
+    "MENINGGAL": 0.14,
+    "PENDUDUK_BARU": 0.22,
+    "PINDAH": 0.26,
+    "KAWIN": 0.10,
+    "PERUBAHAN_DATA": 0.18,
+    "MASUK_TNI": 0.01,
+    "MASUK_POLRI": 0.01,
+    "PURNA_TNI": 0.012,
+    "PURNA_POLRI": 0.012,
+    "WNA": 0.004,
+    "HAK_PILIH_DICABUT": 0.008,
+    "HAK_PILIH_PULIH": 0.006,
+}
+S_NONE, S_VOTER, S_FUTURE, S_NEW, S_GONE = 0, 1, 2, 3, 4
+LATE_SHARE = 0.03
+# Malformed rows keep a kind their source really sends.
+MALFORMED_KIND = {"TNI": "MASUK_TNI", "POLRI": "MASUK_POLRI", "IMIGRASI": "WNA"}
+
+
+@dataclass
+class Event:
+    """One event row before rendering; `person` is the true subject."""
+
+    period: str
+    sumber: str
+    jenis: str
+    person: int
+    day: int
+    dpids: list[str]
+    hard_case: str = ""
+    is_late: bool = False
+    malformed: str = ""
+    new_addr: dict | None = None  # PINDAH: desa, style, word, house, rt, rw
+    origin: str = ""  # kode_wilayah_asal
+    nik_of: int = -1  # person whose NIK the source wrote (NIK_ORANG_LAIN)
+    duplicate_of: int = -1  # index of the primary event (LAPORAN_GANDA)
+    changes: list[dict] = field(default_factory=list)
+    outcome: str = ""
+    outcome_dpid: str = ""
+    event_id: str = ""
+
+
+@dataclass
+class ListState:
+    """The list as the pipeline should know it after each period."""
+
+    state: np.ndarray  # S_* per person
+    primary_rec: np.ndarray  # record of an S_VOTER person
+    future: dict[int, str] = field(default_factory=dict)  # person -> 'SUMBER|event_id'
+    dups: dict[int, list[int]] = field(default_factory=dict)  # person -> duplicate records
+
+
+def period_bounds(period: str) -> tuple[date, date]:
+    y, m = int(period[:4]), int(period[5:])
+    return date(y, m, 1), date(y, m, calendar.monthrange(y, m)[1])
+
+
+def init_state(pop: Population, recs: Records) -> ListState:
+    state = np.zeros(len(pop), np.int8)
+    primary_rec = np.full(len(pop), -1, np.int64)
+    is_primary = recs.primary == np.arange(len(recs))
+    state[recs.person[is_primary]] = S_VOTER
+    primary_rec[recs.person[is_primary]] = np.flatnonzero(is_primary)
+    dups: dict[int, list[int]] = {}
+    for r in np.flatnonzero(~is_primary).tolist():
+        dups.setdefault(int(recs.person[r]), []).append(r)
+    return ListState(state=state, primary_rec=primary_rec, dups=dups)
+
+
+class PeriodSimulator:
+    """Draws one period's events and their expected changes and outcomes."""
+
+    def __init__(
+        self,
+        pop: Population,
+        recs: Records,
+        ls: ListState,
+        regions: Regions,
+        vocab: Vocab,
+        places: list[str],
+        rng: np.random.Generator,
+        n_voters: int,
+    ) -> None:
+        self.pop, self.recs, self.ls = pop, recs, ls
+        self.regions, self.vocab, self.places, self.rng = regions, vocab, places, rng
+        self.budget = max(1, round(n_voters * EVENT_RATE))
+        self.nik_taken: dict[int, int] = {}
+
+    # --- helpers -----------------------------------------------------------
+    def _setup(self, period: str) -> None:
+        self.period = period
+        start, end = period_bounds(period)
+        self.start_day, self.cut_day, self.cutoff = to_days(start), to_days(end), end
+        self.age = (self.cut_day - self.pop.birth) / 365.25
+        self.alive = self.pop.death > self.cut_day
+        self.used = np.zeros(len(self.pop), bool)
+        self.events: list[Event] = []
+        self.promotions: list[dict] = []
+
+    def _count(self, kind: str) -> int:
+        return round(self.budget * SHARES[kind])
+
+    def _pick(self, mask: np.ndarray, k: int, weights: np.ndarray | None = None) -> np.ndarray:
+        pool = np.flatnonzero(mask & ~self.used[: len(mask)])
+        k = min(k, len(pool))
+        if k <= 0:
+            return pool[:0]
+        p = None
+        if weights is not None:
+            w = weights[pool]
+            p = w / w.sum()
+        chosen = np.sort(self.rng.choice(pool, k, replace=False, p=p))
+        self.used[chosen] = True
+        return chosen
+
+    def _day(self) -> tuple[int, bool]:
+        if self.rng.random() < LATE_SHARE:
+            return self.start_day - int(self.rng.integers(1, 28)), True
+        return self.start_day + int(self.rng.integers(0, self.cut_day - self.start_day + 1)), False
+
+    def _dpid(self, rec: int) -> str:
+        return str(self.recs.dpid[rec])
+
+    def _dpids_of(self, person: int) -> list[str]:
+        out = []
+        rec = self.ls.primary_rec[person]
+        if rec >= 0 and self.ls.state[person] == S_VOTER:
+            out.append(self._dpid(rec))
+        out += [self._dpid(r) for r in self.ls.dups.get(person, [])]
+        return out
+
+    def _voters(self) -> np.ndarray:
+        return (self.ls.state == S_VOTER) & self.alive
+
+    def _add(self, ev: Event) -> Event:
+        if not ev.hard_case and ev.person in self.ls.dups:
+            ev.hard_case = "TERDAFTAR_GANDA"
+        self.events.append(ev)
+        return ev
+
+    def _event(self, sumber: str, jenis: str, person: int, **kw: object) -> Event:
+        day, late = self._day()
+        ev = Event(
+            self.period, sumber, jenis, int(person), day, self._dpids_of(int(person)), is_late=late
+        )
+        for k, v in kw.items():
+            setattr(ev, k, v)
+        return ev
+
+    def _change(
+        self,
+        ev: Event,
+        rec_or_new: int,
+        change_type: str,
+        rule: str,
+        tms: int | None = None,
+        fields: str = "",
+        desa: int | None = None,
+    ) -> None:
+        person = ev.person
+        if rec_or_new >= 0:
+            dpid = self._dpid(rec_or_new)
+            desa = int(self.recs.desa[rec_or_new]) if desa is None else desa
+        else:
+            dpid = "NEW"
+            desa = int(self.pop.desa[person]) if desa is None else desa
+        ev.changes.append(
+            {
+                "dpid": dpid,
+                "change_type": change_type,
+                "tms_code": "" if tms is None else str(tms),
+                "rule": rule,
+                "changed_fields": fields,
+                "kode_wilayah": self.regions.desa_code[desa],
+                "jenis_kelamin": "LP"[int(self.pop.sex[person])],
+            }
+        )
+
+    def _tms(self, ev: Event, rule: str, code: int) -> None:
+        rec = int(self.ls.primary_rec[ev.person])
+        self._change(ev, rec, "TMS", rule, code)
+        self.ls.state[ev.person] = S_GONE
+        ev.outcome, ev.outcome_dpid = "APPLIED", self._dpid(rec)
+
+    def _baru(self, ev: Event, rule: str) -> None:
+        self._change(ev, -1, "BARU", rule)
+        self.ls.state[ev.person] = S_NEW
+        self.ls.future.pop(ev.person, None)
+        ev.outcome, ev.outcome_dpid = "APPLIED", "NEW"
+
+    def _eligible(self, people: np.ndarray) -> np.ndarray:
+        p = self.pop
+        seventeen = seventeenth_birthday(p.birth[people]) <= self.cut_day
+        return (
+            self.alive[people]
+            & ~p.wna[people]
+            & (p.job[people] == JOB_SIPIL)
+            & ~p.revoked[people]
+            & (seventeen | (p.kawin[people] != KAWIN_B))
+        )
+
+    # --- the period ----------------------------------------------------------
+    def run(self, period: str) -> tuple[list[Event], list[dict]]:
+        self._setup(period)
+        self._promotions()
+        self._deaths()
+        self._penduduk_baru()
+        self._hard_cases()
+        self._kawin()
+        self._pindah()
+        self._perubahan_data()
+        self._service()
+        self._wna_and_courts()
+        return self.events, self.promotions
+
+    def _promotions(self) -> None:
+        ls = self.ls
+        for person in sorted(ls.future):
+            if not self._eligible(np.array([person]))[0]:
+                continue
+            self.promotions.append(
+                {
+                    "period": self.period,
+                    "sumber": "PROMOSI",
+                    "event_id": ls.future[person],
+                    "person_id": person,
+                    "dpid": "NEW",
+                    "change_type": "BARU",
+                    "tms_code": "",
+                    "rule": "BARU_PROMOSI",
+                    "changed_fields": "",
+                    "kode_wilayah": self.regions.desa_code[int(self.pop.desa[person])],
+                    "jenis_kelamin": "LP"[int(self.pop.sex[person])],
+                }
+            )
+            ls.state[person] = S_NEW
+            self.used[person] = True
+        for row in self.promotions:
+            ls.future.pop(row["person_id"])
+
+    def _die(self, ev: Event) -> None:
+        if ev.day >= self.pop.death[ev.person]:
+            return
+        self.pop.death[ev.person] = ev.day
+        self.alive[ev.person] = False
+
+    def _deaths(self) -> None:
+        n = self._count("MENINGGAL")
+        w = np.exp((self.age - 50) / 12)
+        voters = self._pick(self._voters(), round(n * 0.85), w)
+        for person in voters:
+            sumber = "DUKCAPIL" if self.rng.random() < 0.85 else "MASYARAKAT"
+            ev = self._add(self._event(sumber, "MENINGGAL", person))
+            self._die(ev)
+            self._tms(ev, "TMS_MENINGGAL", 1)
+        # The same death reported by Dukcapil and by residents in one period.
+        doubles = [e for e in self.events if e.sumber == "DUKCAPIL" and not e.hard_case][
+            : max(1, len(voters) // 30)
+        ]
+        for primary in doubles:
+            primary.hard_case = "LAPORAN_GANDA"
+            dup = self._add(
+                Event(
+                    self.period,
+                    "MASYARAKAT",
+                    "MENINGGAL",
+                    primary.person,
+                    primary.day,
+                    primary.dpids,
+                    hard_case="LAPORAN_GANDA",
+                )
+            )
+            dup.duplicate_of = self.events.index(primary)
+            dup.outcome, dup.outcome_dpid = "DUPLICATE_EVENT", primary.outcome_dpid
+        # A NIK written for the wrong person: the NIK of a listed relative.
+        self._nik_of_relative([e for e in self.events if not e.hard_case][:2])
+        # Deaths of people who are not on the list change nothing.
+        others = self._pick(self.alive & (self.ls.state == S_NONE), n - len(voters), w)
+        for person in others:
+            ev = self._add(self._event("DUKCAPIL", "MENINGGAL", person))
+            self._die(ev)
+            ev.outcome = "NOT_FOUND"
+        # Voters dead before the start, reported late.
+        dead = np.flatnonzero(
+            self.recs.dead_at_start & (self.recs.primary == np.arange(len(self.recs)))
+        )
+        dead = dead[
+            (self.ls.state[self.recs.person[dead]] == S_VOTER) & ~self.used[self.recs.person[dead]]
+        ]
+        k = min(len(dead), max(1, round(len(self.recs.dead_at_start.nonzero()[0]) * 0.05)))
+        for rec in np.sort(self.rng.choice(dead, k, replace=False)) if k else []:
+            person = int(self.recs.person[rec])
+            self.used[person] = True
+            ev = self._add(
+                Event(
+                    self.period,
+                    "DUKCAPIL",
+                    "MENINGGAL",
+                    person,
+                    int(self.pop.death[person]),
+                    self._dpids_of(person),
+                    hard_case="KEMATIAN_LAMA",
+                    is_late=True,
+                )
+            )
+            self._tms(ev, "TMS_MENINGGAL", 1)
+
+    def _nik_of_relative(self, events: list[Event]) -> None:
+        for ev in events:
+            mates = np.flatnonzero(
+                (self.pop.hh == self.pop.hh[ev.person]) & (self.ls.state == S_VOTER)
+            )
+            mates = mates[mates != ev.person]
+            if len(mates):
+                ev.nik_of = int(mates[0])
+                ev.hard_case = "NIK_ORANG_LAIN"
+
+    def _penduduk_baru(self) -> None:
+        n = self._count("PENDUDUK_BARU")
+        p = self.pop
+        bday = seventeenth_birthday(p.birth)
+        base = (
+            self.alive
+            & (self.ls.state == S_NONE)
+            & (p.job == JOB_SIPIL)
+            & ~p.revoked
+            & ~p.wna
+            & (p.kawin == KAWIN_B)
+        )
+        now = self._pick(base & (bday <= self.cut_day) & (bday > self.cut_day - 75), round(n * 0.8))
+        for person in now:
+            self._baru(
+                self._add(self._event("DUKCAPIL", "PENDUDUK_BARU", person)), "BARU_PEMILIH_PEMULA"
+            )
+        later = self._pick(
+            base & (bday > self.cut_day) & (bday <= self.cut_day + 330), n - len(now)
+        )
+        for person in later:
+            ev = self._add(self._event("DUKCAPIL", "PENDUDUK_BARU", person))
+            ev.outcome = "FUTURE_VOTER"
+            self.ls.state[person] = S_FUTURE
+            self.ls.future[int(person)] = ev  # resolved to 'SUMBER|event_id' once ids exist
+
+    def _hard_cases(self) -> None:
+        p, voters = self.pop, self._voters()
+        twins = self._pick(
+            voters & p.twin & np.r_[voters[1:] & p.twin[1:], False] & (p.kawin == KAWIN_B), 2
+        )
+        for person in twins:
+            ev = self._add(self._event("DUKCAPIL", "KAWIN", person, hard_case="KEMBAR"))
+            self._marry(ev)
+        juniors = self._pick(voters & p.junior & (p.kawin == KAWIN_B), 1)
+        for person in juniors:
+            ev = self._add(self._event("DUKCAPIL", "KAWIN", person, hard_case="NAMA_AYAH_ANAK"))
+            self._marry(ev)
+
+    def _marry(self, ev: Event) -> None:
+        rec = int(self.ls.primary_rec[ev.person])
+        self.pop.kawin[ev.person] = KAWIN_S
+        self._change(ev, rec, "UBAH", "UBAH_KAWIN", fields="status_kawin")
+        ev.outcome, ev.outcome_dpid = "APPLIED", self._dpid(rec)
+
+    def _kawin(self) -> None:
+        n, p = self._count("KAWIN"), self.pop
+        voters = self._voters()
+        single = self._pick(
+            voters & (p.kawin == KAWIN_B) & (self.age >= 19) & (self.age < 40), round(n * 0.82)
+        )
+        widowed = self._pick(voters & (p.kawin == KAWIN_P) & (self.age < 65), round(n * 0.05))
+        for person in np.concatenate([single, widowed]):
+            self._marry(self._add(self._event("DUKCAPIL", "KAWIN", person)))
+        young = (
+            self.alive
+            & np.isin(self.ls.state, (S_NONE, S_FUTURE))
+            & (p.kawin == KAWIN_B)
+            & (p.job == JOB_SIPIL)
+            & ~p.revoked
+            & (self.age >= 15)
+            & (self.age < 17)
+        )
+        for person in self._pick(young, max(1, round(n * 0.08)), np.where(p.sex == 1, 9.0, 1.0)):
+            ev = self._add(self._event("DUKCAPIL", "KAWIN", person, hard_case="KAWIN_BAWAH_UMUR"))
+            p.kawin[person] = KAWIN_S
+            self._baru(ev, "BARU_KAWIN")
+        for person in self._pick(voters & (p.kawin == KAWIN_S), round(n * 0.05)):
+            ev = self._add(self._event("DUKCAPIL", "KAWIN", person))
+            ev.outcome, ev.outcome_dpid = "NO_CHANGE", self._dpid(int(self.ls.primary_rec[person]))
+
+    def _new_address(self, desa: int) -> dict:
+        r = self.rng
+        return {
+            "desa": desa,
+            "style": int(r.integers(0, 3)),
+            "word": int(r.integers(0, 1000)),
+            "house": int(r.integers(1, 250)),
+            "rt": int(r.integers(1, 16)),
+            "rw": int(r.integers(1, 11)),
+        }
+
+    def _move(self, person: int, addr: dict) -> None:
+        p = self.pop
+        p.desa[person], p.addr_style[person], p.addr_word[person] = (
+            addr["desa"],
+            addr["style"],
+            addr["word"],
+        )
+        p.house[person], p.rt[person], p.rw[person] = addr["house"], addr["rt"], addr["rw"]
+
+    def _pindah(self) -> None:
+        n, regions = self._count("PINDAH"), self.regions
+        kab = regions.desa_kab
+        for person in self._pick(self._voters(), round(n * 0.45)):
+            rec = int(self.ls.primary_rec[person])
+            here = int(self.recs.desa[rec])
+            same_kab = np.flatnonzero(kab == kab[here])
+            dest = here if self.rng.random() < 0.2 else int(self.rng.choice(same_kab))
+            addr = self._new_address(dest)
+            ev = self._add(
+                self._event(
+                    self._move_source(),
+                    "PINDAH",
+                    person,
+                    new_addr=addr,
+                    origin=regions.desa_code[here],
+                )
+            )
+            self._change(
+                ev,
+                rec,
+                "UBAH",
+                "UBAH_PINDAH_DALAM_KABKOTA",
+                fields=self._moved_fields(rec, addr),
+                desa=dest,
+            )
+            self._update_record_address(rec, addr)
+            self._move(person, addr)
+            ev.outcome, ev.outcome_dpid = "APPLIED", self._dpid(rec)
+        for person in self._pick(self._voters(), round(n * 0.35)):
+            rec = int(self.ls.primary_rec[person])
+            here = int(self.recs.desa[rec])
+            other = np.flatnonzero(kab != kab[here])
+            if not len(other):
+                self.used[person] = False
+                continue
+            addr = self._new_address(int(self.rng.choice(other)))
+            ev = self._add(
+                self._event(
+                    self._move_source(),
+                    "PINDAH",
+                    person,
+                    new_addr=addr,
+                    origin=regions.desa_code[here],
+                )
+            )
+            self._tms(ev, "TMS_PINDAH_KELUAR", 4)
+            self._move(person, addr)
+            self._change(ev, -1, "BARU", "BARU_PINDAH_MASUK")
+            self.ls.state[person] = S_NEW
+        for _ in range(n - round(n * 0.45) - round(n * 0.35)):
+            self._move_in()
+
+    def _move_source(self) -> str:
+        return "DUKCAPIL" if self.rng.random() < 0.9 else "MASYARAKAT"
+
+    def _moved_fields(self, rec: int, addr: dict) -> str:
+        r, noise = self.recs, int(self.recs.noise[rec])
+        old_rt = 0 if noise & NOISE_RT else int(r.rt[rec])
+        old_rw = 0 if noise & NOISE_RW else int(r.rw[rec])
+        changed = []
+        if (r.addr_style[rec], r.addr_word[rec] % 1000, r.house[rec]) != (
+            addr["style"],
+            addr["word"],
+            addr["house"],
+        ):
+            changed.append("alamat")
+        if old_rt != addr["rt"]:
+            changed.append("rt")
+        if old_rw != addr["rw"]:
+            changed.append("rw")
+        if int(r.desa[rec]) != addr["desa"]:
+            changed.append("kode_wilayah")
+        return ",".join(changed)
+
+    def _update_record_address(self, rec: int, addr: dict) -> None:
+        r = self.recs
+        r.desa[rec], r.addr_style[rec], r.addr_word[rec] = addr["desa"], addr["style"], addr["word"]
+        r.house[rec], r.rt[rec], r.rw[rec] = addr["house"], addr["rt"], addr["rw"]
+        r.noise[rec] &= ~np.int16(NOISE_RT | NOISE_RW)
+
+    def _move_in(self) -> None:
+        """A new adult from another province: a new person, NIK issued there."""
+        rng, p = self.rng, self.pop
+        code, place = origin_desa(self.regions.province, rng)
+        if place not in self.places:
+            self.places.append(place)
+        sex = int(rng.random() < 0.5)
+        birth = self.cut_day - int(rng.uniform(19, 60) * 365.25)
+        kec6 = int(code.replace(".", "")[:6])
+        prefix = int(nik_prefix(np.array([kec6]), np.array([birth]), np.array([sex]))[0])
+        serial = self.nik_taken.get(prefix, 0) + 1
+        self.nik_taken[prefix] = serial
+        dest = int(rng.choice(len(self.regions.desa_code), p=self.regions.desa_weight))
+        addr = self._new_address(dest)
+        hh = int(p.hh.max()) + 1
+        issue = self.cut_day - int(rng.integers(30, 3000))
+        new = p.take(np.array([0]))
+        new.hh[0], new.member[0], new.rel[0], new.sex[0], new.birth[0] = hh, 0, 0, sex, birth
+        new.kawin[0] = KAWIN_S if rng.random() < 0.6 else KAWIN_B
+        new.job[0], new.death[0], new.revoked[0], new.wna[0] = JOB_SIPIL, ALIVE, False, False
+        new.kec_issue[0], new.nik[0] = -1, prefix * 10_000 + serial
+        new.nkk[0] = (
+            kec6 * 10**10
+            + int(nik_prefix(np.array([0]), np.array([issue]), np.array([0]))[0]) * 10_000
+            + serial
+        )
+        new.place[0] = self.places.index(place)
+        new.disab[0], new.ktp[0], new.twin[0], new.junior[0] = 0, True, False, False
+        new.origin_desa[0] = code
+        names, mix_p = province_mix(self.regions.province)
+        ethnic = np.array([rng.choice(len(names), p=mix_p)])
+        for col in ("g1", "g2", "pre", "patr", "binb", "title", "degree"):
+            getattr(new, col)[0] = -1
+        assign_names(
+            new,
+            ethnic,
+            names,
+            np.zeros(1, int),
+            np.array([(self.cut_day - birth) / 365.25]),
+            self.vocab,
+            rng,
+        )
+        for col, val in (
+            ("desa", dest),
+            ("addr_style", addr["style"]),
+            ("addr_word", addr["word"]),
+            ("house", addr["house"]),
+            ("rt", addr["rt"]),
+            ("rw", addr["rw"]),
+        ):
+            getattr(new, col)[0] = val
+        p.extend(new)
+        person = len(p) - 1
+        self.ls.state = np.r_[self.ls.state, np.int8(S_NONE)]
+        self.ls.primary_rec = np.r_[self.ls.primary_rec, -1]
+        self.used = np.r_[self.used, True]
+        self.alive = np.r_[self.alive, True]
+        self.age = np.r_[self.age, (self.cut_day - birth) / 365.25]
+        ev = self._add(
+            self._event(self._move_source(), "PINDAH", person, new_addr=addr, origin=code)
+        )
+        self._baru(ev, "BARU_PINDAH_MASUK")
+
+    def _perubahan_data(self) -> None:
+        n, r = self._count("PERUBAHAN_DATA"), self.recs
+        primary = r.primary == np.arange(len(r))
+        minors = np.flatnonzero(primary & r.minor)
+        minors = minors[self.ls.state[r.person[minors]] == S_VOTER]
+        k = min(len(minors), max(1, len(np.flatnonzero(r.minor)) // 3))
+        for rec in minors[:k]:
+            person = int(r.person[rec])
+            if self.used[person]:
+                continue
+            self.used[person] = True
+            ev = self._add(
+                self._event("DUKCAPIL", "PERUBAHAN_DATA", person, hard_case="KOREKSI_BAWAH_UMUR")
+            )
+            if self._eligible(np.array([person]))[0]:
+                self._correct(ev, int(rec))
+            else:
+                self._tms(ev, "TMS_BAWAH_UMUR", 3)
+        noisy = np.zeros(len(self.pop), bool)
+        ok = primary & (r.noise != 0) & ~r.minor
+        noisy[r.person[ok]] = True
+        for person in self._pick(noisy & self._voters(), n - k):
+            self._correct(
+                self._add(self._event("DUKCAPIL", "PERUBAHAN_DATA", person)),
+                int(self.ls.primary_rec[person]),
+            )
+
+    def _correct(self, ev: Event, rec: int) -> None:
+        noise = int(self.recs.noise[rec])
+        fields = ",".join(name for bit, name in NOISE_FIELDS if noise & bit)
+        self._change(ev, rec, "UBAH", "UBAH_PERUBAHAN_DATA", fields=fields)
+        self.recs.noise[rec] = 0
+        for store in (self.recs.name_override, self.recs.nik_override, self.recs.birth_override):
+            store.pop(rec, None)
+        ev.outcome, ev.outcome_dpid = "APPLIED", self._dpid(rec)
+
+    def _service(self) -> None:
+        p, voters = self.pop, self._voters()
+        recruit_w = np.where(p.sex == 0, 9.0, 1.0)
+        for jenis, job, sumber in (
+            ("MASUK_TNI", JOB_TNI, "TNI"),
+            ("MASUK_POLRI", JOB_POLRI, "POLRI"),
+        ):
+            for person in self._pick(
+                voters & (self.age >= 18) & (self.age < 26), self._count(jenis), recruit_w
+            ):
+                ev = self._add(self._event(sumber, jenis, person))
+                p.job[person] = job
+                self._tms(ev, f"TMS_{jenis}", 6 if job == JOB_TNI else 7)
+        for jenis, job, sumber in (
+            ("PURNA_TNI", JOB_TNI, "TNI"),
+            ("PURNA_POLRI", JOB_POLRI, "POLRI"),
+        ):
+            pool = (
+                self.alive
+                & (p.job == job)
+                & (self.ls.state == S_NONE)
+                & ~p.revoked
+                & (self.age >= 45)
+            )
+            for person in self._pick(pool, self._count(jenis), np.exp(self.age / 4 - 12)):
+                ev = self._add(self._event(sumber, jenis, person))
+                p.job[person] = JOB_SIPIL
+                self._baru(ev, f"BARU_{jenis}")
+
+    def _wna_and_courts(self) -> None:
+        p, voters = self.pop, self._voters()
+        for person in self._pick(voters, max(1, self._count("WNA"))):
+            ev = self._add(self._event("IMIGRASI", "WNA", person))
+            p.wna[person] = True
+            self._tms(ev, "TMS_WNA", 5)
+        pool = voters & (p.sex == 0) & (self.age >= 20) & (self.age < 55)
+        for person in self._pick(pool, max(1, self._count("HAK_PILIH_DICABUT"))):
+            ev = self._add(self._event("MASYARAKAT", "HAK_PILIH_DICABUT", person))
+            p.revoked[person] = True
+            self._tms(ev, "TMS_HAK_PILIH_DICABUT", 9)
+        pool = self.alive & p.revoked & (self.ls.state == S_NONE) & (p.job == JOB_SIPIL) & ~p.wna
+        for person in self._pick(pool, max(1, self._count("HAK_PILIH_PULIH"))):
+            ev = self._add(self._event("MASYARAKAT", "HAK_PILIH_PULIH", person))
+            p.revoked[person] = False
+            if self._eligible(np.array([person]))[0]:
+                self._baru(ev, "BARU_HAK_PILIH_PULIH")
+            else:
+                ev.outcome = "NO_CHANGE"
+
+    def malformed(self, k: int) -> list[Event]:
+        """Extra rows that ingest must quarantine; they change nothing."""
+        kinds = ("NIK_HURUF", "TANGGAL_MUSTAHIL", "JENIS_TIDAK_DIKENAL")
+        sources = ("DUKCAPIL", "MASYARAKAT", "TNI", "POLRI", "DUKCAPIL", "IMIGRASI")
+        people = self.rng.choice(np.flatnonzero(self.pop.death == ALIVE), k, replace=False)
+        out = []
+        for i, person in enumerate(np.sort(people)):
+            sumber = sources[i % len(sources)]
+            ev = self._event(
+                sumber, MALFORMED_KIND.get(sumber, "MENINGGAL" if i % 2 else "KAWIN"), person
+            )
+            ev.malformed, ev.outcome, ev.dpids = kinds[i % 3], "QUARANTINED", []
+            out.append(ev)
+        return out

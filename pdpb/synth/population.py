@@ -1,0 +1,417 @@
+"""The true population behind the synthetic voter list, as numpy columns.
+
+People live in households that share a family card (NKK), an address and an
+RT/RW; ages follow an Indonesian pyramid, marriage follows age and household
+role, a small share serve in the TNI or Polri. Each person gets a NIK built
+from the kecamatan of issue, the birth date (+40 to the day for women) and a
+serial unique within that prefix. Everything is a column of small integers
+(names are vocabulary indices) so that millions of people fit in memory and
+text is rendered only when a chunk of a file is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date
+
+import numpy as np
+
+from pdpb.synth.names import Vocab, province_mix
+from pdpb.synth.regions import Regions
+
+ALIVE = np.iinfo(np.int32).max  # death day of a living person
+EPOCH = date(1970, 1, 1)
+
+# Indonesian population by 5-year age group (0-4 ... 80+), census 2020 shape.
+PYRAMID = np.array(
+    [8.3, 8.6, 8.5, 8.3, 8.2, 8.0, 7.8, 7.6, 7.2, 6.5, 5.7, 4.8, 3.9, 2.8, 1.8, 1.0, 0.9]
+)
+HOUSEHOLD_SIZE_P = np.array([0.08, 0.17, 0.23, 0.24, 0.15, 0.08, 0.05])  # sizes 1..7
+OUTSIDE_PLACES = [
+    "JAKARTA",
+    "BANDUNG",
+    "BOGOR",
+    "LAMPUNG",
+    "SEMARANG",
+    "SURABAYA",
+    "MEDAN",
+    "PADANG",
+    "CIREBON",
+    "GARUT",
+    "TASIKMALAYA",
+    "BREBES",
+]
+STREETS = [
+    "MERDEKA",
+    "SUDIRMAN",
+    "RAYA SERANG",
+    "AHMAD YANI",
+    "DIPONEGORO",
+    "KH. HASYIM ASHARI",
+    "VETERAN",
+    "PAHLAWAN",
+    "MAULANA HASANUDIN",
+    "SULTAN AGENG TIRTAYASA",
+    "KENANGA",
+    "MELATI",
+    "MAWAR",
+    "FLAMBOYAN",
+    "CEMPAKA",
+    "PERINTIS KEMERDEKAAN",
+    "SYEKH NAWAWI",
+    "RAYA PASAR",
+]
+KAMPUNG = [
+    "SUKAMAJU",
+    "CIBEBER",
+    "PASIR",
+    "CIKANDE",
+    "BABAKAN",
+    "SINDANGSARI",
+    "KRAMAT",
+    "TEGAL",
+    "KADU",
+    "CITEREUP",
+    "KOPO",
+    "PEUSAR",
+    "GUNUNGSARI",
+    "CIKONENG",
+    "PANCUR",
+    "LEBAKSARI",
+]
+PERUM = ("GRIYA ASRI", "BUMI INDAH", "TAMAN MUTIARA", "PURI HIJAU", "VILLA PERMATA")
+
+REL_HEAD, REL_SPOUSE, REL_PARENT, REL_CHILD = 0, 1, 2, 3
+KAWIN_B, KAWIN_S, KAWIN_P = 0, 1, 2
+JOB_SIPIL, JOB_TNI, JOB_POLRI = 0, 1, 2
+
+
+def to_days(d: date) -> int:
+    return (d - EPOCH).days
+
+
+def ymd(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    dt = np.asarray(days).astype("datetime64[D]")
+    months = dt.astype("datetime64[M]")
+    y = months.astype("datetime64[Y]").astype(np.int64) + 1970
+    m = months.astype(np.int64) % 12 + 1
+    d = (dt - months).astype(np.int64) + 1
+    return y, m, d
+
+
+def aged_17_by(birth: np.ndarray, cutoff: date) -> np.ndarray:
+    """True where the 17th birthday is on or before the cut-off.
+
+    Compared on (year, month, day) so that a 29 February birthday turns 17 on
+    1 March of a non-leap year; the same convention is documented in synth.md."""
+    y, m, d = ymd(birth)
+    key = (y + 17) * 10000 + m * 100 + d
+    return key <= cutoff.year * 10000 + cutoff.month * 100 + cutoff.day
+
+
+def seventeenth_birthday(birth: np.ndarray) -> np.ndarray:
+    """Day number of the 17th birthday (29 Feb -> 1 Mar in non-leap years)."""
+    y, m, d = ymd(birth)
+    first = ((y + 17 - 1970) * 12 + m - 1).astype("datetime64[M]")
+    return (first.astype("datetime64[D]").astype(np.int64) + d - 1).astype(np.int64)
+
+
+@dataclass
+class Population:
+    """One row per person; household columns are repeated per member."""
+
+    hh: np.ndarray
+    desa: np.ndarray
+    rel: np.ndarray
+    member: np.ndarray  # order within the household
+    sex: np.ndarray  # 0 L, 1 P
+    birth: np.ndarray  # days since 1970
+    kawin: np.ndarray
+    job: np.ndarray
+    death: np.ndarray
+    revoked: np.ndarray
+    wna: np.ndarray
+    kec_issue: np.ndarray
+    nik: np.ndarray  # int64, 16 digits
+    nkk: np.ndarray
+    g1: np.ndarray
+    g2: np.ndarray
+    pre: np.ndarray
+    patr: np.ndarray
+    binb: np.ndarray
+    title: np.ndarray
+    degree: np.ndarray
+    place: np.ndarray
+    addr_style: np.ndarray
+    addr_word: np.ndarray
+    house: np.ndarray
+    rt: np.ndarray
+    rw: np.ndarray
+    disab: np.ndarray
+    ktp: np.ndarray
+    twin: np.ndarray
+    junior: np.ndarray
+    origin_desa: np.ndarray  # object: desa code outside the province for movers in, else ""
+
+    def __len__(self) -> int:
+        return len(self.hh)
+
+    def take(self, idx: np.ndarray) -> Population:
+        return Population(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+
+    def extend(self, other: Population) -> None:
+        for f in fields(self):
+            setattr(self, f.name, np.concatenate([getattr(self, f.name), getattr(other, f.name)]))
+
+
+def rank_within(keys: np.ndarray) -> np.ndarray:
+    """0-based rank of each element among equal keys, in input order."""
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_keys)) + 1]
+    run_start = np.repeat(starts, np.diff(np.r_[starts, len(keys)]))
+    ranks = np.empty(len(keys), dtype=np.int64)
+    ranks[order] = np.arange(len(keys)) - run_start
+    return ranks
+
+
+def nik_prefix(kec6: np.ndarray, birth: np.ndarray, sex: np.ndarray) -> np.ndarray:
+    """PP KK CC DDMMYY as a 12-digit integer (day + 40 for women)."""
+    y, m, d = ymd(birth)
+    return kec6 * 1_000_000 + (d + 40 * sex) * 10_000 + m * 100 + y % 100
+
+
+def _sample_adult_age(rng: np.random.Generator, n: int, lo: int, hi: int) -> np.ndarray:
+    groups = np.arange(len(PYRAMID)) * 5
+    ok = (groups >= lo) & (groups < hi)
+    p = np.where(ok, PYRAMID, 0.0)
+    g = rng.choice(len(PYRAMID), size=n, p=p / p.sum())
+    return np.clip(groups[g] + rng.random(n) * 5, lo, hi)
+
+
+def build_households(
+    n: int, regions: Regions, vocab: Vocab, ref: date, rng: np.random.Generator, hh_offset: int
+) -> Population:
+    """`n` households and their members, as of the reference date `ref`."""
+    ref_day = to_days(ref)
+    size = rng.choice(np.arange(1, 8), size=n, p=HOUSEHOLD_SIZE_P)
+    desa = rng.choice(len(regions.desa_code), size=n, p=regions.desa_weight).astype(np.int32)
+    head_age = _sample_adult_age(rng, n, 20, 85)
+    single = size == 1
+    head_female = np.where(single, rng.random(n) < 0.5, rng.random(n) < 0.12)
+    has_spouse = (size >= 2) & ~head_female & (rng.random(n) < 0.92)
+    has_parent = (size >= 4) & (head_age < 55) & (rng.random(n) < 0.12)
+    n_children = size - 1 - has_spouse - has_parent
+    spouse_gap = rng.normal(3.5, 3.0, n)
+    mother_age = np.where(head_female, head_age, np.maximum(head_age - spouse_gap, 18))
+    twins = (n_children >= 2) & (rng.random(n) < 0.015)
+    junior = (n_children >= 1) & ~head_female & (rng.random(n) < 0.012)
+
+    # Household-level address and card.
+    is_kota = regions.kab_is_kota[regions.desa_kab[desa]]
+    style = np.where(rng.random(n) < np.where(is_kota, 0.75, 0.25), 0, 1)
+    style = np.where((style == 0) & (rng.random(n) < 0.3), 2, style)
+    word = rng.integers(0, 1000, n)
+    house = rng.integers(1, 250, n)
+    rt = rng.integers(1, 16, n)
+    rw = rng.integers(1, 11, n)
+    kec6 = regions.kec_digits()[regions.desa_kec[desa]]
+    issue = rng.integers(to_days(date(2008, 1, 1)), to_days(date(2025, 6, 30)), n)
+    mix_names, mix_p = province_mix(regions.province)
+    ethnic = rng.choice(len(mix_names), size=n, p=mix_p)
+
+    # Expand to members: head, [spouse], [parent], children.
+    hh = np.repeat(np.arange(n), size)
+    k = np.arange(len(hh)) - np.repeat(np.cumsum(size) - size, size)
+    sp, pa = has_spouse[hh].astype(int), has_parent[hh].astype(int)
+    rel = np.where(
+        k == 0,
+        REL_HEAD,
+        np.where(k < 1 + sp, REL_SPOUSE, np.where(k < 1 + sp + pa, REL_PARENT, REL_CHILD)),
+    ).astype(np.int8)
+    m = len(hh)
+    child_rank = np.maximum(k - sp - pa - 1, 0)
+    age = np.empty(m)
+    age[rel == REL_HEAD] = head_age[hh[rel == REL_HEAD]]
+    age[rel == REL_SPOUSE] = np.maximum(
+        head_age[hh[rel == REL_SPOUSE]] - spouse_gap[hh[rel == REL_SPOUSE]], 17.5
+    )
+    age[rel == REL_PARENT] = head_age[hh[rel == REL_PARENT]] + rng.uniform(
+        22, 34, (rel == REL_PARENT).sum()
+    )
+    ch = rel == REL_CHILD
+    span = np.clip(mother_age[hh[ch]] - 18, 0.2, 32)
+    age[ch] = rng.random(ch.sum()) * span
+    sex = np.where(rel == REL_HEAD, head_female[hh], rng.random(m) < 0.5).astype(np.int8)
+    sex[rel == REL_SPOUSE] = 1 - head_female[hh[rel == REL_SPOUSE]]
+    birth = (ref_day - age * 365.25).astype(np.int64)
+    # Twins: the second child shares the first child's birth date.
+    twin = ch & twins[hh] & (child_rank <= 1)
+    first_twin = np.flatnonzero(twin & (child_rank == 0))
+    birth[first_twin + 1] = birth[first_twin]
+    adult = age >= 17
+
+    kawin = np.full(m, KAWIN_B, dtype=np.int8)
+    kawin[(rel == REL_HEAD) & has_spouse[hh]] = KAWIN_S
+    kawin[rel == REL_SPOUSE] = KAWIN_S
+    kawin[rel == REL_PARENT] = KAWIN_P
+    lone_head = (rel == REL_HEAD) & ~has_spouse[hh]
+    kawin[lone_head & (age >= 30) & (rng.random(m) < 0.75)] = KAWIN_P
+    kawin[ch & (age >= 22) & (rng.random(m) < 0.15)] = KAWIN_S
+    # Under-17 marriages exist and make the person a voter (UU 7/2017).
+    kawin[ch & (sex == 1) & (age >= 15) & (age < 17) & (rng.random(m) < 0.01)] = KAWIN_S
+
+    job = np.zeros(m, dtype=np.int8)
+    service_age = (age >= 19) & (age < 58) & (rel != REL_PARENT)
+    p_service = np.where(sex == 0, 0.009, 0.0012)
+    serving = service_age & (rng.random(m) < p_service)
+    job[serving] = np.where(rng.random(serving.sum()) < 0.55, JOB_TNI, JOB_POLRI)
+    revoked = adult & (rng.random(m) < 0.0008)
+
+    kec_issue = regions.desa_kec[desa[hh]].astype(np.int32)
+    moved = rng.random(m) < 0.12
+    kec_issue[moved] = rng.integers(0, len(regions.kec_code), moved.sum())
+    prefix = nik_prefix(regions.kec_digits()[kec_issue], birth, sex)
+
+    nkk_prefix = kec6 * 1_000_000 + nik_prefix(np.zeros(n, np.int64), issue, np.zeros(n, np.int64))
+
+    place_home = regions.desa_kab[desa[hh]]
+    r = rng.random(m)
+    n_kab = len(regions.kab_code)
+    place = np.where(
+        r < 0.75,
+        place_home,
+        np.where(
+            r < 0.92, rng.integers(0, n_kab, m), n_kab + rng.integers(0, len(OUTSIDE_PLACES), m)
+        ),
+    ).astype(np.int16)
+
+    pop = Population(
+        hh=(hh + hh_offset).astype(np.int64),
+        desa=desa[hh],
+        rel=rel,
+        member=k.astype(np.int16),
+        sex=sex,
+        birth=birth,
+        kawin=kawin,
+        job=job,
+        death=np.full(m, ALIVE, dtype=np.int64),
+        revoked=revoked,
+        wna=np.zeros(m, dtype=bool),
+        kec_issue=kec_issue,
+        nik=prefix,  # serials are assigned over the whole population later
+        nkk=nkk_prefix[hh],
+        g1=np.full(m, -1, np.int32),
+        g2=np.full(m, -1, np.int32),
+        pre=np.full(m, -1, np.int32),
+        patr=np.full(m, -1, np.int32),
+        binb=np.full(m, -1, np.int32),
+        title=np.full(m, -1, np.int32),
+        degree=np.full(m, -1, np.int32),
+        place=place,
+        addr_style=style[hh].astype(np.int8),
+        addr_word=word[hh].astype(np.int16),
+        house=house[hh].astype(np.int16),
+        rt=rt[hh].astype(np.int8),
+        rw=rw[hh].astype(np.int8),
+        disab=np.where(rng.random(m) < 0.015, rng.integers(1, 7, m), 0).astype(np.int8),
+        ktp=adult & (rng.random(m) < 0.97),
+        twin=twin,
+        junior=np.zeros(m, dtype=bool),
+        origin_desa=np.full(m, "", dtype=object),
+    )
+    assign_names(pop, ethnic[hh], mix_names, child_rank, age, vocab, rng)
+    # A son named after his father: same given names, a different birth date.
+    son = ch & junior[hh] & (sex == 0) & (child_rank == 0)
+    heads = np.flatnonzero(rel == REL_HEAD)
+    head_of = heads[np.searchsorted(heads, np.flatnonzero(son), side="right") - 1]
+    for col in ("g1", "g2", "pre"):
+        getattr(pop, col)[son] = getattr(pop, col)[head_of]
+    pop.patr[son] = -1
+    pop.binb[son] = -1
+    pop.junior[son] = True
+    pop.junior[head_of] = True
+    return pop
+
+
+def assign_names(
+    pop: Population,
+    ethnic: np.ndarray,
+    mix_names: list[str],
+    child_rank: np.ndarray,
+    age: np.ndarray,
+    vocab: Vocab,
+    rng: np.random.Generator,
+) -> None:
+    m = len(pop)
+    female = pop.sex == 1
+    for e_idx, e in enumerate(mix_names):
+        sel = np.flatnonzero(ethnic == e_idx)
+        if not len(sel):
+            continue
+        male_l, female_l, male2, female2 = vocab.lists[e]
+        arab_share = ARAB.get(e, 0.35)
+        fem = female[sel]
+        use_arab = rng.random(len(sel)) < arab_share
+        g1 = np.where(fem, rng.choice(female_l, len(sel)), rng.choice(male_l, len(sel)))
+        arab_g1 = np.where(
+            fem, rng.choice(vocab.arab[1], len(sel)), rng.choice(vocab.arab[0], len(sel))
+        )
+        pop.g1[sel] = np.where(use_arab, arab_g1, g1)
+        two = rng.random(len(sel)) < TWO_WORDS.get(e, 0.65)
+        m2 = male2 if len(male2) else vocab.arab[2]
+        f2 = female2 if len(female2) else vocab.arab[3]
+        g2 = np.where(fem, rng.choice(f2, len(sel)), rng.choice(m2, len(sel)))
+        if e == "BATAK":
+            # The clan is the household head's; wives keep their own.
+            clan_of_hh = rng.choice(male2, pop.hh.max() + 1)
+            g2 = np.where(
+                pop.rel[sel] == REL_SPOUSE, rng.choice(male2, len(sel)), clan_of_hh[pop.hh[sel]]
+            )
+            two[:] = True
+        pop.g2[sel] = np.where(two, g2, -1)
+        if e == "BALI":
+            order = np.where(
+                pop.rel[sel] == REL_CHILD, child_rank[sel] % 4, rng.integers(0, 7, len(sel))
+            )
+            pop.pre[sel] = np.where(fem, vocab.bali_f[order], vocab.bali_m[order])
+        p_bin = 0.10 if e in ("BANTEN", "BETAWI", "MADURA") else 0.04
+        with_bin = rng.random(len(sel)) < p_bin
+        pop.patr[sel] = np.where(with_bin, rng.choice(male_l, len(sel)), -1)
+        pop.binb[sel] = np.where(with_bin, vocab.bin_binti[fem.astype(int)], -1)
+        muslim = e not in ("BALI", "BATAK")
+        hajj = muslim & (age[sel] >= 45) & (rng.random(len(sel)) < 0.07)
+        pop.title[sel] = np.where(hajj, vocab.pre_titles[fem.astype(int)], -1)
+    old = (age >= 45) & (pop.title < 0) & (rng.random(m) < 0.012)
+    pop.title[old] = rng.choice(vocab.pre_titles[2:], old.sum())
+    grad = (age >= 23) & (age < 66) & (rng.random(m) < 0.045)
+    pop.degree[grad] = rng.choice(vocab.degrees, grad.sum())
+    # Twins get different given names.
+    tw = np.flatnonzero(pop.twin & (np.r_[pop.twin[1:], False]) & (pop.hh == np.r_[pop.hh[1:], -1]))
+    same = pop.g1[tw] == pop.g1[tw + 1]
+    pop.g1[tw[same] + 1] = np.where(
+        pop.g1[tw[same]] == vocab.index["HASAN"], vocab.index["HUSEIN"], vocab.index["HASAN"]
+    )
+
+
+ARAB = {
+    "BALI": 0.0,
+    "BATAK": 0.12,
+    "UMUM": 0.25,
+    "SUNDA": 0.3,
+    "BANTEN": 0.45,
+    "BETAWI": 0.45,
+    "JAWA": 0.25,
+    "MADURA": 0.5,
+    "MINANG": 0.4,
+}
+TWO_WORDS = {"JAWA": 0.45, "UMUM": 0.85, "BALI": 0.0, "MADURA": 0.5}
+
+
+def assign_nik_serials(prefix: np.ndarray, taken: dict[int, int] | None = None) -> np.ndarray:
+    """Full NIKs from 12-digit prefixes: serials 0001.. unique within a prefix."""
+    serial = rank_within(prefix) + 1
+    if taken:
+        base = np.array([taken.get(int(p), 0) for p in prefix], dtype=np.int64)
+        serial = serial + base
+    return prefix * 10_000 + serial

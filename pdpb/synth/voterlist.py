@@ -1,0 +1,328 @@
+"""The initial voter list: who is registered, with what registration noise.
+
+Eligible people at the reference date are listed, minus those who turned 17 in
+the last two months (not registered yet: they arrive as PENDUDUK_BARU). Then
+the list gets the defects real lists have: typos and variant spellings,
+wrong or missing NIKs, RT/RW 000, unknown birth dates written as 01|07 or
+31|12, dead voters still listed, the same person registered twice, and a few
+minors registered with a wrong birth year. Each record keeps a bitmask of the
+fields that differ from the truth, which is what a later PERUBAHAN_DATA
+corrects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from pdpb.synth.names import NOISE_FUNCS, Vocab, noisy_name
+from pdpb.synth.population import (
+    ALIVE,
+    JOB_SIPIL,
+    KAWIN_B,
+    Population,
+    aged_17_by,
+    seventeenth_birthday,
+    to_days,
+)
+from pdpb.synth.regions import Regions
+from pdpb.synth.render import (
+    KAWIN_CODES,
+    SEX_CODES,
+    fmt_dates,
+    pad3,
+    render_alamat,
+    render_names,
+)
+
+VOTER_COLUMNS = [
+    "dpid",
+    "nkk",
+    "nik",
+    "nama",
+    "tempat_lahir",
+    "tanggal_lahir",
+    "jenis_kelamin",
+    "status_kawin",
+    "alamat",
+    "rt",
+    "rw",
+    "disabilitas",
+    "ktp_el",
+    "kode_wilayah",
+    "tps",
+    "sumber",
+    "keterangan",
+]
+# Bits of the registration-noise mask: which fields of a record differ from the truth.
+NOISE_NAMA, NOISE_NIK, NOISE_TGL, NOISE_RT, NOISE_RW = 1, 2, 4, 8, 16
+NOISE_FIELDS = (
+    (NOISE_NIK, "nik"),
+    (NOISE_NAMA, "nama"),
+    (NOISE_TGL, "tanggal_lahir"),
+    (NOISE_RT, "rt"),
+    (NOISE_RW, "rw"),
+)
+SUMBER_CHOICES = np.array(["DP4", "DPTb", "COKLIT", "DPK"], dtype=object)
+CHUNK_ROWS = 250_000
+
+
+@dataclass
+class Records:
+    """One row per voter record (dpid); duplicates are extra rows of one person."""
+
+    person: np.ndarray
+    desa: np.ndarray
+    addr_style: np.ndarray
+    addr_word: np.ndarray
+    house: np.ndarray
+    rt: np.ndarray
+    rw: np.ndarray
+    noise: np.ndarray  # bitmask of NOISE_*
+    primary: np.ndarray  # record index of the person's primary record
+    dead_at_start: np.ndarray
+    minor: np.ndarray  # a minor listed with a wrong birth year
+    dpid: np.ndarray
+    tps: np.ndarray
+    sumber: np.ndarray
+    name_override: dict[int, str] = field(default_factory=dict)
+    nik_override: dict[int, str] = field(default_factory=dict)
+    birth_override: dict[int, int] = field(default_factory=dict)
+    noise_kind: dict[int, list[str]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.person)
+
+
+def listable(pop: Population, ref: date) -> np.ndarray:
+    """Eligible at the reference date and already registered."""
+    eligible = (
+        (pop.death == ALIVE)
+        & ~pop.wna
+        & (pop.job == JOB_SIPIL)
+        & ~pop.revoked
+        & (aged_17_by(pop.birth, ref) | (pop.kawin != KAWIN_B))
+    )
+    recent = (pop.kawin == KAWIN_B) & (
+        seventeenth_birthday(pop.birth) > to_days(ref - timedelta(days=60))
+    )
+    return eligible & ~recent
+
+
+def build_records(
+    pop: Population,
+    listed: np.ndarray,
+    n_duplicates: int,
+    regions: Regions,
+    vocab: Vocab,
+    ref: date,
+    rng: np.random.Generator,
+) -> Records:
+    """Records for the listed people plus minors, dead voters and duplicates."""
+    ref_day = to_days(ref)
+    base = np.flatnonzero(listed)
+    # A few unmarried 15-16 year olds listed with a birth year three years early.
+    young = np.flatnonzero(
+        ~listed
+        & (pop.death == ALIVE)
+        & (pop.kawin == KAWIN_B)
+        & (pop.job == 0)
+        & (ref_day - pop.birth > 15.2 * 365.25)
+        & (ref_day - pop.birth < 16.9 * 365.25)
+    )
+    n_minor = min(len(young), max(2, round(len(base) * 0.0004)))
+    minors = np.sort(rng.choice(young, n_minor, replace=False)) if n_minor else young[:0]
+    people = np.concatenate([base, minors])
+    n = len(people)
+    # Dead before the start but never reported: older voters more often.
+    age = (ref_day - pop.birth[base]) / 365.25
+    w = np.exp((age - 50) / 12)
+    n_dead = round(len(base) * 0.01)
+    dead = rng.choice(len(base), n_dead, replace=False, p=w / w.sum())
+    pop.death[base[dead]] = ref_day - rng.integers(20, 1000, n_dead)
+
+    # Duplicates: an older registration elsewhere, or a variant in the same desa.
+    alive_base = np.setdiff1d(np.arange(len(base)), dead)
+    dup_src = np.sort(rng.choice(alive_base, min(n_duplicates, len(alive_base)), replace=False))
+    rec_person = np.concatenate([people, base[dup_src]])
+    n_all = len(rec_person)
+    desa = pop.desa[rec_person].copy()
+    style, word = pop.addr_style[rec_person].copy(), pop.addr_word[rec_person].copy()
+    house, rt, rw = (
+        pop.house[rec_person].copy(),
+        pop.rt[rec_person].copy(),
+        pop.rw[rec_person].copy(),
+    )
+    dup_rows = np.arange(n, n_all)
+    elsewhere = dup_rows[rng.random(len(dup_rows)) < 0.6]
+    same_kab = [np.flatnonzero(regions.desa_kab == regions.desa_kab[d]) for d in desa[elsewhere]]
+    desa[elsewhere] = [c[int(rng.integers(len(c)))] for c in same_kab]
+    style[elsewhere] = rng.integers(0, 3, len(elsewhere))
+    word[elsewhere] = rng.integers(0, 1000, len(elsewhere))
+    house[elsewhere] = rng.integers(1, 250, len(elsewhere))
+    rt[elsewhere] = rng.integers(1, 16, len(elsewhere))
+    rw[elsewhere] = rng.integers(1, 11, len(elsewhere))
+    primary = np.arange(n_all)
+    primary[dup_rows] = dup_src
+
+    recs = Records(
+        person=rec_person,
+        desa=desa,
+        addr_style=style,
+        addr_word=word,
+        house=house,
+        rt=rt,
+        rw=rw,
+        noise=np.zeros(n_all, np.int16),
+        primary=primary,
+        dead_at_start=np.isin(np.arange(n_all), dead),
+        minor=np.arange(n_all) >= len(base),
+        dpid=np.zeros(n_all, np.int64),
+        tps=np.zeros(n_all, np.int16),
+        sumber=SUMBER_CHOICES[rng.choice(4, n_all, p=[0.7, 0.1, 0.15, 0.05])],
+    )
+    recs.minor[dup_rows] = False
+    _add_noise(recs, pop, vocab, rng, dup_rows)
+    for r in np.flatnonzero(recs.minor):
+        recs.birth_override[int(r)] = int(pop.birth[rec_person[r]] - 3 * 365 - 1)
+        recs.noise[r] |= NOISE_TGL
+    _assign_dpid_and_tps(recs, pop, regions)
+    return recs
+
+
+def _add_noise(
+    recs: Records, pop: Population, vocab: Vocab, rng: np.random.Generator, dup_rows: np.ndarray
+) -> None:
+    n = len(recs)
+    r = rng.random((4, n))
+    is_dup = np.isin(np.arange(n), dup_rows)
+    name_noise = (r[0] < 0.05) | (is_dup & (r[0] < 0.5))
+    nik_noise = (r[1] < 0.028) | (is_dup & (r[1] > 0.5))
+    tgl_noise = r[2] < 0.01
+    rt_noise = r[3] < 0.03
+    rw_noise = rt_noise | ((r[3] > 0.97) & (r[3] < 0.99))
+    idx = np.flatnonzero(name_noise)
+    names = render_names(pop, recs.person[idx], vocab)
+    kinds = rng.choice(len(NOISE_FUNCS), len(idx), p=[0.35, 0.25, 0.15, 0.25])
+    for i, name, k in zip(idx.tolist(), names, kinds.tolist(), strict=True):
+        kind = NOISE_FUNCS[k]
+        recs.name_override[i] = noisy_name(name, bool(pop.sex[recs.person[i]]), rng, kind)
+        recs.noise_kind.setdefault(i, []).append(f"nama_{kind}")
+    for i in np.flatnonzero(nik_noise).tolist():
+        true = str(pop.nik[recs.person[i]])
+        u = rng.random()
+        if u < 0.35 and not is_dup[i]:
+            recs.nik_override[i], kind = "", "nik_kosong"
+        elif u < 0.45:
+            recs.nik_override[i], kind = true[:-1], "nik_pendek"
+        else:
+            pos = int(rng.integers(6, 16))
+            digit = str((int(true[pos]) + int(rng.integers(1, 10))) % 10)
+            recs.nik_override[i], kind = true[:pos] + digit + true[pos + 1 :], "nik_salah"
+        recs.noise_kind.setdefault(i, []).append(kind)
+    for i in np.flatnonzero(tgl_noise).tolist():
+        birth = int(pop.birth[recs.person[i]])
+        year = int(np.datetime64(birth, "D").astype("datetime64[Y]").astype(int) + 1970)
+        unknown = date(year, 7, 1) if rng.random() < 0.6 else date(year, 12, 31)
+        if to_days(unknown) != birth:
+            recs.birth_override[i] = to_days(unknown)
+            recs.noise_kind.setdefault(i, []).append("tgl_tidak_diketahui")
+    recs.noise |= np.where(name_noise, NOISE_NAMA, 0).astype(np.int16)
+    recs.noise |= np.where(nik_noise, NOISE_NIK, 0).astype(np.int16)
+    recs.noise |= np.array(
+        [NOISE_TGL if i in recs.birth_override else 0 for i in range(n)], np.int16
+    )
+    recs.noise |= np.where(rt_noise, NOISE_RT, 0).astype(np.int16)
+    recs.noise |= np.where(rw_noise, NOISE_RW, 0).astype(np.int16)
+    for i in np.flatnonzero(rt_noise | rw_noise).tolist():
+        recs.noise_kind.setdefault(i, []).append("rtrw_000")
+
+
+def _assign_dpid_and_tps(recs: Records, pop: Population, regions: Regions) -> None:
+    """dpid in file order (desa, household, member; duplicates last in their desa)."""
+    is_dup = recs.primary != np.arange(len(recs))
+    order = np.lexsort((pop.member[recs.person], pop.hh[recs.person], is_dup, recs.desa))
+    province = int(regions.province)
+    recs.dpid[order] = province * 1_000_000_000 + np.arange(1, len(recs) + 1)
+    desa_sorted = recs.desa[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(desa_sorted)) + 1]
+    rank = np.arange(len(recs)) - np.repeat(starts, np.diff(np.r_[starts, len(recs)]))
+    recs.tps[order] = rank // 280 + 1
+
+
+def record_order(recs: Records) -> np.ndarray:
+    return np.argsort(recs.dpid, kind="stable")
+
+
+def write_voters(
+    path: Path, recs: Records, pop: Population, regions: Regions, vocab: Vocab, places: np.ndarray
+) -> None:
+    """voters.csv in the Sidalih export format, written in chunks."""
+    desa_codes = np.array(regions.desa_code, dtype=object)
+    order = record_order(recs)
+    schema = pa.schema([(c, pa.string()) for c in VOTER_COLUMNS])
+    opts = pacsv.WriteOptions(quoting_style="needed")
+    with pacsv.CSVWriter(path, schema, write_options=opts) as writer:
+        for start in range(0, len(order), CHUNK_ROWS):
+            rows = order[start : start + CHUNK_ROWS]
+            writer.write_table(
+                pa.table(_voter_chunk(rows, recs, pop, desa_codes, vocab, places), schema=schema)
+            )
+
+
+def record_values(
+    rows: np.ndarray, recs: Records, pop: Population, vocab: Vocab
+) -> dict[str, list[str]]:
+    """nik, nama, tanggal_lahir (days), rt, rw as the records hold them."""
+    p = recs.person[rows]
+    nik = [
+        recs.nik_override.get(r, str(v))
+        for r, v in zip(rows.tolist(), pop.nik[p].tolist(), strict=True)
+    ]
+    names = render_names(pop, p, vocab)
+    nama = [recs.name_override.get(r, v) for r, v in zip(rows.tolist(), names, strict=True)]
+    birth = np.array(
+        [
+            recs.birth_override.get(r, b)
+            for r, b in zip(rows.tolist(), pop.birth[p].tolist(), strict=True)
+        ]
+    )
+    rt = np.where(recs.noise[rows] & NOISE_RT, 0, recs.rt[rows])
+    rw = np.where(recs.noise[rows] & NOISE_RW, 0, recs.rw[rows])
+    return {"nik": nik, "nama": nama, "birth": birth, "rt": pad3(rt), "rw": pad3(rw)}
+
+
+def _voter_chunk(
+    rows: np.ndarray,
+    recs: Records,
+    pop: Population,
+    desa_codes: np.ndarray,
+    vocab: Vocab,
+    places: np.ndarray,
+) -> dict[str, list[str]]:
+    p = recs.person[rows]
+    vals = record_values(rows, recs, pop, vocab)
+    return {
+        "dpid": [str(v) for v in recs.dpid[rows].tolist()],
+        "nkk": [str(v) for v in pop.nkk[p].tolist()],
+        "nik": vals["nik"],
+        "nama": vals["nama"],
+        "tempat_lahir": places[pop.place[p]].tolist(),
+        "tanggal_lahir": fmt_dates(vals["birth"], "sidalih"),
+        "jenis_kelamin": SEX_CODES[pop.sex[p]].tolist(),
+        "status_kawin": KAWIN_CODES[pop.kawin[p]].tolist(),
+        "alamat": render_alamat(recs.addr_style[rows], recs.addr_word[rows], recs.house[rows]),
+        "rt": vals["rt"],
+        "rw": vals["rw"],
+        "disabilitas": [str(v) for v in pop.disab[p].tolist()],
+        "ktp_el": np.where(pop.ktp[p], "S", "B").tolist(),
+        "kode_wilayah": desa_codes[recs.desa[rows]].tolist(),
+        "tps": pad3(recs.tps[rows]),
+        "sumber": recs.sumber[rows].tolist(),
+        "keterangan": [""] * len(rows),
+    }

@@ -1,0 +1,279 @@
+"""Specification of the synthetic data generator (pdpb.synth) on a small province run."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections import Counter, defaultdict
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from pdpb.synth import generate
+
+VOTERS, PERIODS, START = 3000, 2, "2026-01"
+CUTOFF = {"2026-01": date(2026, 1, 31), "2026-02": date(2026, 2, 28)}
+TMS_RULE_OF_EVENT = {
+    "MENINGGAL": ("TMS_MENINGGAL", "1"),
+    "MASUK_TNI": ("TMS_MASUK_TNI", "6"),
+    "MASUK_POLRI": ("TMS_MASUK_POLRI", "7"),
+    "WNA": ("TMS_WNA", "5"),
+    "HAK_PILIH_DICABUT": ("TMS_HAK_PILIH_DICABUT", "9"),
+}
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("synth") / "a"
+    generate(folder, province="36", voters=VOTERS, periods=PERIODS, start=START, seed=11)
+    return folder
+
+
+def read(path: Path, encoding: str = "utf-8", delimiter: str = ",") -> list[dict]:
+    with path.open(encoding=encoding, newline="") as fh:
+        return list(csv.DictReader(fh, delimiter=delimiter))
+
+
+def iso(value: str) -> date:
+    return date.fromisoformat(value)
+
+
+def age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def test_voter_list_has_the_sidalih_columns_and_the_requested_size(out: Path) -> None:
+    rows = read(out / "voters.csv")
+
+    assert list(rows[0]) == [
+        "dpid",
+        "nkk",
+        "nik",
+        "nama",
+        "tempat_lahir",
+        "tanggal_lahir",
+        "jenis_kelamin",
+        "status_kawin",
+        "alamat",
+        "rt",
+        "rw",
+        "disabilitas",
+        "ktp_el",
+        "kode_wilayah",
+        "tps",
+        "sumber",
+        "keterangan",
+    ]
+    assert len(rows) == VOTERS
+    assert len({r["dpid"] for r in rows}) == VOTERS
+    assert all(len(r["tanggal_lahir"].split("|")) == 3 for r in rows)
+    assert all(len(r["kode_wilayah"]) == 13 and r["kode_wilayah"].startswith("36.") for r in rows)
+
+
+def test_nik_encodes_kecamatan_of_issue_birth_date_and_sex(out: Path) -> None:
+    persons = read(out / "truth" / "persons.csv")
+
+    for p in persons:
+        nik, born = p["nik"], iso(p["tanggal_lahir"])
+        day = born.day + (40 if p["jenis_kelamin"] == "P" else 0)
+        assert len(nik) == 16 and nik.isdigit()
+        assert nik[:6] == p["kecamatan_terbit"].replace(".", "")
+        assert nik[6:12] == f"{day:02d}{born.month:02d}{born.year % 100:02d}"
+        assert nik[12:] != "0000"
+    assert len({p["nik"] for p in persons}) == len(persons)
+
+
+def test_household_members_share_nkk_address_and_one_head(out: Path) -> None:
+    households = defaultdict(list)
+    for p in read(out / "truth" / "persons.csv"):
+        if not p["periode_masuk"]:
+            households[p["household_id"]].append(p)
+
+    for members in households.values():
+        assert (
+            len({(m["nkk"], m["alamat"], m["rt"], m["rw"], m["kode_wilayah"]) for m in members})
+            == 1
+        )
+        assert [m["hubungan"] for m in members].count("KEPALA") == 1
+        assert members[0]["nkk"][:6] == members[0]["kode_wilayah"].replace(".", "")[:6]
+    assert sum(len(m) > 1 for m in households.values()) > len(households) / 2
+
+
+def test_each_period_has_about_1_1_percent_of_voters_as_events(out: Path) -> None:
+    events = [e for e in read(out / "truth" / "events.csv") if e["is_malformed"] == "false"]
+    per_period = Counter(e["period"] for e in events)
+
+    for period in CUTOFF:
+        assert 0.009 * VOTERS <= per_period[period] <= 0.014 * VOTERS
+    kinds = Counter(e["jenis_peristiwa"] for e in events)
+    assert {"MENINGGAL", "PENDUDUK_BARU", "PINDAH", "KAWIN", "PERUBAHAN_DATA"} <= set(kinds)
+
+
+def test_every_event_has_exactly_one_expected_outcome(out: Path) -> None:
+    events = read(out / "truth" / "events.csv")
+    outcomes = read(out / "truth" / "expected_outcomes.csv")
+
+    keys = [(o["period"], o["sumber"], o["event_id"]) for o in outcomes]
+    assert len(keys) == len(set(keys))
+    assert set(keys) == {(e["period"], e["sumber"], e["event_id"]) for e in events}
+
+
+def test_expected_changes_follow_the_change_rules(out: Path) -> None:
+    persons = {p["person_id"]: p for p in read(out / "truth" / "persons.csv")}
+    owner = {v["dpid"]: v["person_id"] for v in read(out / "truth" / "voters.csv")}
+    events = {
+        (e["period"], e["sumber"], e["event_id"]): e for e in read(out / "truth" / "events.csv")
+    }
+    changes = defaultdict(list)
+    for c in read(out / "truth" / "expected_changes.csv"):
+        changes[(c["period"], c["sumber"], c["event_id"])].append(c)
+
+    for key, rows in changes.items():
+        if key[1] == "PROMOSI":
+            continue
+        ev, cutoff = events[key], CUTOFF[key[0]]
+        person = persons[ev["person_id"]]
+        jenis = ev["jenis_peristiwa"]
+        for c in rows:
+            assert c["person_id"] == ev["person_id"]
+            if c["dpid"] != "NEW":
+                assert owner[c["dpid"]] == ev["person_id"], (
+                    "a change must hit the event's own person"
+                )
+        rules = sorted(c["rule"] for c in rows)
+        if jenis in TMS_RULE_OF_EVENT:
+            assert [(c["rule"], c["tms_code"]) for c in rows] == [TMS_RULE_OF_EVENT[jenis]]
+        elif jenis == "PENDUDUK_BARU":
+            assert rules == ["BARU_PEMILIH_PEMULA"]
+            assert age_on(iso(person["tanggal_lahir"]), cutoff) >= 17
+        elif jenis == "PINDAH":
+            assert rules in (
+                ["UBAH_PINDAH_DALAM_KABKOTA"],
+                ["BARU_PINDAH_MASUK"],
+                ["BARU_PINDAH_MASUK", "TMS_PINDAH_KELUAR"],
+            )
+            if len(rows) == 2:
+                old, new = sorted(rows, key=lambda c: c["change_type"] != "TMS")
+                assert old["kode_wilayah"][:5] != new["kode_wilayah"][:5]
+                assert old["tms_code"] == "4"
+        elif jenis == "KAWIN":
+            assert rules in (["UBAH_KAWIN"], ["BARU_KAWIN"])
+            if rules == ["BARU_KAWIN"]:
+                assert age_on(iso(person["tanggal_lahir"]), cutoff) < 17
+        elif jenis == "PERUBAHAN_DATA":
+            assert rules in (["UBAH_PERUBAHAN_DATA"], ["TMS_BAWAH_UMUR"])
+            if rules == ["TMS_BAWAH_UMUR"]:
+                assert age_on(iso(person["tanggal_lahir"]), cutoff) < 17
+        elif jenis.startswith("PURNA_"):
+            assert rules == [f"BARU_{jenis}"] and person["pekerjaan"] == jenis[6:]
+        elif jenis == "HAK_PILIH_PULIH":
+            assert rules == ["BARU_HAK_PILIH_PULIH"] and person["hak_pilih_dicabut"] == "true"
+
+
+def test_future_voters_are_under_17_and_promoted_only_once_17(out: Path) -> None:
+    persons = {p["person_id"]: p for p in read(out / "truth" / "persons.csv")}
+    outcomes = read(out / "truth" / "expected_outcomes.csv")
+    promotions = [
+        c for c in read(out / "truth" / "expected_changes.csv") if c["sumber"] == "PROMOSI"
+    ]
+
+    future = [o for o in outcomes if o["outcome"] == "FUTURE_VOTER"]
+    assert future
+    for o in future:
+        assert age_on(iso(persons[o["person_id"]]["tanggal_lahir"]), CUTOFF[o["period"]]) < 17
+    for c in promotions:
+        assert c["rule"] == "BARU_PROMOSI"
+        assert age_on(iso(persons[c["person_id"]]["tanggal_lahir"]), CUTOFF[c["period"]]) >= 17
+
+
+def test_a_death_reported_twice_is_one_change_and_one_duplicate_event(out: Path) -> None:
+    events = read(out / "truth" / "events.csv")
+    outcomes = {
+        (o["sumber"], o["event_id"]): o for o in read(out / "truth" / "expected_outcomes.csv")
+    }
+    changes = Counter(
+        (c["sumber"], c["event_id"]) for c in read(out / "truth" / "expected_changes.csv")
+    )
+
+    dups = [e for e in events if e["duplicate_of"]]
+    assert dups
+    for e in dups:
+        primary = tuple(e["duplicate_of"].split("|"))
+        assert outcomes[(e["sumber"], e["event_id"])]["outcome"] == "DUPLICATE_EVENT"
+        assert changes[(e["sumber"], e["event_id"])] == 0 and changes[primary] == 1
+
+
+def test_malformed_rows_are_quarantined_and_change_nothing(out: Path) -> None:
+    events = [e for e in read(out / "truth" / "events.csv") if e["is_malformed"] == "true"]
+    outcomes = {
+        (o["sumber"], o["event_id"]): o["outcome"]
+        for o in read(out / "truth" / "expected_outcomes.csv")
+    }
+    changed = {(c["sumber"], c["event_id"]) for c in read(out / "truth" / "expected_changes.csv")}
+
+    assert len(events) >= 3 * PERIODS
+    assert {e["malformed_reason"] for e in events} == {
+        "NIK_HURUF",
+        "TANGGAL_MUSTAHIL",
+        "JENIS_TIDAK_DIKENAL",
+    }
+    for e in events:
+        assert outcomes[(e["sumber"], e["event_id"])] == "QUARANTINED"
+        assert (e["sumber"], e["event_id"]) not in changed
+
+
+def test_rekap_kabkota_counts_the_expected_changes(out: Path) -> None:
+    rekap = read(out / "truth" / "rekap_kabkota.csv")
+    changes = read(out / "truth" / "expected_changes.csv")
+
+    for change_type in ("BARU", "TMS", "UBAH"):
+        for sex in "LP":
+            col = f"{change_type.lower()}_{sex.lower()}"
+            assert sum(int(r[col]) for r in rekap) == sum(
+                c["change_type"] == change_type and c["jenis_kelamin"] == sex for c in changes
+            )
+    assert all(int(r["baru"]) == int(r["baru_l"]) + int(r["baru_p"]) for r in rekap)
+
+
+def test_landing_files_carry_each_sources_format(out: Path) -> None:
+    folder = out / "landing" / START
+
+    assert (folder / f"tni_{START}.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    masyarakat = read(folder / f"masyarakat_{START}.csv", encoding="cp1252", delimiter=";")
+    assert masyarakat and all("/" in r["tanggal_peristiwa"] for r in masyarakat)
+    dukcapil = read(folder / f"dukcapil_{START}_01.csv")
+    assert all(len(r["tanggal_peristiwa"].split("-")[2]) == 4 for r in dukcapil)
+    sheet = load_workbook(folder / f"imigrasi_{START}.xlsx", read_only=True).active
+    header, *rows = list(sheet.values)
+    assert header[0] == "event_id" and rows
+    assert all(isinstance(r[header.index("tanggal_peristiwa")], int) for r in rows)
+    coordination = [r for r in masyarakat if r["jenis_peristiwa"] != "CERAI"]
+    assert sum(r["nik"] == "" for r in coordination) >= len(coordination) / 4
+
+
+def test_one_period_redelivers_an_identical_file_under_another_name(out: Path) -> None:
+    files = read(out / "truth" / "files.csv")
+
+    copies = [f for f in files if f["copy_of"]]
+    assert len(copies) == 1
+    folder = out / "landing" / copies[0]["period"]
+    assert (folder / copies[0]["file_name"]).read_bytes() == (
+        folder / copies[0]["copy_of"]
+    ).read_bytes()
+
+
+def test_the_same_seed_gives_the_same_bytes(out: Path, tmp_path: Path) -> None:
+    again = tmp_path / "b"
+
+    generate(again, province="36", voters=VOTERS, periods=PERIODS, start=START, seed=11)
+
+    def digests(root: Path) -> dict[str, str]:
+        return {
+            str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*"))
+            if p.is_file()
+        }
+
+    assert digests(again) == digests(out)
