@@ -1,0 +1,331 @@
+"""Link a period's events to the voter list: one decision per event.
+
+The link stage of the pipeline. Four steps, in order: (a) an exact pass on a
+valid NIK, trusted only when the name or birth date corroborates it and held
+for review when the NIK plainly belongs to someone else; (b) Splink
+`predict_between(events, reference)` for the rest, cut by the two thresholds;
+(c) clerical decisions (SAMA/BEDA) replace REVIEW outcomes; (d) Splink
+`predict_within(events)` and shared targets mark the same happening reported
+twice as DUPLICATE_EVENT. Everything runs on a private in-memory DuckDB
+connection, never the warehouse, so the stage is a pure function of its inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+from splink import DuckDBAPI, Linker
+
+from linkage.frames import event_frame, event_uid, reference_frame
+from linkage.train import DEFAULT_MODEL_PATH
+
+logger = logging.getLogger(__name__)
+
+RESULT_SCHEMA = pa.schema(
+    [
+        ("sumber", pa.string()),
+        ("event_id", pa.string()),
+        ("decision", pa.string()),
+        ("target_id", pa.string()),
+        ("match_method", pa.string()),
+        ("match_probability", pa.float64()),
+        ("duplicate_of", pa.string()),
+        ("flag", pa.string()),
+    ]
+)
+
+# Share of events expected to concern someone already on the list. The trained
+# prior describes duplicates inside the list; an event's prior is "one of the
+# N records is this person", so it is rescaled by the size of the reference.
+EVENT_MATCH_SHARE = 0.5
+# Candidates within this match weight of the best are treated as the same
+# score (a person registered twice); then AKTIF and the lowest id win.
+ALIKE_WEIGHT = 1.0
+# Name similarity (Jaro-Winkler on normalised names) that corroborates a NIK.
+CORROBORATING_NAME_SIMILARITY = 0.85
+SUMBER_PRIORITY = {"DUKCAPIL": 0}
+
+
+@dataclass
+class Outcome:
+    decision: str
+    target_id: str | None = None
+    match_method: str = "NONE"
+    match_probability: float | None = None
+    duplicate_of: str | None = None
+    flag: str | None = None
+
+
+def _load_model(model_path: Path, reference_rows: int) -> dict:
+    model = json.loads(Path(model_path).read_text())
+    model["probability_two_random_records_match"] = min(
+        EVENT_MATCH_SHARE / max(reference_rows, 1), 0.5
+    )
+    return model
+
+
+def _exact_pass(con: duckdb.DuckDBPyConnection, valid_uids: list[str]) -> dict[str, Outcome]:
+    """Events whose valid NIK is on the list: linked when corroborated,
+    held for review when the NIK holder is clearly someone else."""
+    con.execute("create or replace temp table nik_valid_uid (uid varchar)")
+    if valid_uids:
+        con.executemany("insert into nik_valid_uid values (?)", [(u,) for u in valid_uids])
+    rows = con.execute(
+        f"""
+        select e.uid, r.uid as target_id, s.status,
+            coalesce(jaro_winkler_similarity(e.nama_norm, r.nama_norm) >= {CORROBORATING_NAME_SIMILARITY}
+                     or e.nama_sorted = r.nama_sorted, false)
+            or coalesce(e.tanggal_lahir = r.tanggal_lahir, false)
+            or coalesce(day(e.tanggal_lahir) = month(r.tanggal_lahir)
+                        and month(e.tanggal_lahir) = day(r.tanggal_lahir)
+                        and year(e.tanggal_lahir) = year(r.tanggal_lahir), false) as corroborated,
+            coalesce(e.jenis_kelamin <> r.jenis_kelamin, false)
+            and coalesce(e.tanggal_lahir <> r.tanggal_lahir, false)
+            and coalesce(jaro_winkler_similarity(e.nama_norm, r.nama_norm) < 0.75, false) as different
+        from ev_frame e
+        join nik_valid_uid v using (uid)
+        join ref_frame r on e.nik = r.nik
+        join ref_status s on s.uid = r.uid
+        order by e.uid, (s.status = 'AKTIF') desc, r.uid
+        """
+    ).fetchall()
+    outcomes: dict[str, Outcome] = {}
+    suspects: dict[str, str] = {}
+    for uid, target_id, _status, corroborated, different in rows:
+        if corroborated and uid not in outcomes:
+            outcomes[uid] = Outcome("LINK", target_id, "NIK_EXACT", 1.0)
+        elif different and uid not in suspects:
+            suspects[uid] = target_id
+    for uid, target_id in suspects.items():
+        if uid not in outcomes:
+            outcomes[uid] = Outcome("REVIEW", target_id, "NONE", None, flag="NIK_MISUSE_SUSPECTED")
+    return outcomes
+
+
+def _best_candidates(
+    con: duckdb.DuckDBPyConnection, predictions_table: str
+) -> dict[str, tuple[str, float]]:
+    """Best reference record per event; near-equal scores prefer AKTIF, then the lowest id."""
+    rows = con.execute(
+        f"""
+        with scored as (
+            select p.uid_l as uid, p.uid_r as target_id, p.match_weight, p.match_probability,
+                   s.status,
+                   max(p.match_weight) over (partition by p.uid_l) as best_weight
+            from {predictions_table} p
+            join ref_status s on s.uid = p.uid_r
+        )
+        select uid, target_id, match_probability
+        from scored
+        where match_weight >= best_weight - {ALIKE_WEIGHT}
+        qualify row_number() over (
+            partition by uid order by (status = 'AKTIF') desc, target_id
+        ) = 1
+        """
+    ).fetchall()
+    return {uid: (target_id, prob) for uid, target_id, prob in rows}
+
+
+def _decide(probability: float, target_id: str, upper: float, lower: float) -> Outcome:
+    if probability >= upper:
+        return Outcome("LINK", target_id, "SPLINK", probability)
+    if probability < lower:
+        return Outcome("NEW", None, "NONE", probability)
+    return Outcome("REVIEW", target_id, "SPLINK", probability)
+
+
+def _apply_decisions(outcomes: dict[str, Outcome], decisions: pa.Table | None) -> None:
+    """Clerical decisions replace REVIEW outcomes only: SAMA links, BEDA is new."""
+    if decisions is None:
+        return
+    for row in decisions.to_pylist():
+        uid = event_uid(row["sumber"], row["event_id"])
+        current = outcomes.get(uid)
+        if current is None or current.decision != "REVIEW":
+            continue
+        keputusan = (row.get("keputusan") or "").upper()
+        if keputusan == "SAMA":
+            target = row.get("target_id") or current.target_id
+            outcomes[uid] = Outcome(
+                "LINK", target, "REVIEW_DECISION", current.match_probability, flag=current.flag
+            )
+        elif keputusan == "BEDA":
+            outcomes[uid] = Outcome("NEW", None, "REVIEW_DECISION", current.match_probability)
+
+
+class _Groups:
+    """Union-find over event uids."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _mark_duplicates(
+    events: pa.Table, outcomes: dict[str, Outcome], within_pairs: list[tuple[str, str]]
+) -> None:
+    """Same jenis_peristiwa, same person: every event after the first of its
+    group becomes DUPLICATE_EVENT of it."""
+    rows = events.select(["sumber", "event_id", "jenis_peristiwa", "tanggal_peristiwa"]).to_pylist()
+    info = {event_uid(r["sumber"], r["event_id"]): r for r in rows}
+    groups = _Groups()
+    for a, b in within_pairs:
+        if info[a]["jenis_peristiwa"] == info[b]["jenis_peristiwa"]:
+            groups.union(a, b)
+    by_target: dict[tuple[str, str], str] = {}
+    for uid, outcome in outcomes.items():
+        if outcome.decision == "LINK" and outcome.target_id is not None:
+            key = (info[uid]["jenis_peristiwa"], outcome.target_id)
+            if key in by_target:
+                groups.union(uid, by_target[key])
+            else:
+                by_target[key] = uid
+
+    def order(uid: str) -> tuple:
+        r = info[uid]
+        date = r["tanggal_peristiwa"]
+        return (
+            date is None,
+            date.isoformat() if date is not None else "",
+            SUMBER_PRIORITY.get(r["sumber"], 1),
+            r["event_id"],
+            r["sumber"],
+        )
+
+    members: dict[str, list[str]] = {}
+    for uid in list(groups.parent):
+        members.setdefault(groups.find(uid), []).append(uid)
+    for group in members.values():
+        if len(group) < 2:
+            continue
+        first, *later = sorted(group, key=order)
+        for uid in later:
+            outcomes[uid].decision = "DUPLICATE_EVENT"
+            outcomes[uid].duplicate_of = first
+
+
+def link_events(
+    events: pa.Table,
+    reference: pa.Table,
+    *,
+    upper: float,
+    lower: float,
+    model_path: Path | None = None,
+    decisions: pa.Table | None = None,
+) -> pa.Table:
+    """One row per event: LINK, NEW, REVIEW or DUPLICATE_EVENT (see docs/linkage.md)."""
+    ev = event_frame(events)
+    ref = reference_frame(reference)
+    uids = ev.column("uid").to_pylist()
+    if len(set(uids)) != len(uids):
+        raise ValueError("events must be unique by (sumber, event_id)")
+    con = duckdb.connect()
+    try:
+        outcomes, within_pairs = _link_with_connection(
+            con, events, ev, ref, reference, upper, lower, model_path or DEFAULT_MODEL_PATH
+        )
+    finally:
+        con.close()
+    _apply_decisions(outcomes, decisions)
+    _mark_duplicates(events, outcomes, within_pairs)
+    return _result_table(events, outcomes)
+
+
+def _link_with_connection(
+    con: duckdb.DuckDBPyConnection,
+    events: pa.Table,
+    ev: pa.Table,
+    ref: pa.Table,
+    reference: pa.Table,
+    upper: float,
+    lower: float,
+    model_path: Path,
+) -> tuple[dict[str, Outcome], list[tuple[str, str]]]:
+    """Steps (a), (b) and the within-period pairs of (d) on one connection."""
+    con.register("ev_frame_arrow", ev)
+    con.register("ref_frame_arrow", ref)
+    con.execute("create temp table ev_frame as select * from ev_frame_arrow")
+    con.execute("create temp table ref_frame as select * from ref_frame_arrow")
+    status = pa.table(
+        {"uid": ref.column("uid"), "status": reference.column("status").cast(pa.string())}
+    )
+    con.register("ref_status_arrow", status)
+    con.execute("create temp table ref_status as select * from ref_status_arrow")
+    for name in ("ev_frame_arrow", "ref_frame_arrow", "ref_status_arrow"):
+        con.unregister(name)
+
+    valid = [
+        event_uid(s, e)
+        for s, e, v in zip(
+            events.column("sumber").to_pylist(),
+            events.column("event_id").to_pylist(),
+            events.column("nik_valid").to_pylist(),
+            strict=True,
+        )
+        if v
+    ]
+    outcomes = _exact_pass(con, valid)
+
+    db_api = DuckDBAPI(con)
+    ref_sdf = db_api.register("ref_frame", table_name="pdpb_reference")
+    linker = Linker(ref_sdf, _load_model(model_path, ref.num_rows), log_level=logging.WARNING)
+    linker.table_management.compute_tf_table("nama_norm")
+
+    rest = [u for u in ev.column("uid").to_pylist() if u not in outcomes]
+    con.execute(
+        "create temp table ev_rest as select * from ev_frame where uid in (select unnest(?))",
+        [rest],
+    )
+    rest_sdf = db_api.register("ev_rest", table_name="pdpb_events_rest")
+    predictions = linker.inference.predict_between(rest_sdf, ref_sdf, warning_mode="never")
+    best = _best_candidates(con, predictions.physical_name)
+    for uid in rest:
+        if uid in best:
+            target_id, probability = best[uid]
+            outcomes[uid] = _decide(probability, target_id, upper, lower)
+        else:
+            outcomes[uid] = Outcome("NEW", None, "NONE", 0.0)
+
+    all_sdf = db_api.register("ev_frame", table_name="pdpb_events_all")
+    within = linker.inference.predict_within(
+        all_sdf, threshold_match_probability=upper, warning_mode="never"
+    )
+    pairs = con.execute(f"select uid_l, uid_r from {within.physical_name}").fetchall()
+    return outcomes, pairs
+
+
+def _result_table(events: pa.Table, outcomes: dict[str, Outcome]) -> pa.Table:
+    rows = []
+    for sumber, event_id in zip(
+        events.column("sumber").to_pylist(), events.column("event_id").to_pylist(), strict=True
+    ):
+        o = outcomes[event_uid(sumber, event_id)]
+        rows.append(
+            {
+                "sumber": sumber,
+                "event_id": event_id,
+                "decision": o.decision,
+                "target_id": o.target_id,
+                "match_method": o.match_method,
+                "match_probability": o.match_probability,
+                "duplicate_of": o.duplicate_of,
+                "flag": o.flag,
+            }
+        )
+    return pa.Table.from_pylist(rows, schema=RESULT_SCHEMA)

@@ -1,0 +1,195 @@
+"""The Splink model specification: read it top to bottom like a rule book.
+
+Blocking rules say which pairs are compared at all; each comparison says, level
+by level, what counts as agreement on one attribute. The starting m
+probabilities below are a reviewer's priors: training (`linkage.train`)
+replaces u by random sampling and refines m by EM wherever the voter list
+holds enough duplicate pairs to learn from. Column names are those of
+`linkage.frames` (the same on events and voters).
+"""
+
+from __future__ import annotations
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import SettingsCreator, block_on
+
+# --- Blocking -----------------------------------------------------------------
+# Every rule pairs on a high-cardinality key, so the number of comparisons grows
+# with the events, not with the square of the list. Together they keep a true
+# pair reachable when any one of NIK, name spelling, birth date or desa is wrong.
+BLOCKING_RULES = [
+    # The same NIK (most events carry one).
+    block_on("nik"),
+    # The same family card: finds people whose NIK is missing or mistyped.
+    block_on("nkk"),
+    # Same birth date and a first name that sounds alike.
+    block_on("tanggal_lahir", "bk_first"),
+    # Same desa and a last name that sounds alike (birth date typos).
+    block_on("wilayah", "bk_last"),
+    # Same desa and birth date (names spelled beyond recognition).
+    block_on("wilayah", "tanggal_lahir"),
+    # The whole name sounds alike and the birth year agrees (moved, day/month swapped).
+    block_on("bk_sorted", "lahir_tahun"),
+]
+
+# EM passes for training: each fixes the attributes it blocks on and learns the rest.
+TRAINING_BLOCKS: list[tuple[str, ...]] = [
+    ("nik",),
+    ("nama_norm", "tanggal_lahir"),
+]
+
+# Rules that (almost) only admit true duplicates, for the prior.
+DETERMINISTIC_RULES = [
+    block_on("nik", "tanggal_lahir"),
+    block_on("nama_norm", "tanggal_lahir", "wilayah"),
+]
+
+
+def _m(level: cll.ComparisonLevelCreator, m: float) -> cll.ComparisonLevelCreator:
+    return level.configure(m_probability=m)
+
+
+# --- Comparisons --------------------------------------------------------------
+NIK = cl.CustomComparison(
+    output_column_name="nik",
+    comparison_description="NIK: exact, one edit or a transposition, two edits",
+    comparison_levels=[
+        cll.NullLevel("nik"),
+        _m(cll.ExactMatchLevel("nik"), 0.93),
+        _m(cll.DamerauLevenshteinLevel("nik", 1), 0.05),
+        _m(cll.LevenshteinLevel("nik", 2), 0.015),
+        # Two different NIKs almost always mean two people (a parent and child share
+        # everything else: card, address, desa).
+        _m(cll.ElseLevel(), 0.005),
+    ],
+)
+
+NKK = cl.CustomComparison(
+    output_column_name="nkk",
+    comparison_description="NKK (family card): exact",
+    comparison_levels=[
+        cll.NullLevel("nkk"),
+        _m(cll.ExactMatchLevel("nkk"), 0.85),
+        _m(cll.ElseLevel(), 0.15),
+    ],
+)
+
+# Overlap of at least half the tokens of the longer name (BIN/BINTI tails,
+# dropped middle names). Tokens are the canonical ones of linkage.names.
+_TOKEN_SET_SQL = (
+    "len(list_intersect(string_split(nama_sorted_l, ' '), string_split(nama_sorted_r, ' '))) * 2"
+    " >= greatest(len(string_split(nama_sorted_l, ' ')), len(string_split(nama_sorted_r, ' ')))"
+)
+
+NAMA = cl.CustomComparison(
+    output_column_name="nama",
+    comparison_description="Normalised name: exact (term-frequency adjusted), token order, "
+    "Jaro-Winkler, token overlap",
+    comparison_levels=[
+        cll.NullLevel("nama_norm"),
+        _m(cll.ExactMatchLevel("nama_norm", term_frequency_adjustments=True), 0.80),
+        _m(cll.ExactMatchLevel("nama_sorted"), 0.03),
+        _m(cll.JaroWinklerLevel("nama_norm", 0.95), 0.07),
+        _m(cll.JaroWinklerLevel("nama_norm", 0.88), 0.04),
+        _m(cll.CustomLevel(_TOKEN_SET_SQL, "half the name tokens shared"), 0.055),
+        _m(cll.ElseLevel(), 0.005),
+    ],
+)
+
+_L, _R = "tanggal_lahir_l", "tanggal_lahir_r"
+TANGGAL_LAHIR = cl.CustomComparison(
+    output_column_name="tanggal_lahir",
+    comparison_description="Birth date: exact, day/month swapped, same month, same year, "
+    "within a year",
+    comparison_levels=[
+        cll.NullLevel("tanggal_lahir"),
+        _m(cll.ExactMatchLevel("tanggal_lahir"), 0.895),
+        _m(
+            cll.CustomLevel(
+                f"day({_L}) = month({_R}) and month({_L}) = day({_R}) and year({_L}) = year({_R})",
+                "day and month swapped",
+            ),
+            0.03,
+        ),
+        _m(
+            cll.CustomLevel(f"year({_L}) = year({_R}) and month({_L}) = month({_R})", "same month"),
+            0.03,
+        ),
+        _m(cll.CustomLevel(f"year({_L}) = year({_R})", "same year"), 0.02),
+        _m(cll.CustomLevel(f"abs(date_diff('day', {_L}, {_R})) <= 366", "within a year"), 0.02),
+        _m(cll.ElseLevel(), 0.005),
+    ],
+)
+
+JENIS_KELAMIN = cl.CustomComparison(
+    output_column_name="jenis_kelamin",
+    comparison_description="Sex: exact",
+    comparison_levels=[
+        cll.NullLevel("jenis_kelamin"),
+        _m(cll.ExactMatchLevel("jenis_kelamin"), 0.98),
+        _m(cll.ElseLevel(), 0.02),
+    ],
+)
+
+TEMPAT_LAHIR = cl.CustomComparison(
+    output_column_name="tempat_lahir",
+    comparison_description="Place of birth: exact, Jaro-Winkler >= 0.9",
+    comparison_levels=[
+        cll.NullLevel("tempat_lahir"),
+        _m(cll.ExactMatchLevel("tempat_lahir"), 0.85),
+        _m(cll.JaroWinklerLevel("tempat_lahir", 0.9), 0.08),
+        _m(cll.ElseLevel(), 0.07),
+    ],
+)
+
+ALAMAT = cl.CustomComparison(
+    output_column_name="alamat",
+    comparison_description="Street address: exact, Jaro-Winkler >= 0.88 (blank for PINDAH events)",
+    comparison_levels=[
+        cll.NullLevel("alamat"),
+        _m(cll.ExactMatchLevel("alamat"), 0.70),
+        _m(cll.JaroWinklerLevel("alamat", 0.88), 0.15),
+        _m(cll.ElseLevel(), 0.15),
+    ],
+)
+
+RT_RW = cl.CustomComparison(
+    output_column_name="rt_rw",
+    comparison_description="RT/RW: both equal, RW equal (unknown 000 is null)",
+    comparison_levels=[
+        cll.CustomLevel("rw_l is null or rw_r is null", "RW unknown").configure(is_null_level=True),
+        _m(cll.CustomLevel("rw_l = rw_r and rt_l = rt_r", "RT and RW equal"), 0.75),
+        _m(cll.CustomLevel("rw_l = rw_r", "RW equal"), 0.10),
+        _m(cll.ElseLevel(), 0.15),
+    ],
+)
+
+WILAYAH = cl.CustomComparison(
+    output_column_name="wilayah",
+    comparison_description="Region by code prefix: desa, kecamatan, kab/kota "
+    "(old desa for PINDAH events)",
+    comparison_levels=[
+        cll.NullLevel("wilayah"),
+        _m(cll.ExactMatchLevel("wilayah"), 0.90),
+        _m(cll.CustomLevel("left(wilayah_l, 8) = left(wilayah_r, 8)", "same kecamatan"), 0.05),
+        _m(cll.CustomLevel("left(wilayah_l, 5) = left(wilayah_r, 5)", "same kab/kota"), 0.03),
+        _m(cll.ElseLevel(), 0.02),
+    ],
+)
+
+COMPARISONS = [NIK, NKK, NAMA, TANGGAL_LAHIR, JENIS_KELAMIN, TEMPAT_LAHIR, ALAMAT, RT_RW, WILAYAH]
+
+
+def model_settings() -> SettingsCreator:
+    """The untrained model: dedupe-style, so one model serves event linkage
+    (predict_between), same-period duplicates and the whole-list dedupe job."""
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="uid",
+        blocking_rules_to_generate_predictions=BLOCKING_RULES,
+        comparisons=COMPARISONS,
+        retain_intermediate_calculation_columns=False,
+        retain_matching_columns=False,
+        probability_two_random_records_match=1e-5,
+    )

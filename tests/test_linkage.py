@@ -1,0 +1,200 @@
+"""Rules of the linkage stage: name normalisation and link_events decisions."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pyarrow as pa
+import pytest
+
+from linkage.link import link_events
+from linkage.names import normalise_name, phonetic_key, sorted_name
+
+REF_COLUMNS = [
+    "target_id", "nik", "nkk", "nama", "gelar", "tempat_lahir", "tanggal_lahir",
+    "jenis_kelamin", "status_kawin", "alamat", "rt", "rw", "kode_wilayah", "status",
+]  # fmt: skip
+EVENT_COLUMNS = [
+    "sumber", "event_id", "jenis_peristiwa", "tanggal_peristiwa", "nik", "nik_valid", "nkk",
+    "nama", "gelar", "tempat_lahir", "tanggal_lahir", "jenis_kelamin", "status_kawin",
+    "alamat", "rt", "rw", "kode_wilayah", "kode_wilayah_asal",
+]  # fmt: skip
+DESA = "36.01.01.2001"
+NKK = "3601012002170001"
+
+
+def voter(target_id: str, nik: str, nama: str, lahir: date, jk: str, **extra: object) -> dict:
+    row = {
+        "target_id": target_id, "nik": nik, "nkk": NKK, "nama": nama, "gelar": None,
+        "tempat_lahir": "SERANG", "tanggal_lahir": lahir, "jenis_kelamin": jk,
+        "status_kawin": "S", "alamat": "JL. MELATI NO. 12", "rt": "003", "rw": "002",
+        "kode_wilayah": DESA, "status": "AKTIF",
+    }  # fmt: skip
+    row.update(extra)
+    return row
+
+
+def event_of(voter_row: dict, event_id: str, jenis: str = "MENINGGAL", **extra: object) -> dict:
+    row = {c: voter_row.get(c) for c in EVENT_COLUMNS}
+    row.update(
+        sumber="DUKCAPIL", event_id=event_id, jenis_peristiwa=jenis,
+        tanggal_peristiwa=date(2026, 1, 10), nik_valid=voter_row["nik"] is not None,
+        kode_wilayah_asal=None,
+    )  # fmt: skip
+    row.update(extra)
+    if row["nik"] is None:
+        row["nik_valid"] = False
+    return row
+
+
+def household() -> list[dict]:
+    """A family, a few neighbours and a twin pair, enough to give the model choices."""
+    rows = [
+        voter("D01", "3601011203700001", "SUPARMAN", date(1970, 3, 12), "L"),
+        voter("D02", "3601015508720002", "SITI AMINAH", date(1972, 8, 15), "P"),
+        voter("D03", "3601010105950003", "SUPARMAN", date(1995, 5, 1), "L"),
+        voter("D04", "3601012007000004", "HASAN BASRI", date(2000, 7, 20), "L"),
+        voter("D05", "3601012007000005", "HUSEN BASRI", date(2000, 7, 20), "L"),
+    ]
+    for i, (nama, jk) in enumerate(
+        [("BUDI SANTOSO", "L"), ("DEWI LESTARI", "P"), ("AGUS SALIM", "L"), ("RINA WATI", "P")]
+    ):
+        rows.append(
+            voter(
+                f"D1{i}",
+                f"360101{10 + i}0380{1000 + i}",
+                nama,
+                date(1980, 3, 10 + i),
+                jk,
+                nkk=f"360101200217{1000 + i}",
+                alamat=f"JL. MAWAR NO. {i}",
+            )  # fmt: skip
+        )
+    return rows
+
+
+def table(rows: list[dict], columns: list[str]) -> pa.Table:
+    return pa.table({c: [r.get(c) for r in rows] for c in columns})
+
+
+def run(events: list[dict], voters: list[dict], **kwargs: object) -> dict[str, dict]:
+    result = link_events(
+        table(events, EVENT_COLUMNS), table(voters, REF_COLUMNS), upper=0.99, lower=0.5, **kwargs
+    )
+    return {r["event_id"]: r for r in result.to_pylist()}
+
+
+# --- names --------------------------------------------------------------------
+
+
+def test_titles_and_muhammad_variants_normalise_to_one_form():
+    assert normalise_name("H. MOCH. SOEKARNO, S.PD., M.M") == normalise_name("MUHAMMAD SUKARNO")
+
+
+def test_old_spelling_and_doubled_letters_are_modernised():
+    assert normalise_name("DJOKO TJAHJONO") == normalise_name("JOKO CAHYONO".replace("Y", "J"))
+    assert normalise_name("SITTI") == "SITI"
+
+
+def test_bin_is_dropped_but_father_name_kept():
+    assert normalise_name("AHMAD BIN YUSUF") == "AHMAD YUSUF"
+
+
+def test_sorted_form_ignores_token_order():
+    assert sorted_name("BASRI HASAN") == sorted_name("HASAN BASRI")
+
+
+def test_spelling_families_share_a_phonetic_key():
+    assert phonetic_key("SYAIFUL") == phonetic_key("SAIPUL")
+
+
+# --- link_events ----------------------------------------------------------------
+
+
+def test_result_has_one_row_per_event_in_input_order():
+    voters = household()
+    events = [event_of(voters[0], "E1"), event_of(voters[6], "E2")]
+    result = link_events(
+        table(events, EVENT_COLUMNS), table(voters, REF_COLUMNS), upper=0.99, lower=0.5
+    )
+    assert result.column("event_id").to_pylist() == ["E1", "E2"]
+
+
+def test_twin_without_nik_is_not_linked_to_the_other_twin():
+    voters = household()
+    event = event_of(voters[3], "E1", nik=None)  # HASAN, twin of HUSEN
+    out = run([event], voters)
+    assert out["E1"]["target_id"] != "D05"
+
+
+def test_son_with_father_name_links_to_the_son_by_birth_date():
+    voters = household()
+    event = event_of(voters[2], "E1", nik=None)  # SUPARMAN born 1995
+    out = run([event], voters)
+    assert (out["E1"]["decision"], out["E1"]["target_id"]) == ("LINK", "D03")
+
+
+def test_nik_of_a_clearly_different_person_goes_to_review_with_flag():
+    voters = household()
+    stranger = voter("X", voters[1]["nik"], "BAMBANG PAMUNGKAS", date(1960, 1, 2), "L")
+    event = event_of(stranger, "E1", nkk="3601019999990001", alamat="JL. JAUH 1")
+    out = run([event], voters)
+    assert out["E1"]["decision"] == "REVIEW"
+    assert out["E1"]["flag"] == "NIK_MISUSE_SUSPECTED"
+
+
+def test_typo_in_name_with_right_nik_and_birth_date_links_by_nik():
+    voters = household()
+    event = event_of(voters[1], "E1", nama="SITI AMNAH")
+    out = run([event], voters)
+    assert (out["E1"]["decision"], out["E1"]["match_method"]) == ("LINK", "NIK_EXACT")
+    assert out["E1"]["target_id"] == "D02"
+
+
+def test_event_without_nik_links_by_name_birth_date_and_region():
+    voters = household()
+    event = event_of(voters[6], "E1", nik=None, nkk=None, nama="DEWI LESTARY")
+    out = run([event], voters)
+    assert (out["E1"]["decision"], out["E1"]["target_id"]) == ("LINK", "D11")
+    assert out["E1"]["match_method"] == "SPLINK"
+
+
+def test_death_reported_by_two_sources_gives_one_link_and_one_duplicate():
+    voters = household()
+    first = event_of(voters[0], "E1")
+    second = event_of(voters[0], "M7", sumber="MASYARAKAT", nik=None)
+    out = run([second, first], voters)
+    assert out["E1"]["decision"] == "LINK"
+    assert out["M7"]["decision"] == "DUPLICATE_EVENT"
+    assert out["M7"]["duplicate_of"] == "DUKCAPIL|E1"
+
+
+def test_person_registered_twice_links_to_the_active_record():
+    voters = household() + [voter("D00", None, "SUPARMAN", date(1970, 3, 12), "L", status="TMS")]
+    voters[0]["nik"] = None
+    event = event_of(voters[0], "E1", nik=None)
+    out = run([event], voters)
+    assert out["E1"]["target_id"] == "D01"
+
+
+@pytest.mark.parametrize(("keputusan", "decision"), [("SAMA", "LINK"), ("BEDA", "NEW")])
+def test_review_decisions_are_applied(keputusan: str, decision: str):
+    voters = household()
+    stranger = voter("X", voters[1]["nik"], "BAMBANG PAMUNGKAS", date(1960, 1, 2), "L")
+    event = event_of(stranger, "E1", nkk="3601019999990001")
+    decisions = pa.table(
+        {"sumber": ["DUKCAPIL"], "event_id": ["E1"], "target_id": ["D02"], "keputusan": [keputusan]}
+    )
+    out = run([event], voters, decisions=decisions)
+    assert out["E1"]["decision"] == decision
+    assert out["E1"]["match_method"] == "REVIEW_DECISION"
+
+
+def test_pindah_is_compared_at_the_old_desa_and_links():
+    voters = household()
+    event = event_of(
+        voters[7], "E1", jenis="PINDAH", nik=None, kode_wilayah="36.02.01.2001",
+        kode_wilayah_asal=DESA, alamat="JL. BARU NO. 9", rt="001", rw="001",
+    )  # fmt: skip
+    out = run([event], voters)
+    assert (out["E1"]["decision"], out["E1"]["target_id"]) == ("LINK", "D12")
