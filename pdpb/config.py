@@ -74,6 +74,10 @@ class Settings:
     # GX gate on delivered events.
     min_valid_nik_share: float = 0.5
     max_quarantine_share: float = 0.05
+    # GX gate on recaps: a kab/kota whose TMS meninggal or pindah grows beyond
+    # this ratio over the previous period (and at least this many) is a warning.
+    max_tms_spike_ratio: float = 3.0
+    min_tms_for_spike: int = 20
 
     @classmethod
     def load(cls, home: str | os.PathLike[str] | None = None, **overrides: object) -> Settings:
