@@ -185,10 +185,13 @@ class PeriodState:
             }
         )  # fmt: skip
 
-    def make_tms(self, record: dict, code: int, rule: str, reason: str, event: dict | None) -> None:
+    def make_tms(self, record: dict, code: int, rule: str, reason: str, event: dict | None,
+                 changed_fields: list[str] | None = None) -> None:  # fmt: skip
         self._release_tps(record)
         record.update(status="TMS", tms_code=code, keterangan=str(code))
-        self.record_change(record, "TMS", rule, reason, event, tms_code=code)
+        self.record_change(
+            record, "TMS", rule, reason, event, tms_code=code, changed_fields=changed_fields
+        )
 
     def make_baru(
         self, person: dict, rule: str, reason: str, event: dict | None, dpid: str | None = None
@@ -296,19 +299,18 @@ def apply_ubah(state: PeriodState, event: dict, record: dict) -> None:
     if "kode_wilayah" in changed:
         record["tps"] = state.assign_tps(record["kode_wilayah"])
         changed.append("tps")
-    record["keterangan"] = "U"
     note = _event_note(event)
+    if is_eligible(record.get("tanggal_lahir"), record.get("status_kawin"), state.cutoff) is False:
+        # The corrected data shows an under-age voter: one TMS 3 that carries
+        # the corrected fields, not an UBAH immediately followed by a TMS.
+        state.make_tms(record, 3, "TMS_BAWAH_UMUR", f"TMS 3 (di bawah umur) setelah perbaikan "
+                       f"{', '.join(changed)}: {note}", event, changed_fields=changed)  # fmt: skip
+        state.outcome(event, "APPLIED", record["dpid"])
+        return
+    record["keterangan"] = "U"
     state.record_change(
         record, "UBAH", rule, f"ubah {', '.join(changed)}: {note}", event, changed_fields=changed
     )
-    if is_eligible(record.get("tanggal_lahir"), record.get("status_kawin"), state.cutoff) is False:
-        state.make_tms(
-            record,
-            3,
-            "TMS_BAWAH_UMUR",
-            f"TMS 3 (di bawah umur) setelah perbaikan data: {note}",
-            event,
-        )
     detail = f"pindah dari {old_desa}" if rule == "UBAH_PINDAH_DALAM_KABKOTA" else None
     state.outcome(event, "APPLIED", record["dpid"], detail)
 

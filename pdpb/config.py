@@ -74,6 +74,8 @@ class Settings:
     # GX gate on delivered events.
     min_valid_nik_share: float = 0.5
     max_quarantine_share: float = 0.05
+    # ... checked only on files with at least this many rows.
+    min_rows_for_quarantine_share: int = 50
     # GX gate on recaps: a kab/kota whose TMS meninggal or pindah grows beyond
     # this ratio over the previous period (and at least this many) is a warning.
     max_tms_spike_ratio: float = 3.0

@@ -112,13 +112,16 @@ def _events_frames(con: duckdb.DuckDBPyConnection, settings: Settings, period: s
         )
         select f.file_name, f.sumber, f.rows_in, f.rows_loaded, f.rows_quarantined,
                coalesce(k.baris_karantina, 0) as baris_karantina,
-               f.rows_quarantined::double / nullif(f.rows_in, 0) as share_karantina
+               -- a share over a handful of rows says nothing about the file: one bad
+               -- row in a 3-row TNI delivery is not a broken export
+               case when f.rows_in >= $min_rows
+                    then f.rows_quarantined::double / f.rows_in end as share_karantina
         from core.files as f
         left join karantina as k using (file_name)
         where f.period = $period
         order by f.file_name
         """,
-        {"period": period},
+        {"period": period, "min_rows": settings.min_rows_for_quarantine_share},
     ).df()
     return [Frame("delta_events", events), Frame("delta_events_files", files)]
 

@@ -68,8 +68,17 @@ def run(settings, period, events, cutoff=None):
         "select event_id, dpid, change_type, tms_code, rule from core.changes where period = ? order by change_id",
         [period],
     ).fetchall()
-    outcomes = dict(con.execute("select event_id, outcome from core.event_outcomes where period = ?", [period]).fetchall())
-    voters = {r[0]: r[1:] for r in con.execute("select dpid, status, tms_code, kode_wilayah, tps from core.voters").fetchall()}
+    outcomes = dict(
+        con.execute(
+            "select event_id, outcome from core.event_outcomes where period = ?", [period]
+        ).fetchall()
+    )
+    voters = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "select dpid, status, tms_code, kode_wilayah, tps from core.voters"
+        ).fetchall()
+    }
     con.close()
     return changes, outcomes, voters
 
@@ -84,7 +93,10 @@ def test_meninggal_event_marks_voter_tms_1(home):
 def test_pindah_across_kabkota_gives_tms_4_and_baru_in_destination(home):
     changes, _, voters = run(home, "2026-01", [event("E1", "PINDAH", target="V00001", kode_wilayah=DESA_KOTA,
                                                      alamat="JL. MERDEKA", kode_wilayah_asal=DESA_A)])  # fmt: skip
-    assert [c[2:] for c in changes] == [("TMS", 4, "TMS_PINDAH_KELUAR"), ("BARU", None, "BARU_PINDAH_MASUK")]
+    assert [c[2:] for c in changes] == [
+        ("TMS", 4, "TMS_PINDAH_KELUAR"),
+        ("BARU", None, "BARU_PINDAH_MASUK"),
+    ]
     new_dpid = changes[1][1]
     assert voters[new_dpid][0] == "AKTIF" and voters[new_dpid][2] == DESA_KOTA
     assert voters["V00001"][:2] == ("TMS", 4)
@@ -157,3 +169,11 @@ def test_rerunning_a_period_replaces_its_results_exactly(home):
     after = con.execute("select * from core.voter_history order by dpid, version").fetchall()
     con.close()
     assert first == second and before == after
+
+
+def test_correction_showing_an_unmarried_voter_under_17_gives_one_tms_3(home):
+    changes, outcomes, voters = run(home, "2026-01", [
+        event("E1", "PERUBAHAN_DATA", target="V00001", tanggal_lahir=date(2010, 6, 1), status_kawin="B"),
+    ])  # fmt: skip
+    assert changes == [("E1", "V00001", "TMS", 3, "TMS_BAWAH_UMUR")]
+    assert outcomes["E1"] == "APPLIED" and voters["V00001"][:2] == ("TMS", 3)
