@@ -50,7 +50,7 @@ create table if not exists core.voters (
     kode_wilayah varchar, tps varchar, sumber varchar, keterangan varchar,
     status varchar not null,              -- AKTIF or TMS
     tms_code integer,                     -- set when status = TMS
-    updated_period varchar                -- period of the last change ('INIT' for the initial list)
+    updated_period varchar                -- period of the last change ('0000-00' for the initial list)
 );
 
 -- SCD2 history: one row per dpid and version.
@@ -61,7 +61,7 @@ create table if not exists core.voter_history (
     alamat varchar, rt varchar, rw varchar, disabilitas varchar, ktp_el varchar,
     kode_wilayah varchar, tps varchar, sumber varchar, keterangan varchar,
     status varchar not null, tms_code integer,
-    valid_from_period varchar not null,   -- 'INIT' for the initial list
+    valid_from_period varchar not null,   -- '0000-00' for the initial list
     valid_to_period varchar,              -- null while current; else the period that replaced it
     change_id varchar,                    -- the change that created this version
     primary key (dpid, version)

@@ -1,0 +1,1 @@
+{{ rekap_rollup('rpt_rekap_kecamatan', 'kabkota') }}
