@@ -67,9 +67,10 @@ def start_period(settings: Settings, period: str, cutoff: date, rollback: bool =
                     f"period {period} cannot run before {next_period(latest)}: periods run in order"
                 )
         with transaction(con):
-            for p in later:
+            # Later periods first; then this period itself when it is re-run, so
+            # that linking sees the list as it was before the period.
+            for p in [*later, *([period] if period in periods else [])]:
                 rollback_period(con, p)
-            con.execute("delete from core.periods where period = ?", [period])
             con.execute(
                 "insert into core.periods values (?, ?, 'RUNNING', ?, null, 'start', null)",
                 [period, cutoff, datetime.now()],

@@ -22,11 +22,9 @@ renamed as (
         status = 'AKTIF' as is_aktif,
         cast(tms_code as integer) as tms_code,
         -- The initial list is period '0000-00' so that string comparison
-        -- orders it before every YYYY-MM; an older writer used 'INIT'.
-        case when valid_from_period = 'INIT' then '0000-00' else valid_from_period end
-            as valid_from_period,
-        case when valid_to_period = 'INIT' then '0000-00' else valid_to_period end
-            as valid_to_period,
+        -- orders it before every YYYY-MM.
+        valid_from_period,
+        valid_to_period,
         change_id
     from source
 
