@@ -1,8 +1,9 @@
 """Comparison frames: events and voters in the one shape Splink compares.
 
 Training, event linkage and dedupe all register the same columns on both
-sides: a unique id `uid`, cleaned identity columns, the canonical name forms of
-`linkage.names`, and blocking keys. Role-specific rules live here and nowhere
+sides: a unique id `uid`, cleaned identity columns, whether the NIK agrees with
+its own row (`nik_ok`), the canonical name forms of `linkage.names`, and
+blocking keys. Role-specific rules live here and nowhere
 else: for a PINDAH event the voter is sought at the old desa
 (`kode_wilayah_asal`), and its address columns (the new address) are blanked
 so that a move is not evidence against the match.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from datetime import date
 from functools import lru_cache
 
 import pyarrow as pa
@@ -22,6 +24,7 @@ FRAME_SCHEMA = pa.schema(
     [
         ("uid", pa.string()),
         ("nik", pa.string()),
+        ("nik_ok", pa.bool_()),
         ("nkk", pa.string()),
         ("nama_norm", pa.string()),
         ("nama_sorted", pa.string()),
@@ -75,6 +78,32 @@ def clean_rt_rw(value: str | None) -> str | None:
     return str(int(digits)) if digits else None
 
 
+def nik_agrees(nik: str | None, tanggal_lahir: date | None, jenis_kelamin: str | None) -> bool:
+    """A NIK that can speak for its row: 16 digits, a plausible province, a real
+    DDMMYY (day + 40 for women), a non-zero serial, and, where the row knows
+    them, the same birth date and sex as the row. A NIK that contradicts its
+    own row is often someone else's (a relative's card, a clerk's copy), so it
+    is never taken as proof that two records are different people."""
+    if nik is None or len(nik) != 16 or not 11 <= int(nik[:2]) <= 99 or nik[12:] == "0000":
+        return False
+    day, month, yy = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
+    sex = "P" if day > 40 else "L"
+    day = day - 40 if day > 40 else day
+    if not (1 <= day <= 31 and 1 <= month <= 12):
+        return False
+    if jenis_kelamin in ("L", "P") and jenis_kelamin != sex:
+        return False
+    return tanggal_lahir is None or (
+        tanggal_lahir.day,
+        tanggal_lahir.month,
+        tanggal_lahir.year % 100,
+    ) == (
+        day,
+        month,
+        yy,
+    )
+
+
 @lru_cache(maxsize=500_000)
 def name_forms(
     nama: str | None,
@@ -112,22 +141,24 @@ def build_frame(
     """The comparison frame for `table` (events or voters) with given ids."""
     forms = [name_forms(n) for n in _column(table, "nama")]
     tanggal = table.column("tanggal_lahir").cast(pa.date32())
-    tahun = [d.year if d is not None else None for d in tanggal.to_pylist()]
+    lahir = tanggal.to_pylist()
+    tahun = [d.year if d is not None else None for d in lahir]
+    nik = _map(_column(table, "nik"), clean_digits)
+    jenis_kelamin = _map(_column(table, "jenis_kelamin"), lambda v: (v or "").upper()[:1] or None)
 
     def blanked(values: list) -> list:
         return [None if blank else v for v, blank in zip(values, blank_address, strict=True)]
 
     columns = {
         "uid": uids,
-        "nik": _map(_column(table, "nik"), clean_digits),
+        "nik": nik,
+        "nik_ok": [nik_agrees(*a) for a in zip(nik, lahir, jenis_kelamin, strict=True)],
         "nkk": _map(_column(table, "nkk"), clean_digits),
         "nama_norm": [f[0] for f in forms],
         "nama_sorted": [f[1] for f in forms],
         "tanggal_lahir": tanggal,
         "lahir_tahun": tahun,
-        "jenis_kelamin": _map(
-            _column(table, "jenis_kelamin"), lambda v: (v or "").upper()[:1] or None
-        ),
+        "jenis_kelamin": jenis_kelamin,
         "tempat_lahir": _map(_column(table, "tempat_lahir"), clean_place),
         "alamat": blanked(_map(_column(table, "alamat"), clean_address)),
         "rt": blanked(_map(_column(table, "rt"), clean_rt_rw)),

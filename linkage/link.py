@@ -1,9 +1,11 @@
 """Link a period's events to the voter list: one decision per event.
 
 The link stage of the pipeline. Four steps, in order: (a) an exact pass on a
-valid NIK, trusted only when the name or birth date corroborates it and held
-for review when the NIK plainly belongs to someone else; (b) Splink
-`predict_between(events, reference)` for the rest, cut by the two thresholds;
+valid NIK, trusted only when the name or birth date corroborates it, never
+linking to the NIK's holder when the NIK plainly belongs to someone else; (b)
+Splink `predict_between(events, reference)` for the rest, cut by the two
+thresholds after three safety-net rules (a relative born years apart, two
+different trusted NIKs, a lower prior for events about people off the list);
 (c) clerical decisions (SAMA/BEDA) replace REVIEW outcomes; (d) Splink
 `predict_within(events)` and shared targets mark the same happening reported
 twice as DUPLICATE_EVENT. Everything runs on a private in-memory DuckDB
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +26,7 @@ import pyarrow as pa
 from splink import DuckDBAPI, Linker
 
 from linkage.frames import event_frame, event_uid, reference_frame
+from linkage.settings import DIFFERENT_NIKS_SQL
 from linkage.train import DEFAULT_MODEL_PATH
 
 logger = logging.getLogger(__name__)
@@ -49,6 +54,17 @@ ALIKE_WEIGHT = 1.0
 # Name similarity (Jaro-Winkler on normalised names) that corroborates a NIK.
 CORROBORATING_NAME_SIMILARITY = 0.85
 SUMBER_PRIORITY = {"DUKCAPIL": 0}
+# Events about someone who is usually NOT an active voter: a new 17-year-old, a
+# retired soldier or policeman, restored voting rights. Their prior odds of
+# being on the list are this factor times the others' (log2: about -4.3 bits),
+# so a borderline candidate (a same-named relative in the household) makes
+# the event NEW rather than taking a living voter's record.
+OFF_LIST_KINDS = frozenset({"PENDUDUK_BARU", "PURNA_TNI", "PURNA_POLRI", "HAK_PILIH_PULIH"})
+OFF_LIST_PRIOR_FACTOR = 0.05
+# Birth dates further apart than this, with different first names: two people,
+# whatever the household and the rest say (a parent, a sibling). Within a year
+# stays possible: unknown dates are recorded as 01-07 or 31-12 of the year.
+DECISIVE_BIRTH_GAP_DAYS = 366
 
 
 @dataclass
@@ -69,9 +85,13 @@ def _load_model(model_path: Path, reference_rows: int) -> dict:
     return model
 
 
-def _exact_pass(con: duckdb.DuckDBPyConnection, valid_uids: list[str]) -> dict[str, Outcome]:
-    """Events whose valid NIK is on the list: linked when corroborated,
-    held for review when the NIK holder is clearly someone else."""
+def _exact_pass(
+    con: duckdb.DuckDBPyConnection, valid_uids: list[str]
+) -> tuple[dict[str, Outcome], dict[str, str]]:
+    """Events whose valid NIK is on the list: linked when corroborated. When
+    the NIK holder is clearly someone else (sex, birth date and name all
+    differ) the event is a suspect, returned as {uid: NIK holder} and left to
+    Splink (see `_resolve_suspect`)."""
     con.execute("create or replace temp table nik_valid_uid (uid varchar)")
     if valid_uids:
         con.executemany("insert into nik_valid_uid values (?)", [(u,) for u in valid_uids])
@@ -101,38 +121,81 @@ def _exact_pass(con: duckdb.DuckDBPyConnection, valid_uids: list[str]) -> dict[s
             outcomes[uid] = Outcome("LINK", target_id, "NIK_EXACT", 1.0)
         elif different and uid not in suspects:
             suspects[uid] = target_id
-    for uid, target_id in suspects.items():
-        if uid not in outcomes:
-            outcomes[uid] = Outcome("REVIEW", target_id, "NONE", None, flag="NIK_MISUSE_SUSPECTED")
-    return outcomes
+    return outcomes, {u: t for u, t in suspects.items() if u not in outcomes}
+
+
+def _resolve_suspect(
+    best: tuple[str, float, bool] | None, holder: str, nik_ok: bool, upper: float
+) -> Outcome:
+    """An event carrying a relative's NIK (a death reported with the spouse's
+    card) is about the person it describes, never the NIK's holder. Splink's
+    best candidate (name, birth date, household) is linked when it is someone
+    other than the holder, scores at least `upper`, and the event's NIK
+    contradicts the event's own birth date or sex (so the NIK is not its own).
+    Otherwise the event waits for review against the NIK holder. The flag stays."""
+    flag = "NIK_MISUSE_SUSPECTED"
+    if best is not None and not nik_ok:
+        target_id, probability, capped = best
+        if target_id != holder and probability >= upper and not capped:
+            return Outcome("LINK", target_id, "SPLINK", probability, flag=flag)
+    return Outcome("REVIEW", holder, "NONE", None, flag=flag)
 
 
 def _best_candidates(
     con: duckdb.DuckDBPyConnection, predictions_table: str
-) -> dict[str, tuple[str, float]]:
-    """Best reference record per event; near-equal scores prefer AKTIF, then the lowest id."""
+) -> dict[str, tuple[str, float, bool]]:
+    """Best reference record per event as (target_id, probability, capped).
+
+    Before choosing: a candidate born more than a year apart with another
+    first name is dropped (decisive: a parent or sibling, not a typo); the
+    off-list kinds get their lower prior. `capped` marks a candidate whose
+    trusted NIK differs from the event's trusted NIK (settings.DIFFERENT_NIKS_SQL):
+    such a pair is never linked automatically, review at most. Near-equal
+    scores prefer AKTIF, then the lowest id (a person registered twice)."""
+    shift = math.log2(OFF_LIST_PRIOR_FACTOR)
     rows = con.execute(
         f"""
-        with scored as (
-            select p.uid_l as uid, p.uid_r as target_id, p.match_weight, p.match_probability,
-                   s.status,
-                   max(p.match_weight) over (partition by p.uid_l) as best_weight
+        with candidates as (
+            select p.uid_l as uid, p.uid_r as target_id, s.status,
+                   p.match_weight + case when k.jenis in ({_sql_list(OFF_LIST_KINDS)})
+                                         then {shift} else 0 end as weight,
+                   coalesce({_aliased(DIFFERENT_NIKS_SQL)}, false) as capped
             from {predictions_table} p
             join ref_status s on s.uid = p.uid_r
+            join ev_kind k on k.uid = p.uid_l
+            join ev_frame e on e.uid = p.uid_l
+            join ref_frame f on f.uid = p.uid_r
+            where not coalesce(
+                abs(date_diff('day', e.tanggal_lahir, f.tanggal_lahir)) > {DECISIVE_BIRTH_GAP_DAYS}
+                and e.bk_first <> f.bk_first, false)
+        ), scored as (
+            select *, max(weight) over (partition by uid) as best_weight from candidates
         )
-        select uid, target_id, match_probability
+        select uid, target_id, 1 / (1 + pow(2, -weight)) as probability, capped
         from scored
-        where match_weight >= best_weight - {ALIKE_WEIGHT}
+        where weight >= best_weight - {ALIKE_WEIGHT}
         qualify row_number() over (
             partition by uid order by (status = 'AKTIF') desc, target_id
         ) = 1
         """
     ).fetchall()
-    return {uid: (target_id, prob) for uid, target_id, prob in rows}
+    return {uid: (target_id, prob, capped) for uid, target_id, prob, capped in rows}
 
 
-def _decide(probability: float, target_id: str, upper: float, lower: float) -> Outcome:
-    if probability >= upper:
+def _sql_list(values: frozenset[str]) -> str:
+    return ", ".join(f"'{v}'" for v in sorted(values))
+
+
+def _aliased(sql: str) -> str:
+    """Settings SQL written on Splink's `x_l`/`x_r` columns, rewritten for the
+    event (alias e) and reference (alias f) frames."""
+    return re.sub(r"\b(\w+)_([lr])\b", lambda m: f"{'e' if m[2] == 'l' else 'f'}.{m[1]}", sql)
+
+
+def _decide(
+    probability: float, target_id: str, upper: float, lower: float, capped: bool = False
+) -> Outcome:
+    if probability >= upper and not capped:
         return Outcome("LINK", target_id, "SPLINK", probability)
     if probability < lower:
         return Outcome("NEW", None, "NONE", probability)
@@ -280,7 +343,11 @@ def _link_with_connection(
         )
         if v
     ]
-    outcomes = _exact_pass(con, valid)
+    outcomes, suspects = _exact_pass(con, valid)
+    kinds = pa.table({"uid": ev.column("uid"), "jenis": events.column("jenis_peristiwa")})
+    con.register("ev_kind_arrow", kinds)
+    con.execute("create temp table ev_kind as select * from ev_kind_arrow")
+    con.unregister("ev_kind_arrow")
 
     db_api = DuckDBAPI(con)
     ref_sdf = db_api.register("ref_frame", table_name="pdpb_reference")
@@ -295,10 +362,13 @@ def _link_with_connection(
     rest_sdf = db_api.register("ev_rest", table_name="pdpb_events_rest")
     predictions = linker.inference.predict_between(rest_sdf, ref_sdf, warning_mode="never")
     best = _best_candidates(con, predictions.physical_name)
+    nik_ok = dict(zip(ev.column("uid").to_pylist(), ev.column("nik_ok").to_pylist(), strict=True))
     for uid in rest:
-        if uid in best:
-            target_id, probability = best[uid]
-            outcomes[uid] = _decide(probability, target_id, upper, lower)
+        if uid in suspects:
+            outcomes[uid] = _resolve_suspect(best.get(uid), suspects[uid], nik_ok[uid], upper)
+        elif uid in best:
+            target_id, probability, capped = best[uid]
+            outcomes[uid] = _decide(probability, target_id, upper, lower, capped)
         else:
             outcomes[uid] = Outcome("NEW", None, "NONE", 0.0)
 

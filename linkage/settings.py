@@ -51,27 +51,32 @@ def _m(level: cll.ComparisonLevelCreator, m: float) -> cll.ComparisonLevelCreato
 
 
 # --- Comparisons --------------------------------------------------------------
+# Both NIKs speak for their own rows (valid, and agreeing with the row's birth
+# date and sex: `linkage.frames.nik_agrees`) yet differ: in the DDMMYY part
+# (so the two rows' birth dates differ, and each NIK confirms its own), or by
+# more than a typo anywhere (registration noise is one changed or dropped
+# digit; a transposition counts as one edit). Almost always two people: two
+# siblings of one kecamatan, both serial 0001, differ by only two digits.
+# Checked before the one- and two-edit levels for that reason.
+DIFFERENT_NIKS_SQL = (
+    "nik_ok_l and nik_ok_r and (substr(nik_l, 7, 6) <> substr(nik_r, 7, 6)"
+    " or damerau_levenshtein(nik_l, nik_r) > 2)"
+)
+
 NIK = cl.CustomComparison(
     output_column_name="nik",
-    comparison_description="NIK: exact, one edit or a transposition, two edits",
+    comparison_description="NIK: exact, one edit or a transposition, two edits, "
+    "two different trusted NIKs",
     comparison_levels=[
         cll.NullLevel("nik"),
         _m(cll.ExactMatchLevel("nik"), 0.93),
+        # A parent and a child share everything else (card, address, desa); their
+        # own NIKs are what tells them apart.
+        _m(cll.CustomLevel(DIFFERENT_NIKS_SQL, "two different trusted NIKs"), 0.0002),
         _m(cll.DamerauLevenshteinLevel("nik", 1), 0.05),
         _m(cll.LevenshteinLevel("nik", 2), 0.015),
-        # Two different NIKs almost always mean two people (a parent and child share
-        # everything else: card, address, desa).
-        _m(cll.ElseLevel(), 0.005),
-    ],
-)
-
-NKK = cl.CustomComparison(
-    output_column_name="nkk",
-    comparison_description="NKK (family card): exact",
-    comparison_levels=[
-        cll.NullLevel("nkk"),
-        _m(cll.ExactMatchLevel("nkk"), 0.85),
-        _m(cll.ElseLevel(), 0.15),
+        # One NIK contradicts its own row (a relative's NIK, a bad date): weak evidence.
+        _m(cll.ElseLevel(), 0.0048),
     ],
 )
 
@@ -143,42 +148,42 @@ TEMPAT_LAHIR = cl.CustomComparison(
     ],
 )
 
-ALAMAT = cl.CustomComparison(
-    output_column_name="alamat",
-    comparison_description="Street address: exact, Jaro-Winkler >= 0.88 (blank for PINDAH events)",
+# --- Household and place: ONE comparison ----------------------------------------
+# Family card, street address, RT/RW and desa are not independent evidence: the
+# members of a household share all four, so summing them (as four comparisons)
+# gave a parent or sibling some 34 bits for living together, more than a
+# different name, birth date, sex and NIK could take back, and a new
+# 17-year-old was linked to a parent. One comparison with ordered levels counts
+# living together once: the strongest shared unit wins. For a PINDAH event the
+# desa is the old one and the address, RT and RW are blank.
+_SAME_DESA = "wilayah_l = wilayah_r"
+_SAME_RT_RW = "rw_l = rw_r and rt_l = rt_r"
+HOUSEHOLD = cl.CustomComparison(
+    output_column_name="rumah_tangga",
+    comparison_description="Household and place: family card, address in the desa, "
+    "RT/RW in the desa, desa, kecamatan, kab/kota",
     comparison_levels=[
-        cll.NullLevel("alamat"),
-        _m(cll.ExactMatchLevel("alamat"), 0.70),
-        _m(cll.JaroWinklerLevel("alamat", 0.88), 0.15),
-        _m(cll.ElseLevel(), 0.15),
-    ],
-)
-
-RT_RW = cl.CustomComparison(
-    output_column_name="rt_rw",
-    comparison_description="RT/RW: both equal, RW equal (unknown 000 is null)",
-    comparison_levels=[
-        cll.CustomLevel("rw_l is null or rw_r is null", "RW unknown").configure(is_null_level=True),
-        _m(cll.CustomLevel("rw_l = rw_r and rt_l = rt_r", "RT and RW equal"), 0.75),
-        _m(cll.CustomLevel("rw_l = rw_r", "RW equal"), 0.10),
-        _m(cll.ElseLevel(), 0.15),
-    ],
-)
-
-WILAYAH = cl.CustomComparison(
-    output_column_name="wilayah",
-    comparison_description="Region by code prefix: desa, kecamatan, kab/kota "
-    "(old desa for PINDAH events)",
-    comparison_levels=[
-        cll.NullLevel("wilayah"),
-        _m(cll.ExactMatchLevel("wilayah"), 0.90),
-        _m(cll.CustomLevel("left(wilayah_l, 8) = left(wilayah_r, 8)", "same kecamatan"), 0.05),
+        cll.CustomLevel(
+            "(nkk_l is null or nkk_r is null) and (wilayah_l is null or wilayah_r is null)",
+            "household and place unknown",
+        ).configure(is_null_level=True),
+        _m(cll.CustomLevel("nkk_l = nkk_r", "same family card"), 0.60),
+        _m(
+            cll.CustomLevel(
+                f"{_SAME_DESA} and jaro_winkler_similarity(alamat_l, alamat_r) >= 0.88",
+                "same address in the desa",
+            ),
+            0.15,
+        ),
+        _m(cll.CustomLevel(f"{_SAME_DESA} and {_SAME_RT_RW}", "same RT/RW in the desa"), 0.04),
+        _m(cll.CustomLevel(_SAME_DESA, "same desa"), 0.13),
+        _m(cll.CustomLevel("left(wilayah_l, 8) = left(wilayah_r, 8)", "same kecamatan"), 0.03),
         _m(cll.CustomLevel("left(wilayah_l, 5) = left(wilayah_r, 5)", "same kab/kota"), 0.03),
         _m(cll.ElseLevel(), 0.02),
     ],
 )
 
-COMPARISONS = [NIK, NKK, NAMA, TANGGAL_LAHIR, JENIS_KELAMIN, TEMPAT_LAHIR, ALAMAT, RT_RW, WILAYAH]
+COMPARISONS = [NIK, NAMA, TANGGAL_LAHIR, JENIS_KELAMIN, TEMPAT_LAHIR, HOUSEHOLD]
 
 
 def model_settings() -> SettingsCreator:

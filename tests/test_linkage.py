@@ -7,7 +7,8 @@ from datetime import date
 import pyarrow as pa
 import pytest
 
-from linkage.link import link_events
+from linkage.frames import nik_agrees
+from linkage.link import OFF_LIST_PRIOR_FACTOR, link_events
 from linkage.names import normalise_name, phonetic_key, sorted_name
 
 REF_COLUMNS = [
@@ -198,3 +199,69 @@ def test_pindah_is_compared_at_the_old_desa_and_links():
     )  # fmt: skip
     out = run([event], voters)
     assert (out["E1"]["decision"], out["E1"]["target_id"]) == ("LINK", "D12")
+
+
+# --- rules against linking a relative -------------------------------------------
+
+
+def test_nik_that_contradicts_its_own_birth_date_or_sex_is_not_trusted():
+    assert nik_agrees("3601015508720002", date(1972, 8, 15), "P")
+    assert not nik_agrees("3601015508720002", date(1972, 8, 15), "L")  # day + 40 is a woman
+    assert not nik_agrees("3601015508720002", date(1975, 8, 15), "P")  # a relative's NIK
+    assert not nik_agrees("3601015508720000", None, None)  # serial 0000
+
+
+def test_new_seventeen_year_old_is_not_linked_to_a_parent_in_the_household():
+    voters = household()
+    # The son carries his father's exact name and everything of the household
+    # (card, address, RT/RW, desa); only his own NIK and birth date differ.
+    child = voter("X", "3601010501090007", "SUPARMAN", date(2009, 1, 5), "L", status_kawin="B")
+    daughter = voter("Y", "3601014502090008", "NUR AINI", date(2009, 2, 5), "P", status_kawin="B")
+    out = run(
+        [
+            event_of(child, "E1", jenis="PENDUDUK_BARU"),
+            event_of(daughter, "E2", jenis="PENDUDUK_BARU"),
+        ],
+        voters,
+    )
+    assert (out["E1"]["decision"], out["E2"]["decision"]) == ("NEW", "NEW")
+
+
+def test_valid_but_different_nik_is_never_linked_automatically():
+    voters = household()
+    # Name, birth date, sex and household all agree with D01, but the event's
+    # NIK (valid, agreeing with its own row) is another person's number.
+    event = event_of(voters[0], "E1", nik="3674031203709999")
+    out = run([event], voters)
+    assert out["E1"]["decision"] == "REVIEW"
+    assert out["E1"]["target_id"] == "D01"
+
+
+def test_birth_years_apart_with_another_first_name_is_never_the_same_person():
+    voters = household()
+    # No NIK, the household's card and address, the twins' family name: a
+    # sibling born five years later is not HASAN or HUSEN BASRI.
+    event = event_of(voters[3], "E1", nik=None, nama="AGUS BASRI", tanggal_lahir=date(2005, 7, 20))
+    out = run([event], voters)
+    assert out["E1"]["decision"] == "NEW"
+
+
+def test_death_with_a_relatives_nik_is_linked_to_the_person_described():
+    voters = household()
+    # SITI AMINAH's death reported with her husband's NIK: the NIK holder is
+    # alive; the change belongs to the person the row describes.
+    event = event_of(voters[1], "E1", nik=voters[0]["nik"])
+    out = run([event], voters)
+    assert (out["E1"]["decision"], out["E1"]["target_id"]) == ("LINK", "D02")
+    assert out["E1"]["flag"] == "NIK_MISUSE_SUSPECTED"
+
+
+def test_events_about_people_usually_off_the_list_get_a_lower_prior():
+    voters = household()
+    same = {"nik": None, "nama": "DEWI LESTARY"}
+    kawin = event_of(voters[6], "E1", jenis="KAWIN", **same)
+    baru = event_of(voters[6], "E2", jenis="PENDUDUK_BARU", **same)
+    out = run([kawin, baru], voters)
+    p_kawin, p_baru = out["E1"]["match_probability"], out["E2"]["match_probability"]
+    odds_ratio = (p_baru / (1 - p_baru)) / (p_kawin / (1 - p_kawin))
+    assert odds_ratio == pytest.approx(OFF_LIST_PRIOR_FACTOR, rel=1e-6)
