@@ -9,8 +9,10 @@ it is first imported, so the environment is set before that import.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 
 import pendulum
 
@@ -47,7 +49,7 @@ def prepare_airflow(settings: Settings) -> None:
     """Point this process at the home's Airflow, migrate its metadata DB, create the pool."""
     environment = airflow_environment(settings)
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
-    imported = "airflow" in __import__("sys").modules
+    imported = "airflow" in sys.modules
     if imported and os.environ.get("AIRFLOW_HOME") != environment["AIRFLOW_HOME"]:
         raise PdpbError("Airflow was already configured in this process for another home")
     os.environ.update(environment)
@@ -69,7 +71,9 @@ def run_monthly_dag(settings: Settings, period: str, conf: dict | None = None) -
     if bag.import_errors:
         raise PdpbError(f"DAG import errors: {bag.import_errors}")
     dag = bag.dags[MONTHLY_DAG_ID]
-    run = dag.test(logical_date=logical_date_for(period), run_conf=conf or {})
+    # Airflow's task logs go to stderr, so that stdout stays the demo's summary.
+    with contextlib.redirect_stdout(sys.stderr):
+        run = dag.test(logical_date=logical_date_for(period), run_conf=conf or {})
     state = str(getattr(run, "state", run))
     log.info("DAG %s for %s finished: %s", MONTHLY_DAG_ID, period, state)
     return state
