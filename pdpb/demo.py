@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from pathlib import Path
 
 from pdpb.config import PdpbError, Settings
 from pdpb.warehouse import connect

@@ -46,7 +46,9 @@ def test_demo_runs_periods_through_the_airflow_dag(tmp_path):
         cwd=REPO_ROOT, env=_airflow_env(home), capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    summary = re.findall(r"^(2026-0[12])\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+\s+COMPLETED$", result.stdout, re.M)
+    summary = re.findall(
+        r"^(2026-0[12])\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+\s+COMPLETED$", result.stdout, re.M
+    )
     assert summary == ["2026-01", "2026-02"], result.stdout[-2000:]
     assert (home / "reports" / "2026-02" / "rekap_2026-02.xlsx").exists()
     assert (home / "airflow" / "airflow.db").exists()
