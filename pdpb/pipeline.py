@@ -147,8 +147,18 @@ def link(settings: Settings, period: str) -> dict:
                       status_kawin, alamat, rt, rw, kode_wilayah, 'CALON'
                from core.future_voters where closed_period is null"""
         ).to_arrow_table()
+        decisions = con.sql(
+            "select sumber, event_id, target_id, keputusan from core.review_decisions where period = ?",
+            params=[period],
+        ).to_arrow_table()
         thresholds = settings.thresholds
-        matches = link_events(events, reference, upper=thresholds.upper, lower=thresholds.lower)
+        matches = link_events(
+            events,
+            reference,
+            upper=thresholds.upper,
+            lower=thresholds.lower,
+            decisions=decisions if decisions.num_rows else None,
+        )
         with transaction(con):
             con.execute("delete from core.matches where period = ?", [period])
             con.register("_matches", matches)

@@ -135,6 +135,26 @@ create table if not exists core.changes (
     kode_wilayah varchar, jenis_kelamin varchar
 );
 
+-- Clerical decisions on the review queue (pdpb review import): SAMA links the
+-- event to target_id, BEDA treats it as a new person; used by the next run of the period.
+create table if not exists core.review_decisions (
+    period varchar not null, sumber varchar not null, event_id varchar not null,
+    target_id varchar, keputusan varchar not null,      -- SAMA or BEDA
+    decided_by varchar not null, decided_at timestamp not null, catatan varchar,
+    primary key (period, sumber, event_id)
+);
+
+-- Duplicate registrations found by the whole-list dedupe job (pdpb dedupe).
+-- Rows with decision AUTO or SAMA become TMS 2 (ganda) in the next period's
+-- apply (sumber 'DEDUPE', event_id = cluster_id); REVIEW waits for an operator.
+create table if not exists core.dedupe_proposals (
+    cluster_id varchar not null, dpid varchar not null, survivor_dpid varchar not null,
+    match_probability double, decision varchar not null,   -- AUTO, REVIEW, SAMA, BEDA
+    proposed_at timestamp not null, decided_by varchar, decided_at timestamp,
+    applied_period varchar,
+    primary key (cluster_id, dpid)
+);
+
 -- Exactly one outcome per ingested row of a period.
 create table if not exists core.event_outcomes (
     period varchar not null, sumber varchar not null, event_id varchar not null,
