@@ -37,6 +37,7 @@ from openpyxl.utils import get_column_letter
 
 from pdpb import warehouse
 from pdpb.config import PdpbError, Settings
+from pdpb.transform import DOCS_PAGE
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +163,8 @@ def publish(settings: Settings, period: str, cutoff: dt.date) -> dict[str, Path]
 
     Returns every path written, keyed `rekap_xlsx`, `rekap_csv:<level>`,
     `perubahan_xlsx:<kode kabkota>`, `perubahan_csv:<kode kabkota>`,
-    `index_html`, `snapshot` and `snapshot_readme`.
+    `dbt_docs` (when the dbt build left a docs page), `index_html`,
+    `snapshot` and `snapshot_readme`.
     """
     reports = settings.reports_dir(period)
     reports.mkdir(parents=True, exist_ok=True)
@@ -175,6 +177,9 @@ def publish(settings: Settings, period: str, cutoff: dt.date) -> dict[str, Path]
         for level, path in write_recap_csvs(recaps, reports, period).items():
             written[f"rekap_csv:{level}"] = path
         written.update(write_change_lists(con, reports, period, cutoff))
+        docs = copy_dbt_docs(settings, reports)
+        if docs is not None:
+            written["dbt_docs"] = docs
         written["index_html"] = write_index_html(con, settings, recaps, period, cutoff, written)
         snapshot, readme = build_snapshot(con, settings, period, cutoff)
         written["snapshot"], written["snapshot_readme"] = snapshot, readme
@@ -414,6 +419,19 @@ def write_recap_csvs(recaps: dict[str, Recap], reports: Path, period: str) -> di
         rows = ([r[c] for c in RECAP_COLUMNS] for r in recaps[level].rows)
         paths[level] = _write_csv(reports / f"rekap_{level}_{period}.csv", RECAP_COLUMNS, rows)
     return paths
+
+
+def copy_dbt_docs(settings: Settings, reports: Path) -> Path | None:
+    """`dbt-docs/index.html`: the one-file dbt docs page of the last build,
+    beside the reports so the static web server that serves them serves it
+    too. None when no build has left one (e.g. marts made by hand)."""
+    source = settings.dbt_target_dir / DOCS_PAGE
+    if not source.is_file():
+        return None
+    path = reports / "dbt-docs" / "index.html"
+    with _atomic_target(path) as tmp:
+        shutil.copyfile(source, tmp)
+    return path
 
 
 # --- by-name change lists ----------------------------------------------------
@@ -694,9 +712,11 @@ def svg_line(labels: Sequence[str], values: Sequence[int]) -> str:
     pad = max((high - low) * 0.1, 1)
     low, high = low - pad, high + pad
     step = (width - left - right) / max(len(values) - 1, 1)
+    # A single period sits in the middle rather than stuck to the left edge.
+    start = left if len(values) > 1 else (left + width - right) / 2
 
     def point(i: int, v: int) -> tuple[float, float]:
-        return left + i * step, top + (high - v) / (high - low) * (height - top - bottom)
+        return start + i * step, top + (high - v) / (high - low) * (height - top - bottom)
 
     parts = [_svg_open(width, height, "Tren pemilih akhir per periode")]
     parts.append(
@@ -890,6 +910,7 @@ def write_index_html(
         "quality": read_quality(reports),
         "review_href": os.path.relpath(settings.review_dir(period), reports) + "/",
         "downloads": _download_links(written, reports),
+        "dbt_docs_href": _href(written.get("dbt_docs"), reports),
     }
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html", "j2"])
@@ -902,7 +923,11 @@ def write_index_html(
 
 
 def _download_links(written: dict[str, Path], reports: Path) -> list[tuple[str, str]]:
-    return [(path.name, os.path.relpath(path, reports)) for path in written.values()]
+    return [
+        (path.name, os.path.relpath(path, reports))
+        for key, path in written.items()
+        if key != "dbt_docs"  # linked on its own: its file name says nothing
+    ]
 
 
 # --- analyst snapshot -----------------------------------------------------------

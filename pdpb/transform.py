@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 WAREHOUSE_ENV = "PDPB_WAREHOUSE"
 FAILED_STATUSES = {"error", "fail", "runtime error"}
+DOCS_PAGE = "static_index.html"  # dbt's one-file docs page (manifest and catalog inlined)
 
 
 def dbt_log_dir(settings: Settings) -> Path:
@@ -171,8 +172,10 @@ def build_marts(settings: Settings, period: str | None = None) -> dict[str, Any]
     derived wholly from core.*, so a rebuild is the re-run). With `period`,
     the period must exist in core.periods and the result also carries that
     period's national recap under "nasional". Returns counts: models, seeds,
-    tests_passed, unit_tests_passed, warnings, skipped. Raises PdpbError with
-    one line naming the failing model or test.
+    tests_passed, unit_tests_passed, warnings, skipped, and under "dbt_docs"
+    the path of the docs page regenerated after the build (which publish
+    copies beside the reports). Raises PdpbError with one line naming the
+    failing model or test.
     """
     if period is not None:
         _require_period(settings, period)
@@ -182,6 +185,9 @@ def build_marts(settings: Settings, period: str | None = None) -> dict[str, Any]
     if not outcome.success:
         raise PdpbError(_failure_message("build", outcome, settings))
     counts: dict[str, Any] = _count_results(outcome)
+    # The docs page is rebuilt with the marts so the published copy always
+    # describes the tables the period's reports were made from.
+    counts["dbt_docs"] = str(generate_docs(settings, compile_project=False) / DOCS_PAGE)
     if period is not None:
         counts["period"] = period
         counts["nasional"] = _national_recap(settings, period)
@@ -189,15 +195,21 @@ def build_marts(settings: Settings, period: str | None = None) -> dict[str, Any]
     return counts
 
 
-def generate_docs(settings: Settings) -> Path:
+def generate_docs(settings: Settings, compile_project: bool = True) -> Path:
     """Run `dbt docs generate` into the home and return the folder holding it.
 
     The folder (settings.dbt_target_dir) then holds index.html, manifest.json
     and catalog.json, plus static_index.html: one self-contained page that can
-    be published without a server.
+    be published without a server. The catalog holds table and column
+    metadata only (dbt-duckdb collects no row samples or statistics), so the
+    page carries no voter data. `compile_project=False` reuses the manifest
+    the last build left in the target folder, which saves a full compile.
     """
     ensure_region_seed()
-    outcome = _invoke(["docs", "generate", "--static"], settings)
+    command = ["docs", "generate", "--static"]
+    if not compile_project:
+        command.append("--no-compile")
+    outcome = _invoke(command, settings)
     if not outcome.success:
         raise PdpbError(_failure_message("docs generate", outcome, settings))
     return settings.dbt_target_dir

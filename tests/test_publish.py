@@ -379,6 +379,22 @@ def test_html_escapes_names_from_the_data(settings: Settings) -> None:
     assert "<b>X</b>" not in page and "&lt;b&gt;X&lt;/b&gt;" in page
 
 
+def test_dbt_docs_page_is_copied_beside_the_reports_and_linked(settings: Settings) -> None:
+    settings.dbt_target_dir.mkdir(parents=True)
+    (settings.dbt_target_dir / "static_index.html").write_text("<title>dbt Docs</title>")
+
+    written = publish(settings, PERIOD, CUTOFF)
+
+    assert written["dbt_docs"] == settings.reports_dir(PERIOD) / "dbt-docs" / "index.html"
+    assert written["dbt_docs"].read_text() == "<title>dbt Docs</title>"
+    assert 'href="dbt-docs/index.html"' in written["index_html"].read_text(encoding="utf-8")
+
+
+def test_without_a_dbt_build_the_page_has_no_dbt_docs_link(written: dict[str, Path]) -> None:
+    assert "dbt_docs" not in written
+    assert "dbt-docs" not in written["index_html"].read_text(encoding="utf-8")
+
+
 # --- snapshot ------------------------------------------------------------------------
 
 
@@ -416,6 +432,26 @@ def test_republishing_swaps_the_snapshot_and_leaves_no_temporary_files(settings:
     con = duckdb.connect(str(second), read_only=True)
     assert con.execute("select period from snapshot_info").fetchall()[0] == ("2026-01",)
     con.close()
+
+
+def test_analyst_reading_the_snapshot_keeps_the_old_one_while_it_is_replaced(
+    settings: Settings,
+) -> None:
+    snapshot = publish(settings, PERIOD, CUTOFF)["snapshot"]
+    reader = duckdb.connect(str(snapshot), read_only=True)
+    try:
+        publish(settings, "2026-01", dt.date(2026, 1, 31))
+        seen_by_reader = reader.execute("select period from snapshot_info").fetchall()
+    finally:
+        reader.close()
+    fresh = duckdb.connect(str(snapshot), read_only=True)
+    try:
+        seen_afresh = fresh.execute("select period from snapshot_info").fetchall()
+    finally:
+        fresh.close()
+
+    assert seen_by_reader == [(PERIOD,)]
+    assert seen_afresh == [("2026-01",)]
 
 
 # --- refusals ---------------------------------------------------------------------------
