@@ -3,21 +3,33 @@
 Reads the period's events and link decisions, applies the change rules of
 DESIGN.md at the cut-off date in event order, and writes in ONE transaction:
 `core.voters` (current state), `core.voter_history` (SCD2 versions),
-`core.future_voters`, the change ledger `core.changes` and exactly one
-`core.event_outcomes` row per ingested row. Re-running the latest period first
+`core.future_voters` (with a snapshot of every tracked future voter the
+period changed), the change ledger `core.changes`, exactly one
+`core.event_outcomes` row per ingested row, and the `applied_period` of the
+dedupe proposals it turned into TMS 2. Re-running the latest period first
 reverts that period's effects inside the same transaction, so a re-run
 replaces its results exactly and a crash leaves the previous state intact.
+docs/apply.md describes the rules and these semantics for operators.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import time
 from dataclasses import dataclass, field
 from datetime import date
 
+from pdpb.config import Settings
 from pdpb.warehouse import connect, insert_rows, transaction
 
 log = logging.getLogger(__name__)
+
+# Test hook for the crash test: when this variable names a stage ("apply"),
+# that stage writes a marker file `paused-in-<stage>` in the home and sleeps
+# inside its open transaction, so a test can kill the process at a known point.
+# Unset (always, outside tests) it does nothing.
+PAUSE_ENV = "PDPB_TEST_PAUSE_IN"
 
 INIT_PERIOD = "0000-00"
 SUMBER_PRIORITY = ("DUKCAPIL", "IMIGRASI", "TNI", "POLRI", "MASYARAKAT")
@@ -43,6 +55,11 @@ CHANGE_COLUMNS = (
     "period", "change_id", "sumber", "event_id", "dpid", "change_type", "tms_code", "rule",
     "reason", "changed_fields", "match_method", "match_probability", "kode_wilayah", "jenis_kelamin",
 )  # fmt: skip
+# The values of a tracked future voter at the start of a period in which an
+# event or a promotion changed it: what revert_period restores.
+SNAPSHOT_COLUMNS = ("period", *FUTURE_COLUMNS)
+# This table belongs in pdpb/warehouse.py with the other core DDL; it is
+# created here until it moves there ("create if not exists" makes both safe).
 OUTCOME_COLUMNS = (
     "period",
     "sumber",
@@ -118,7 +135,17 @@ class PeriodState:
     closed_versions: list[tuple[str, int]] = field(default_factory=list)
     outcomes: list[dict] = field(default_factory=list)
     new_futures: list[dict] = field(default_factory=list)
+    # future_id -> its values before this period changed it (existing futures only)
+    futures_before: dict[str, dict] = field(default_factory=dict)
+    applied_dedupe: list[tuple[str, str]] = field(default_factory=list)  # (cluster_id, dpid)
     new_dpids: int = 0
+
+    def touch_future(self, future_id: str) -> dict:
+        """The future voter, remembering its start-of-period values before any change."""
+        future = self.futures[future_id]
+        if future.get("first_period") != self.period and future_id not in self.futures_before:
+            self.futures_before[future_id] = dict(future)
+        return future
 
     # ---- ids and TPS
     def next_dpid(self) -> str:
@@ -316,7 +343,7 @@ def apply_ubah(state: PeriodState, event: dict, record: dict) -> None:
 
 
 def apply_linked_future(state: PeriodState, event: dict, future_id: str) -> None:
-    future = state.futures[future_id]
+    future = state.touch_future(future_id)
     jenis = event["jenis_peristiwa"]
     if future.get("closed_period"):
         state.outcome(event, "NO_CHANGE", None, f"calon pemilih {future_id} sudah tidak dipantau")
@@ -379,6 +406,7 @@ def promote_future_voters(state: PeriodState) -> None:
         if future.get("closed_period") or future.get("first_period") == state.period:
             continue
         if is_eligible(future.get("tanggal_lahir"), future.get("status_kawin"), state.cutoff):
+            state.touch_future(future_id)
             future["future_id"] = future_id
             record = state.make_baru(
                 future, "BARU_PROMOSI", "berusia 17 tahun pada tanggal batas", None
@@ -386,6 +414,40 @@ def promote_future_voters(state: PeriodState) -> None:
             future.update(
                 closed_period=state.period, closed_reason="PROMOSI", promoted_dpid=record["dpid"]
             )
+
+
+def apply_dedupe(state: PeriodState, proposals: list[dict]) -> None:
+    """Accepted duplicates (AUTO or SAMA) become TMS 2 on the non-surviving record.
+
+    Only while both records are still AKTIF after the period's events: a record
+    that died or moved away this period keeps that reason, and a duplicate of a
+    record that left the list is not a duplicate any more (the proposal stays
+    pending, for the next dedupe run to reconsider)."""
+    for p in proposals:
+        record = state.voters.get(p["dpid"])
+        survivor = state.voters.get(p["survivor_dpid"])
+        if (
+            record is None
+            or survivor is None
+            or p["dpid"] == p["survivor_dpid"]
+            or record["status"] != "AKTIF"
+            or survivor["status"] != "AKTIF"
+        ):
+            continue
+        cluster = {"sumber": "DEDUPE", "event_id": p["cluster_id"], "match_method": "DEDUPE",
+                   "match_probability": p["match_probability"]}  # fmt: skip
+        reason = f"TMS 2 (ganda) dengan {p['survivor_dpid']}: klaster {p['cluster_id']} ({p['decision']})"
+        state.make_tms(record, 2, "TMS_GANDA", reason, cluster)
+        state.applied_dedupe.append((p["cluster_id"], p["dpid"]))
+
+
+def pause_if_testing(settings: Settings, stage: str) -> None:
+    """The crash-test hook (see PAUSE_ENV); a no-op unless the variable names `stage`."""
+    if os.environ.get(PAUSE_ENV) != stage:
+        return
+    (settings.home / f"paused-in-{stage}").write_text(str(os.getpid()))
+    log.warning("%s=%s: pausing inside the %s transaction", PAUSE_ENV, stage, stage)
+    time.sleep(float(os.environ.get("PDPB_TEST_PAUSE_SECONDS", "600")))
 
 
 # --------------------------------------------------------------------------- database
@@ -413,10 +475,26 @@ def revert_period(con, period: str) -> None:
             where valid_to_period is null and dpid in (select dpid from _touched)"""
         )
     con.execute("delete from core.future_voters where first_period = ?", [period])
+    # Future voters the period updated or closed get back their start-of-period values.
+    con.execute(
+        "delete from core.future_voters where future_id in "
+        "(select future_id from core.future_voter_snapshots where period = ?)",
+        [period],
+    )
+    con.execute(
+        f"insert into core.future_voters ({', '.join(FUTURE_COLUMNS)}) "
+        f"select {', '.join(FUTURE_COLUMNS)} from core.future_voter_snapshots where period = ?",
+        [period],
+    )
+    con.execute("delete from core.future_voter_snapshots where period = ?", [period])
+    # A future voter closed in the period without a snapshot row is reopened too.
     con.execute(
         "update core.future_voters set closed_period = null, closed_reason = null, promoted_dpid = null "
         "where closed_period = ?",
         [period],
+    )
+    con.execute(
+        "update core.dedupe_proposals set applied_period = null where applied_period = ?", [period]
     )
     con.execute("delete from core.changes where period = ?", [period])
     con.execute("delete from core.event_outcomes where period = ?", [period])
@@ -458,10 +536,8 @@ def _load_records(
     return {r[key]: r for r in rows.to_pylist()}
 
 
-def _load_state(
-    con, period: str, cutoff: date, tps_capacity: int, events: list[dict]
-) -> PeriodState:
-    dpids = sorted({e["target_id"] for e in events if e.get("target_id")})
+def _load_voters(con, dpids: list[str]) -> dict[str, dict]:
+    """Current records of these voters, each with its latest history version."""
     voters = _load_records(con, "core.voters", "dpid", dpids)
     versions = dict(
         con.execute(
@@ -470,6 +546,28 @@ def _load_state(
     ) if dpids else {}  # fmt: skip
     for dpid, record in voters.items():
         record["_version"] = versions.get(dpid)
+    return voters
+
+
+def _load_dedupe_proposals(con) -> list[dict]:
+    """Accepted duplicate proposals not yet applied, in a stable order."""
+    return (
+        con.sql(
+            """select cluster_id, dpid, survivor_dpid, match_probability, decision
+               from core.dedupe_proposals
+               where decision in ('AUTO', 'SAMA') and applied_period is null
+               order by cluster_id, dpid"""
+        )
+        .to_arrow_table()
+        .to_pylist()
+    )
+
+
+def _load_state(
+    con, period: str, cutoff: date, tps_capacity: int, events: list[dict]
+) -> PeriodState:
+    dpids = sorted({e["target_id"] for e in events if e.get("target_id")})
+    voters = _load_voters(con, dpids)
     futures = {
         r["future_id"]: r
         for r in con.sql("select * from core.future_voters where closed_period is null")
@@ -523,11 +621,11 @@ def apply_events(state: PeriodState, events: list[dict]) -> None:
             apply_linked_voter(state, event, target)
         else:
             apply_new_person(state, event)
-    promote_future_voters(state)
 
 
-def apply_period(settings, period: str, cutoff: date) -> dict:
-    """Apply one period's linked events in one transaction; returns change counts."""
+def apply_period(settings: Settings, period: str, cutoff: date) -> dict:
+    """Apply one period's linked events, accepted duplicates and future-voter
+    promotions in one transaction; returns change counts."""
     con = connect(settings)
     try:
         with transaction(con):
@@ -539,15 +637,24 @@ def apply_period(settings, period: str, cutoff: date) -> dict:
                     f"{missing} events of {period} have no link decision; run the link stage first"
                 )
             state = _load_state(con, period, cutoff, settings.tps_capacity, events)
+            # Events first (a death outranks a duplicate), then accepted
+            # duplicates, then promotions, which need no event.
             apply_events(state, events)
+            proposals = _load_dedupe_proposals(con)
+            wanted = {d for p in proposals for d in (p["dpid"], p["survivor_dpid"])}
+            state.voters.update(_load_voters(con, sorted(wanted - set(state.voters))))
+            apply_dedupe(state, proposals)
+            promote_future_voters(state)
             state.outcomes += _quarantine_outcomes(
                 con, period, {(o["sumber"], o["event_id"]) for o in state.outcomes}
             )
             _write_state(con, state)
+            pause_if_testing(settings, "apply")
     finally:
         con.close()
     counts = {k: sum(c["change_type"] == k for c in state.changes) for k in ("BARU", "TMS", "UBAH")}
     counts["review"] = sum(o["outcome"] == "REVIEW" for o in state.outcomes)
+    counts["ganda"] = len(state.applied_dedupe)
     counts["events"] = len(events)
     log.info("apply %s (cut-off %s): %s", period, cutoff, counts)
     return counts
@@ -579,21 +686,43 @@ def _write_state(con, state: PeriodState) -> None:
             VOTER_COLUMNS,
             (state.voters[d] for d in touched if "_version" in state.voters[d]),
         )
-    closed = [
-        f
-        for f in state.futures.values()
-        if f.get("closed_period") == state.period and f not in state.new_futures
-    ]
-    for future in closed:
+    _write_futures(con, state)
+    if state.applied_dedupe:
         con.execute(
-            "update core.future_voters set closed_period = ?, closed_reason = ?, promoted_dpid = ? where future_id = ?",
-            [
-                future["closed_period"],
-                future["closed_reason"],
-                future.get("promoted_dpid"),
-                future["future_id"],
-            ],
+            "create or replace temp table _ganda as select * from "
+            "(select unnest(?::varchar[]) as cluster_id, unnest(?::varchar[]) as dpid)",
+            [[c for c, _ in state.applied_dedupe], [d for _, d in state.applied_dedupe]],
         )
-    insert_rows(con, "core.future_voters", FUTURE_COLUMNS, state.new_futures)
+        con.execute(
+            "update core.dedupe_proposals p set applied_period = ? from _ganda g "
+            "where p.cluster_id = g.cluster_id and p.dpid = g.dpid",
+            [state.period],
+        )
     insert_rows(con, "core.changes", CHANGE_COLUMNS, state.changes)
     insert_rows(con, "core.event_outcomes", OUTCOME_COLUMNS, state.outcomes)
+
+
+def _write_futures(con, state: PeriodState) -> None:
+    """New future voters, and changed ones rewritten with a start-of-period snapshot."""
+    changed = {
+        fid: state.futures[fid]
+        for fid, before in sorted(state.futures_before.items())
+        if {c: state.futures[fid].get(c) for c in FUTURE_COLUMNS}
+        != {c: before.get(c) for c in FUTURE_COLUMNS}
+    }
+    if changed:
+        insert_rows(
+            con,
+            "core.future_voter_snapshots",
+            SNAPSHOT_COLUMNS,
+            ({**state.futures_before[fid], "period": state.period} for fid in changed),
+        )
+        con.execute(
+            "create or replace temp table _futures as select unnest(?::varchar[]) as future_id",
+            [list(changed)],
+        )
+        con.execute(
+            "delete from core.future_voters where future_id in (select future_id from _futures)"
+        )
+        insert_rows(con, "core.future_voters", FUTURE_COLUMNS, changed.values())
+    insert_rows(con, "core.future_voters", FUTURE_COLUMNS, state.new_futures)

@@ -66,6 +66,14 @@ def start_period(settings: Settings, period: str, cutoff: date, rollback: bool =
                 raise PdpbError(
                     f"period {period} cannot run before {next_period(latest)}: periods run in order"
                 )
+        if later:
+            # No audit table yet: the log line is the record of who undid what, and when.
+            log.warning(
+                "rolling back %s to re-run %s, requested by %s",
+                ", ".join(sorted(later)),
+                period,
+                _operator(),
+            )
         with transaction(con):
             # Later periods first; then this period itself when it is re-run, so
             # that linking sees the list as it was before the period.
@@ -80,8 +88,20 @@ def start_period(settings: Settings, period: str, cutoff: date, rollback: bool =
     return {"period": period, "cutoff": cutoff.isoformat(), "rolled_back": later}
 
 
+def _operator() -> str:
+    """The OS user behind a run, for log lines that record a rollback."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
 def rollback_period(con, period: str) -> None:
-    """Undo a whole period: its voter changes and its ingested data."""
+    """Undo a whole period: its voter changes (apply.revert_period) and its ingested data.
+
+    Runs inside the caller's transaction, so a failed rollback changes nothing."""
     from pdpb.apply import revert_period
 
     log.warning("rolling back period %s", period)

@@ -80,6 +80,18 @@ create table if not exists core.future_voters (
     promoted_dpid varchar
 );
 
+-- Start-of-period values of the future voters a period updated or closed, so
+-- that reverting the period restores them exactly.
+create table if not exists core.future_voter_snapshots (
+    period varchar not null, future_id varchar not null,
+    nkk varchar, nik varchar, nama varchar, gelar varchar, tempat_lahir varchar,
+    tanggal_lahir date, jenis_kelamin varchar, status_kawin varchar,
+    alamat varchar, rt varchar, rw varchar, kode_wilayah varchar,
+    first_period varchar not null, sumber varchar, event_id varchar,
+    closed_period varchar, closed_reason varchar, promoted_dpid varchar,
+    primary key (period, future_id)
+);
+
 -- One row per period run.
 create table if not exists core.periods (
     period varchar primary key, cutoff date not null, status varchar not null,

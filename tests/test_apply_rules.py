@@ -40,9 +40,15 @@ def event(event_id, jenis, decision="LINK", target=None, **kw):
 
 @pytest.fixture
 def home(tmp_path):
+    return make_home(tmp_path)
+
+
+def make_home(tmp_path):
+    """A home whose list holds five voters in DESA_A, TPS 001, as initial versions."""
     settings = Settings.load(tmp_path)
     con = connect(settings)
-    voters = [voter("V00001"), voter("V00002"), voter("V00003", jenis_kelamin="P"), voter("V00004")]
+    voters = [voter("V00001"), voter("V00002"), voter("V00003", jenis_kelamin="P"), voter("V00004"),
+              voter("V00005", status_kawin="B", tanggal_lahir=date(1990, 5, 5))]  # fmt: skip
     insert_rows(con, "core.voters", VOTER_COLUMNS, voters)
     insert_rows(con, "core.voter_history", HISTORY_COLUMNS,
                 [{**v, "version": 1, "valid_from_period": "0000-00"} for v in voters])  # fmt: skip
@@ -177,3 +183,186 @@ def test_correction_showing_an_unmarried_voter_under_17_gives_one_tms_3(home):
     ])  # fmt: skip
     assert changes == [("E1", "V00001", "TMS", 3, "TMS_BAWAH_UMUR")]
     assert outcomes["E1"] == "APPLIED" and voters["V00001"][:2] == ("TMS", 3)
+
+
+def changes_of(settings, period):
+    """The period's change rows with the columns that explain each change."""
+    con = connect(settings, read_only=True)
+    try:
+        return (
+            con.sql(
+                "select * from core.changes where period = ? order by change_id", params=[period]
+            )
+            .to_arrow_table()
+            .to_pylist()
+        )
+    finally:
+        con.close()
+
+
+ADULT = {"tanggal_lahir": date(1995, 7, 7), "status_kawin": "B", "kode_wilayah": DESA_A}
+
+
+@pytest.mark.parametrize(
+    ("jenis", "code", "rule"),
+    [
+        ("MASUK_TNI", 6, "TMS_MASUK_TNI"),
+        ("MASUK_POLRI", 7, "TMS_MASUK_POLRI"),
+        ("WNA", 5, "TMS_WNA"),
+        ("HAK_PILIH_DICABUT", 9, "TMS_HAK_PILIH_DICABUT"),
+    ],
+    ids=["TMS_MASUK_TNI", "TMS_MASUK_POLRI", "TMS_WNA", "TMS_HAK_PILIH_DICABUT"],
+)
+def test_event_linked_to_active_voter_marks_tms_with_its_code(home, jenis, code, rule):
+    changes, outcomes, voters = run(home, "2026-01", [event("E1", jenis, target="V00002")])
+    assert changes == [("E1", "V00002", "TMS", code, rule)]
+    assert outcomes["E1"] == "APPLIED" and voters["V00002"][:2] == ("TMS", code)
+
+
+def test_kawin_of_an_active_voter_is_ubah_listing_status_kawin(home):
+    run(home, "2026-01", [event("E1", "KAWIN", target="V00005", status_kawin="S")])
+    [change] = changes_of(home, "2026-01")
+    assert (change["change_type"], change["rule"], change["changed_fields"]) == (
+        "UBAH", "UBAH_KAWIN", "status_kawin",
+    )  # fmt: skip
+
+
+def test_perubahan_data_is_ubah_listing_the_changed_fields(home):
+    run(home, "2026-01", [event("E1", "PERUBAHAN_DATA", target="V00001", nama="WARGA V00001 BIN ALI",
+                                rt="005", jenis_kelamin="L")])  # fmt: skip
+    [change] = changes_of(home, "2026-01")
+    assert (change["rule"], change["changed_fields"]) == ("UBAH_PERUBAHAN_DATA", "nama,rt")
+
+
+def test_perubahan_data_with_the_same_values_changes_nothing(home):
+    changes, outcomes, _ = run(home, "2026-01", [event("E1", "PERUBAHAN_DATA", target="V00001",
+                                                       nama="WARGA V00001")])  # fmt: skip
+    assert changes == [] and outcomes["E1"] == "NO_CHANGE"
+
+
+@pytest.mark.parametrize(
+    ("jenis", "rule"),
+    [
+        ("PENDUDUK_BARU", "BARU_PEMILIH_PEMULA"),
+        ("KAWIN", "BARU_KAWIN"),
+        ("PURNA_TNI", "BARU_PURNA_TNI"),
+        ("PURNA_POLRI", "BARU_PURNA_POLRI"),
+        ("HAK_PILIH_PULIH", "BARU_HAK_PILIH_PULIH"),
+        ("PINDAH", "BARU_PINDAH_MASUK"),
+    ],
+    ids=["BARU_PEMILIH_PEMULA", "BARU_KAWIN", "BARU_PURNA_TNI", "BARU_PURNA_POLRI",
+         "BARU_HAK_PILIH_PULIH", "BARU_PINDAH_MASUK"],
+)  # fmt: skip
+def test_unlinked_eligible_person_becomes_baru_by_its_source_rule(home, jenis, rule):
+    changes, outcomes, voters = run(home, "2026-01", [event("E1", jenis, decision="NEW", **ADULT)])
+    [(event_id, dpid, change_type, tms_code, got_rule)] = changes
+    assert (event_id, change_type, got_rule) == ("E1", "BARU", rule)
+    assert outcomes["E1"] == "APPLIED"
+    assert voters[dpid] == ("AKTIF", None, DESA_A, "001")
+
+
+@pytest.mark.parametrize(
+    "jenis", ["MENINGGAL", "WNA", "MASUK_TNI", "MASUK_POLRI", "HAK_PILIH_DICABUT", "PERUBAHAN_DATA"]
+)
+def test_event_about_an_unknown_person_is_not_found_and_changes_nothing(home, jenis):
+    changes, outcomes, _ = run(home, "2026-01", [event("E1", jenis, decision="NEW", **ADULT)])
+    assert changes == [] and outcomes["E1"] == "NOT_FOUND"
+
+
+def test_purna_polri_restores_a_voter_tms_7(home):
+    run(home, "2026-01", [event("E1", "MASUK_POLRI", target="V00004")])
+    changes, _, voters = run(home, "2026-02", [event("E2", "PURNA_POLRI", target="V00004")])
+    assert changes == [("E2", "V00004", "BARU", None, "BARU_PURNA_POLRI")]
+    assert voters["V00004"][:2] == ("AKTIF", None)
+
+
+def test_hak_pilih_pulih_restores_a_voter_tms_9(home):
+    run(home, "2026-01", [event("E1", "HAK_PILIH_DICABUT", target="V00004")])
+    changes, _, voters = run(home, "2026-02", [event("E2", "HAK_PILIH_PULIH", target="V00004")])
+    assert changes == [("E2", "V00004", "BARU", None, "BARU_HAK_PILIH_PULIH")]
+    assert voters["V00004"][0] == "AKTIF"
+
+
+def test_purna_tni_does_not_restore_a_voter_tms_for_another_reason(home):
+    run(home, "2026-01", [event("E1", "MENINGGAL", target="V00004")])
+    changes, outcomes, voters = run(home, "2026-02", [event("E2", "PURNA_TNI", target="V00004")])
+    assert changes == [] and outcomes["E2"] == "NO_CHANGE" and voters["V00004"][:2] == ("TMS", 1)
+
+
+def test_seventeenth_birthday_on_29_february_counts_from_1_march_in_common_years():
+    assert is_eligible(date(2008, 2, 29), "B", date(2025, 2, 28)) is False
+    assert is_eligible(date(2008, 2, 29), "B", date(2025, 3, 1)) is True
+    assert is_eligible(date(2012, 2, 29), "B", date(2029, 2, 28)) is False
+
+
+def test_future_voter_with_17th_birthday_on_the_cutoff_is_promoted_that_period(home):
+    run(home, "2026-01", [event("E1", "PENDUDUK_BARU", decision="NEW", status_kawin="B",
+                                tanggal_lahir=date(2009, 2, 20), kode_wilayah=DESA_A)])  # fmt: skip
+    changes, _, _ = run(home, "2026-02", [], cutoff=date(2026, 2, 20))
+    assert [c[2:] for c in changes] == [("BARU", None, "BARU_PROMOSI")]
+
+
+def test_future_voter_a_day_short_of_17_on_the_cutoff_waits(home):
+    run(home, "2026-01", [event("E1", "PENDUDUK_BARU", decision="NEW", status_kawin="B",
+                                tanggal_lahir=date(2009, 2, 21), kode_wilayah=DESA_A)])  # fmt: skip
+    changes, _, _ = run(home, "2026-02", [], cutoff=date(2026, 2, 20))
+    assert changes == []
+
+
+def test_future_voter_is_promoted_with_no_event_two_periods_after_registration(home):
+    run(home, "2026-01", [event("E1", "PENDUDUK_BARU", decision="NEW", status_kawin="B",
+                                tanggal_lahir=date(2009, 3, 10), kode_wilayah=DESA_B)])  # fmt: skip
+    con = connect(home, read_only=True)
+    [(future_id,)] = con.execute("select future_id from core.future_voters").fetchall()
+    con.close()
+    assert run(home, "2026-02", [])[0] == []
+    run(home, "2026-03", [])
+    [change] = changes_of(home, "2026-03")
+    assert (change["rule"], change["sumber"], change["event_id"], change["match_method"]) == (
+        "BARU_PROMOSI", "PROMOSI", future_id, "PROMOSI",
+    )  # fmt: skip
+    assert change["kode_wilayah"] == DESA_B
+
+
+def test_new_voters_fill_the_desa_tps_to_capacity_then_open_the_next(tmp_path):
+    settings = Settings.load(tmp_path, tps_capacity=3)
+    con = connect(settings)
+    voters = [voter("V00001"), voter("V00002")]  # TPS 001 of DESA_A holds 2
+    insert_rows(con, "core.voters", VOTER_COLUMNS, voters)
+    insert_rows(con, "core.voter_history", HISTORY_COLUMNS,
+                [{**v, "version": 1, "valid_from_period": "0000-00"} for v in voters])  # fmt: skip
+    con.close()
+    events = [event(f"E{i}", "PENDUDUK_BARU", decision="NEW", **ADULT) for i in range(1, 6)]
+    changes, _, voters_after = run(settings, "2026-01", events)
+    assert [voters_after[c[1]][3] for c in changes] == ["001", "002", "002", "002", "003"]
+
+
+def test_every_change_names_its_event_rule_method_and_probability(home):
+    run(home, "2026-01", [
+        event("E1", "MENINGGAL", target="V00001"),
+        event("E2", "PINDAH", target="V00002", kode_wilayah=DESA_KOTA, alamat="JL. MERDEKA"),
+        event("E3", "PERUBAHAN_DATA", target="V00003", nama="WARGA TIGA"),
+        event("E4", "PENDUDUK_BARU", decision="NEW", **ADULT),
+    ])  # fmt: skip
+    changes = changes_of(home, "2026-01")
+    assert len(changes) == 5
+    for change in changes:
+        assert change["sumber"] == "DUKCAPIL" and change["event_id"].startswith("E")
+        assert change["rule"] and change["reason"]
+        assert change["match_method"] == "NIK_EXACT" and change["match_probability"] == 1.0
+
+
+def test_every_event_has_exactly_one_outcome(home):
+    events = [
+        event("E1", "MENINGGAL", target="V00001"),
+        event("E2", "MENINGGAL", decision="REVIEW", target="V00002"),
+        event("E3", "MENINGGAL", decision="DUPLICATE_EVENT"),
+        event("E4", "MENINGGAL", decision="NEW"),
+        event("E5", "PENDUDUK_BARU", decision="NEW", status_kawin="B",
+              tanggal_lahir=date(2012, 1, 1), kode_wilayah=DESA_A),
+        event("E6", "PURNA_TNI", target="V00003"),
+    ]  # fmt: skip
+    changes, outcomes, voters = run(home, "2026-01", events)
+    assert outcomes == {"E1": "APPLIED", "E2": "REVIEW", "E3": "DUPLICATE_EVENT", "E4": "NOT_FOUND",
+                        "E5": "FUTURE_VOTER", "E6": "NO_CHANGE"}  # fmt: skip
+    assert voters["V00002"][0] == "AKTIF"
