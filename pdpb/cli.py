@@ -99,6 +99,91 @@ def cmd_regions(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review_export(args: argparse.Namespace) -> int:
+    from pdpb.review import export_review
+
+    result = export_review(_settings(args), args.period)
+    print(
+        f"review queue {args.period}: {result['events']} events in {result['xlsx']} and {result['csv']}"
+        + (f"; comparison viewer {result['viewer']}" if result["viewer"] else "")
+    )
+    return 0
+
+
+def cmd_review_import(args: argparse.Namespace) -> int:
+    from pdpb.review import import_decisions
+
+    result = import_decisions(_settings(args), Path(args.file), pemeriksa=args.pemeriksa)
+    periods = ", ".join(result["periods"]) or "-"
+    print(
+        f"imported {result['decisions']} decisions ({result['SAMA']} SAMA, {result['BEDA']} BEDA, "
+        f"{result['undecided']} rows still empty) for period {periods}; "
+        f"re-run `pdpb run --period P` to apply them"
+    )
+    return 0
+
+
+def cmd_dedupe(args: argparse.Namespace) -> int:
+    from pdpb.dedupe import run_dedupe
+
+    result = run_dedupe(_settings(args))
+    print(
+        f"dedupe: {result['voters']} active voters, {result['clusters']} clusters, "
+        f"{result['proposals']} TMS 2 proposals ({result['AUTO']} AUTO, {result['REVIEW']} REVIEW); "
+        f"cluster studio {result['studio']}"
+    )
+    return 0
+
+
+def cmd_linkage_train(args: argparse.Namespace) -> int:
+    from pdpb.training import retrain_model
+
+    voters = Path(args.voters) if args.voters else None
+    result = retrain_model(_settings(args), voters, Path(args.out) if args.out else None)
+    print(
+        f"trained on {result['records']} voters, EM passes {result['em_passes']}; "
+        f"model written to {result['model_path']}"
+    )
+    return 0
+
+
+def cmd_linkage_evaluate(args: argparse.Namespace) -> int:
+    from pdpb.evaluation import evaluate, format_table
+
+    print(format_table(evaluate(_settings(args), Path(args.truth), args.period)))
+    return 0
+
+
+def _add_review_and_linkage(sub: argparse._SubParsersAction) -> None:
+    review = sub.add_parser("review", help="the clerical review queue out and decisions in")
+    rsub = review.add_subparsers(dest="review_command", required=True, metavar="ACTION")
+    p = rsub.add_parser(
+        "export", help="write the period's REVIEW events to <home>/review/<period>/"
+    )
+    p.add_argument("--period", required=True, help="period YYYY-MM")
+    p.set_defaults(func=cmd_review_export)
+    p = rsub.add_parser("import", help="store the decisions of a filled review XLSX or CSV")
+    p.add_argument("file", help="the filled review_<period>.xlsx or .csv")
+    p.add_argument("--pemeriksa", help="reviewer name for rows whose PEMERIKSA is empty")
+    p.set_defaults(func=cmd_review_import)
+
+    p = sub.add_parser("dedupe", help="find duplicate registrations (TMS 2) in the whole list")
+    p.add_argument("--upper", type=float, help="probability at or above which a cluster is AUTO")
+    p.add_argument("--lower", type=float, help="probability at which records are clustered")
+    p.set_defaults(func=cmd_dedupe)
+
+    linkage = sub.add_parser("linkage", help="retrain or evaluate the Splink model")
+    lsub = linkage.add_subparsers(dest="linkage_command", required=True, metavar="ACTION")
+    p = lsub.add_parser("train", help="retrain the model on a voter list")
+    p.add_argument("--voters", help="Sidalih export to train on (default: the warehouse's list)")
+    p.add_argument("--out", help="model JSON to write (default: <home>/linkage/model.json)")
+    p.set_defaults(func=cmd_linkage_train)
+    p = lsub.add_parser("evaluate", help="score the warehouse's links against a generator's truth")
+    p.add_argument("--truth", default="truth", help="the generator's truth/ folder")
+    p.add_argument("--period", help="one period YYYY-MM (default: every period run)")
+    p.set_defaults(func=cmd_linkage_evaluate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pdpb", description="Continuous voter-list (DPB) update pipeline."
@@ -165,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", help="CSV path (default: the dbt project's seed)")
     p.set_defaults(func=cmd_regions)
+
+    _add_review_and_linkage(sub)
     return parser
 
 

@@ -119,3 +119,10 @@ class Settings:
     @property
     def dbt_target_dir(self) -> Path:
         return self.home / "dbt" / "target"
+
+    @property
+    def model_path(self) -> Path:
+        """The Splink model for runs: a retrained one under the home if present
+        (`pdpb linkage train`), else the model committed in `linkage/`."""
+        local = self.home / "linkage" / "model.json"
+        return local if local.is_file() else REPO_ROOT / "linkage" / "model.json"

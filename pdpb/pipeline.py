@@ -177,6 +177,7 @@ def link(settings: Settings, period: str) -> dict:
             reference,
             upper=thresholds.upper,
             lower=thresholds.lower,
+            model_path=settings.model_path,
             decisions=decisions if decisions.num_rows else None,
         )
         with transaction(con):

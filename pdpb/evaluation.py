@@ -1,0 +1,252 @@
+"""Score the warehouse's links against a generator's truth: `pdpb linkage evaluate`.
+
+A link is a pair (event, record). The truth (`truth/events.csv`) names the
+person behind each event and that person's records on the list; a link is
+right when its record is one of them (or a tracked future voter created by an
+event about the same person). Pairwise precision and recall, F1, wrongful
+links, the review share, and the wrongful TMS (a TMS change the truth's
+`expected_changes.csv` does not call for; TMS 2 from dedupe is checked against
+`duplicates.csv`) are reported at the configured thresholds, with a
+precision-recall curve over the stored match probabilities written as a
+self-contained SVG to `<home>/reports/evaluation/`.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from pdpb.config import PdpbError, Settings
+from pdpb.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+CURVE_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9999)
+
+
+@dataclass
+class Link:
+    period: str
+    sumber: str
+    event_id: str
+    decision: str
+    target_id: str | None
+    probability: float | None
+
+
+def _read_csv(path: Path) -> list[dict]:
+    if not path.is_file():
+        raise PdpbError(
+            f"truth file {path} does not exist; pass --truth the generator's truth/ folder"
+        )
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _warehouse(
+    settings: Settings, period: str | None
+) -> tuple[list[Link], dict[str, tuple], list[tuple]]:
+    """(matches, future voter -> creating event, TMS changes) of the period(s)."""
+    if not settings.warehouse_path.exists():
+        raise PdpbError(f"home {settings.home} has no warehouse: run a period first")
+    where = "where period = ?" if period else ""
+    params = [period] if period else []
+    con = connect(settings, read_only=True)
+    try:
+        matches = [
+            Link(*row)
+            for row in con.execute(
+                f"""select period, sumber, event_id, decision, target_id, match_probability
+                    from core.matches {where}""",
+                params,
+            ).fetchall()
+        ]
+        futures = {
+            f: (s, e)
+            for f, s, e in con.execute(
+                "select future_id, sumber, event_id from core.future_voters"
+            ).fetchall()
+        }
+        tms = con.execute(
+            f"select period, sumber, event_id, dpid, tms_code from core.changes {where} "
+            f"{'and' if period else 'where'} change_type = 'TMS'",
+            params,
+        ).fetchall()
+    finally:
+        con.close()
+    if not matches:
+        raise PdpbError(f"no linked events in {settings.home}{' for ' + period if period else ''}")
+    return matches, futures, tms
+
+
+def _truth_persons(truth_dir: Path) -> tuple[dict, dict]:
+    """(event key -> (person_id, records on the list)), (sumber|event_id -> person_id)."""
+    events: dict[tuple[str, str, str], tuple[str, set[str]]] = {}
+    person_of: dict[tuple[str, str], str] = {}
+    for r in _read_csv(truth_dir / "events.csv"):
+        if r["is_malformed"] == "true":
+            continue
+        dpids = {d for d in r["dpids"].split(";") if d}
+        events[(r["period"], r["sumber"], r["event_id"])] = (r["person_id"], dpids)
+        person_of[(r["sumber"], r["event_id"])] = r["person_id"]
+    return events, person_of
+
+
+def _is_right(link: Link, truth: tuple[str, set[str]], futures: dict, person_of: dict) -> bool:
+    person, dpids = truth
+    if link.target_id in dpids:
+        return True
+    creator = futures.get(link.target_id)
+    return creator is not None and person_of.get(creator) == person
+
+
+def _wrongful_tms(truth_dir: Path, tms: list[tuple], period: str | None) -> list[tuple]:
+    expected = {
+        (r["period"], r["sumber"], r["event_id"], r["dpid"], r["tms_code"])
+        for r in _read_csv(truth_dir / "expected_changes.csv")
+        if r["change_type"] == "TMS"
+    }
+    duplicates = (
+        _read_csv(truth_dir / "duplicates.csv") if (truth_dir / "duplicates.csv").exists() else []
+    )
+    ganda = {r["dpid"] for r in duplicates if r["is_primary"] != "true"}
+    wrong = []
+    for p, s, e, dpid, code in tms:
+        if s == "DEDUPE":
+            if dpid not in ganda:
+                wrong.append((p, s, e, dpid, code))
+        elif (p, s, e, dpid, str(code)) not in expected:
+            wrong.append((p, s, e, dpid, code))
+    return wrong
+
+
+def _precision_recall(
+    scored: list[tuple[float, bool]], positives: int, threshold: float
+) -> tuple[float, float]:
+    chosen = [right for p, right in scored if p >= threshold]
+    correct = sum(chosen)
+    precision = correct / len(chosen) if chosen else 1.0
+    return precision, (correct / positives if positives else 1.0)
+
+
+def evaluate(settings: Settings, truth_dir: Path, period: str | None = None) -> dict:
+    """Pairwise scores of the stored links against the truth; writes the PR chart."""
+    truth_dir = Path(truth_dir)
+    matches, futures, tms = _warehouse(settings, period)
+    truth, person_of = _truth_persons(truth_dir)
+    linked = [m for m in matches if m.decision in ("LINK", "DUPLICATE_EVENT") and m.target_id]
+    judged = [(m, truth.get((m.period, m.sumber, m.event_id))) for m in matches]
+    judged = [(m, t) for m, t in judged if t is not None]
+    positives = sum(
+        1 for m, (person, dpids) in judged if dpids or _future_of(m, person, futures, person_of)
+    )
+    right = [
+        m
+        for m in linked
+        if (t := truth.get((m.period, m.sumber, m.event_id)))
+        and _is_right(m, t, futures, person_of)
+    ]
+    wrong = [m for m in linked if m not in right]
+    precision = len(right) / len(linked) if linked else 1.0
+    recall = len(right) / positives if positives else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    wrongful_tms = _wrongful_tms(truth_dir, tms, period)
+    # The curve: every event with a stored candidate, scored by its probability.
+    scored = [
+        (m.probability, _is_right(m, t, futures, person_of))
+        for m, t in judged
+        if m.target_id
+        and m.probability is not None
+        and m.decision in ("LINK", "REVIEW", "DUPLICATE_EVENT")
+    ]
+    curve = [(th, *_precision_recall(scored, positives, th)) for th in CURVE_THRESHOLDS]
+    chart = _write_chart(settings, curve, period)
+    return {
+        "period": period or "all",
+        "events": len(matches),
+        "links": len(linked),
+        "true_pairs": positives,
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "wrongful_links": len(wrong),
+        "wrongful_tms": len(wrongful_tms),
+        "review": sum(m.decision == "REVIEW" for m in matches),
+        "review_share": round(sum(m.decision == "REVIEW" for m in matches) / len(matches), 4),
+        "upper": settings.thresholds.upper,
+        "lower": settings.thresholds.lower,
+        "wrong_examples": [
+            f"{m.period} {m.sumber}|{m.event_id} -> {m.target_id}" for m in wrong[:5]
+        ],
+        "chart": str(chart),
+    }
+
+
+def _future_of(link: Link, person: str, futures: dict, person_of: dict) -> bool:
+    """Whether another event made this person a tracked future voter."""
+    return any(
+        person_of.get(creator) == person and creator != (link.sumber, link.event_id)
+        for creator in futures.values()
+    )
+
+
+def format_table(result: dict) -> str:
+    rows = [
+        ("periode", result["period"]),
+        ("peristiwa", result["events"]),
+        ("tautan", result["links"]),
+        ("precision", f"{result['precision']:.4f}"),
+        ("recall", f"{result['recall']:.4f}"),
+        ("F1", f"{result['f1']:.4f}"),
+        ("tautan salah", result["wrongful_links"]),
+        ("TMS salah", result["wrongful_tms"]),
+        ("review", f"{result['review']} ({result['review_share']:.2%})"),
+        ("ambang", f"atas {result['upper']}, bawah {result['lower']}"),
+        ("grafik", result["chart"]),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def _write_chart(
+    settings: Settings, curve: list[tuple[float, float, float]], period: str | None
+) -> Path:
+    """Precision and recall against the threshold, as inline SVG (no scripts)."""
+    out = settings.home / "reports" / "evaluation" / f"precision_recall_{period or 'all'}.svg"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    w, h, pad = 640, 360, 50
+    lo = min(min(p, r) for _, p, r in curve)
+    floor = min(0.9, lo - 0.01)
+
+    def x(i: int) -> float:
+        return pad + i * (w - 2 * pad) / (len(curve) - 1)
+
+    def y(v: float) -> float:
+        return h - pad - (v - floor) / (1 - floor) * (h - 2 * pad)
+
+    def line(idx: int, colour: str) -> str:
+        points = " ".join(f"{x(i):.1f},{y(c[idx]):.1f}" for i, c in enumerate(curve))
+        return f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>'
+
+    ticks = "".join(
+        f'<text x="{x(i):.1f}" y="{h - pad + 18}" font-size="10" text-anchor="middle">{t}</text>'
+        for i, (t, _, _) in enumerate(curve)
+    )
+    svg = f"""<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif">
+<title>Precision dan recall per ambang probabilitas</title>
+<rect width="{w}" height="{h}" fill="white"/>
+<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" stroke="black"/>
+<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{h - pad}" stroke="black"/>
+<text x="{pad - 6}" y="{y(1):.1f}" font-size="10" text-anchor="end">1.00</text>
+<text x="{pad - 6}" y="{y(floor):.1f}" font-size="10" text-anchor="end">{floor:.2f}</text>
+{ticks}
+<text x="{w / 2}" y="{h - 10}" font-size="12" text-anchor="middle">ambang probabilitas</text>
+<text x="{w / 2}" y="24" font-size="14" text-anchor="middle">Precision (biru) dan recall (oranye), periode {period or "semua"}</text>
+{line(1, "#1f77b4")}
+{line(2, "#ff7f0e")}
+</svg>
+"""
+    out.write_text(svg, encoding="utf-8")
+    return out

@@ -1,0 +1,46 @@
+"""Rules of `pdpb linkage evaluate`: a small generated period scored against its truth."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pdpb.config import Settings, default_cutoff
+from pdpb.evaluation import evaluate
+from pdpb.pipeline import apply, ingest, link, start_period
+from pdpb.voterlist import init_voters
+
+PERIOD = "2026-01"
+
+
+@pytest.fixture(scope="module")
+def evaluated(small_synth, tmp_path_factory):
+    settings = Settings.load(tmp_path_factory.mktemp("eval_home"))
+    init_voters(settings, small_synth / "voters.csv")
+    shutil.copytree(small_synth / "landing" / PERIOD, settings.landing_dir(PERIOD))
+    cutoff = default_cutoff(PERIOD)
+    start_period(settings, PERIOD, cutoff)
+    ingest(settings, PERIOD)
+    link(settings, PERIOD)
+    apply(settings, PERIOD, cutoff)
+    return settings, evaluate(settings, small_synth / "truth", PERIOD)
+
+
+def test_small_period_has_precision_one_and_no_wrongful_tms(evaluated):
+    _, result = evaluated
+
+    assert result["links"] > 0
+    assert result["precision"] == 1.0 and result["wrongful_links"] == 0
+    assert result["wrongful_tms"] == 0
+    assert result["recall"] >= 0.95
+
+
+def test_precision_recall_chart_is_self_contained_svg(evaluated):
+    settings, result = evaluated
+
+    svg = Path(result["chart"]).read_text(encoding="utf-8")
+
+    assert result["chart"].startswith(str(settings.home / "reports" / "evaluation"))
+    assert svg.startswith("<svg") and "<polyline" in svg and "<script" not in svg

@@ -1,0 +1,168 @@
+"""Rules of the clerical review queue: export masked and escaped, import validated,
+and a SAMA decision applied by the next run of the period."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from pdpb.config import PdpbError, Settings, default_cutoff
+from pdpb.pipeline import apply, ingest, link, start_period
+from pdpb.review import export_review, import_decisions
+from pdpb.voterlist import init_voters
+from pdpb.warehouse import connect
+
+PERIOD = "2026-01"
+LANDING_COLUMNS = [
+    "event_id",
+    "sumber",
+    "jenis_peristiwa",
+    "tanggal_peristiwa",
+    "nik",
+    "nkk",
+    "nama",
+    "tempat_lahir",
+    "tanggal_lahir",
+    "jenis_kelamin",
+    "status_kawin",
+    "alamat",
+    "rt",
+    "rw",
+    "kode_wilayah",
+    "kode_wilayah_asal",
+]
+
+
+def _holder(small_synth) -> dict:
+    """A voter with a valid NIK: the one whose NIK the suspect event carries."""
+    with (small_synth / "voters.csv").open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if len(row["nik"]) == 16 and row["jenis_kelamin"] == "L" and not row["keterangan"]:
+                return row
+    raise AssertionError("no voter with a 16-digit NIK")
+
+
+def _run_link_and_apply(settings: Settings) -> None:
+    cutoff = default_cutoff(PERIOD)
+    start_period(settings, PERIOD, cutoff)
+    ingest(settings, PERIOD)
+    link(settings, PERIOD)
+    apply(settings, PERIOD, cutoff)
+
+
+@pytest.fixture(scope="module")
+def review_home(small_synth, tmp_path_factory):
+    """A home whose only event is a death reported with a voter's NIK but another
+    person's name, sex and birth date: the link stage sends it to REVIEW."""
+    settings = Settings.load(tmp_path_factory.mktemp("review_home"))
+    init_voters(settings, small_synth / "voters.csv")
+    holder = _holder(small_synth)
+    landing = settings.landing_dir(PERIOD)
+    landing.mkdir(parents=True)
+    event = dict.fromkeys(LANDING_COLUMNS, "")
+    event.update(
+        event_id="-EV-1", sumber="DUKCAPIL", jenis_peristiwa="MENINGGAL",
+        tanggal_peristiwa="10-01-2026", nik=holder["nik"], nkk="", nama="=ZULAIKHA WATI",
+        tempat_lahir="LEBAK", tanggal_lahir="02-02-1950", jenis_kelamin="P", status_kawin="S",
+        alamat="@JL. KENANGA", rt="001", rw="001", kode_wilayah=holder["kode_wilayah"],
+    )  # fmt: skip
+    with (landing / "dukcapil_2026-01_01.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=LANDING_COLUMNS)
+        writer.writeheader()
+        writer.writerow(event)
+    _run_link_and_apply(settings)
+    return settings, holder
+
+
+def _outcome(settings: Settings) -> tuple:
+    con = connect(settings, read_only=True)
+    try:
+        return con.execute(
+            "select outcome, dpid from core.event_outcomes where period = ? and event_id = '-EV-1'",
+            [PERIOD],
+        ).fetchone()
+    finally:
+        con.close()
+
+
+def test_review_export_masks_nik_and_escapes_formula_cells(review_home):
+    settings, holder = review_home
+    assert _outcome(settings)[0] == "REVIEW"
+
+    result = export_review(settings, PERIOD)
+
+    sheet = load_workbook(result["xlsx"]).worksheets[0]
+    header = [c.value for c in sheet[1]]
+    row = dict(zip(header, [c.value for c in sheet[2]], strict=True))
+    assert result["events"] == 1
+    assert row["NIK_PEMILIH"] == holder["nik"][:6] + "********" + holder["nik"][-2:]
+    assert row["NIK_SAMA"] == "YA"
+    assert row["EVENT_ID"] == "'-EV-1"
+    assert row["ALASAN_NIK"].startswith("NIK sama")
+    assert row["ALASAN_JENIS_KELAMIN"].startswith("jenis kelamin beda")
+    assert holder["nik"] not in (settings.review_dir(PERIOD) / f"review_{PERIOD}.csv").read_text()
+
+
+def test_comparison_viewer_loads_nothing_from_the_network(review_home):
+    from linkage.scoring import remote_resources
+
+    settings, _ = review_home
+    result = export_review(settings, PERIOD)
+
+    html = Path(result["viewer"]).read_text(encoding="utf-8")
+    assert "<script" in html
+    assert remote_resources(html) == []
+
+
+def _filled_csv(settings: Settings, tmp_path, **values: str):
+    export = export_review(settings, PERIOD)
+    with open(export["csv"], encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        row.update(values)
+    path = tmp_path / "isian.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_import_refuses_an_unknown_keputusan_with_one_line(review_home, tmp_path):
+    settings, _ = review_home
+    path = _filled_csv(settings, tmp_path, KEPUTUSAN="YA", PEMERIKSA="Rina")
+
+    with pytest.raises(PdpbError, match=r"row 2: KEPUTUSAN 'YA' must be SAMA or BEDA") as err:
+        import_decisions(settings, path)
+    assert "\n" not in str(err.value)
+
+
+def test_import_needs_a_reviewer_name(review_home, tmp_path):
+    settings, _ = review_home
+    path = _filled_csv(settings, tmp_path, KEPUTUSAN="SAMA", PEMERIKSA="")
+
+    with pytest.raises(PdpbError, match="PEMERIKSA"):
+        import_decisions(settings, path)
+
+
+def test_sama_decision_turns_review_into_applied_on_the_next_run(review_home, tmp_path):
+    settings, holder = review_home
+    path = _filled_csv(settings, tmp_path, KEPUTUSAN="SAMA", PEMERIKSA="")
+
+    result = import_decisions(settings, path, pemeriksa="Rina")
+    _run_link_and_apply(settings)
+
+    con = connect(settings, read_only=True)
+    try:
+        decided_by = con.execute("select decided_by from core.review_decisions").fetchall()
+        status = con.execute(
+            "select status, tms_code from core.voters where dpid = ?", [holder["dpid"]]
+        ).fetchone()
+    finally:
+        con.close()
+    assert result["SAMA"] == 1 and decided_by == [("Rina",)]
+    assert _outcome(settings) == ("APPLIED", holder["dpid"])
+    assert status == ("TMS", 1)
