@@ -4,9 +4,11 @@ Reads `landing/<period>/` (CSV in UTF-8 or Windows-1252 with `,` `;` or tab,
 XLSX, Parquet), matches columns by name, normalises every value, and writes
 the period's `core.events`, `core.quarantine` (the raw row and a reason code
 for every row that cannot be used) and `core.files` (the ledger: sha256, rows
-in / loaded / quarantined). Ingest of a period replaces that period's rows, so
-running it twice gives the same tables. A file that cannot be read at all, or
-lacks required columns, stops the period with a one-line message.
+in / loaded / quarantined, status). For every file rows in = loaded +
+quarantined. Ingest of a period replaces that period's rows, so running it
+twice gives the same tables. A file that cannot be read at all, or lacks
+required columns, is REJECTED and stops the period with a one-line message;
+docs/ingest.md lists the reason codes and ledger statuses for operators.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import hashlib
 import io
 import json
 import logging
+import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -35,13 +38,30 @@ LANDING_COLUMNS = (
 )  # fmt: skip
 READABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".parquet")
 MAX_FIELD_CHARS = 1_000  # a longer value is a broken export, not a name or an address
-MAX_RAW_CHARS = 4_000
+MAX_RAW_VALUE_CHARS = 2_000  # per value in core.quarantine.raw; the file itself stays in landing
 EVENT_COLUMNS = (
     "period", "sumber", "event_id", "jenis_peristiwa", "tanggal_peristiwa", "nik", "nik_valid",
     "nik_flag", "nkk", "nama", "gelar", "tempat_lahir", "tanggal_lahir", "jenis_kelamin",
     "status_kawin", "alamat", "rt", "rw", "kode_wilayah", "kode_wilayah_asal", "is_late",
     "file_name", "row_number", "extra",
 )  # fmt: skip
+QUARANTINE_COLUMNS = (
+    "period", "file_name", "row_number", "sumber", "event_id", "reason", "detail", "raw",
+)  # fmt: skip
+LEDGER_COLUMNS = (
+    "period", "file_name", "sha256", "size_bytes", "sumber", "rows_in", "rows_loaded",
+    "rows_quarantined", "status", "message", "loaded_at",
+)  # fmt: skip
+# Values that describe the event itself: a later delivery that changes none of
+# them is a repeat, one that changes any of them is a correction.
+CONTENT_COLUMNS = tuple(
+    c
+    for c in EVENT_COLUMNS
+    if c not in ("period", "sumber", "event_id", "file_name", "row_number", "extra")
+)
+# C0 control characters other than tab, newline and carriage return: never part
+# of a name or an address, and NUL is not storable as text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class FileRejected(PdpbError):
@@ -61,6 +81,24 @@ class FileResult:
     rows_quarantined: int = 0
     events: list[dict] = field(default_factory=list)
     quarantine: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    replaced_by: Counter[str] = field(default_factory=Counter)
+
+    def count(self) -> None:
+        """Set the ledger counts from the rows now held (rows in never changes)."""
+        self.rows_loaded = len(self.events)
+        self.rows_quarantined = len(self.quarantine)
+        assert self.rows_in == self.rows_loaded + self.rows_quarantined, self.file_name
+
+    def clear(self, status: str, message: str) -> None:
+        """Nothing of this file is loaded: all counts zero, the reason in `message`."""
+        self.status, self.message = status, message
+        self.rows_in = self.rows_loaded = self.rows_quarantined = 0
+        self.events, self.quarantine = [], []
+
+
+def _one_line(text: object, limit: int = 200) -> str:
+    return re.sub(r"\s+", " ", str(text)).strip()[:limit]
 
 
 # --------------------------------------------------------------------------- reading
@@ -75,7 +113,11 @@ def sha256_of(path: Path) -> str:
 
 
 def _decode(data: bytes, name: str) -> str:
-    if b"\x00" in data[:65536]:
+    if data.startswith(b"PK\x03\x04"):
+        raise FileRejected(f"{name}: a ZIP/XLSX workbook with a text name; rename it to .xlsx")
+    if data.startswith(b"PAR1"):
+        raise FileRejected(f"{name}: a Parquet file with a text name; rename it to .parquet")
+    if b"\x00" in data:
         raise FileRejected(
             f"{name}: binary content (NUL bytes); expected CSV text, XLSX or Parquet"
         )
@@ -96,37 +138,36 @@ def read_csv_rows(path: Path) -> tuple[list[str], Iterator[list[str]]]:
     text = _decode(path.read_bytes(), path.name)
     if not text.strip():
         raise FileRejected(f"{path.name}: the file is empty")
-    header_line = text.splitlines()[0]
+    header_line = text.lstrip("\r\n").splitlines()[0]
     csv.field_size_limit(16 * 1024 * 1024)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(header_line))
     header = next(reader)
+    while not any(h.strip() for h in header):  # blank lines before the header
+        header = next(reader)
     return header, reader
 
 
 def read_xlsx_rows(path: Path) -> tuple[list[str], Iterator[list[object]]]:
-    import zipfile
-
     from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        sheet = workbook.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        first = next(rows, None)
+    except Exception as exc:  # openpyxl raises many types for a damaged workbook
         raise FileRejected(
-            f"{path.name}: not a readable XLSX workbook ({type(exc).__name__})"
+            f"{path.name}: not a readable XLSX workbook ({type(exc).__name__}); ask for a new export"
         ) from exc
-    sheet = workbook.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    try:
-        header = [("" if v is None else str(v)) for v in next(rows)]
-    except StopIteration as exc:
-        raise FileRejected(f"{path.name}: the workbook's first sheet is empty") from exc
+    if first is None:
+        raise FileRejected(f"{path.name}: the workbook's first sheet is empty")
+    header = [("" if v is None else str(v)) for v in first]
 
     def body() -> Iterator[list[object]]:
-        for row in rows:
-            if row is None or all(v is None or str(v).strip() == "" for v in row):
-                continue
-            yield list(row)
-        workbook.close()
+        try:
+            yield from (list(row) for row in rows)
+        finally:
+            workbook.close()
 
     return header, body()
 
@@ -138,10 +179,26 @@ def read_parquet_rows(path: Path) -> tuple[list[str], Iterator[list[object]]]:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for a corrupt file
         raise FileRejected(
-            f"{path.name}: not a readable Parquet file ({type(exc).__name__})"
+            f"{path.name}: not a readable Parquet file ({type(exc).__name__}); ask for a new export"
         ) from exc
     columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
-    return list(table.column_names), (list(r) for r in zip(*columns, strict=True))
+    return [str(c) for c in table.column_names], (list(r) for r in zip(*columns, strict=True))
+
+
+def _guarded(rows: Iterator[list[object]], name: str) -> Iterator[list[object]]:
+    """Turn a reader failing halfway through (a truncated workbook, a broken
+    CSV quote) into a rejection of the file instead of a traceback."""
+    read = 0
+    try:
+        for row in rows:
+            read += 1
+            yield row
+    except FileRejected:
+        raise
+    except Exception as exc:  # any reader error means the file cannot be trusted
+        raise FileRejected(
+            f"{name}: unreadable after data row {read} ({type(exc).__name__}: {_one_line(exc, 80)})"
+        ) from exc
 
 
 def read_rows(path: Path) -> tuple[list[str], Iterator[list[object]]]:
@@ -149,23 +206,37 @@ def read_rows(path: Path) -> tuple[list[str], Iterator[list[object]]]:
     if path.stat().st_size == 0:
         raise FileRejected(f"{path.name}: the file is empty")
     if suffix == ".xlsx":
-        return read_xlsx_rows(path)
-    if suffix == ".parquet":
-        return read_parquet_rows(path)
-    return read_csv_rows(path)
+        header, rows = read_xlsx_rows(path)
+    elif suffix == ".parquet":
+        header, rows = read_parquet_rows(path)
+    else:
+        try:
+            header, rows = read_csv_rows(path)
+        except (csv.Error, StopIteration) as exc:
+            raise FileRejected(f"{path.name}: not readable as CSV ({_one_line(exc, 80)})") from exc
+    return header, _guarded(rows, path.name)
+
+
+def _column_key(name: object) -> str:
+    return re.sub(r"\s+", "_", str(name or "").replace("\ufeff", "").strip().lower())
 
 
 def match_columns(header: list[object], file_name: str) -> dict[str, int]:
     """Map canonical column names to positions, ignoring case and spaces."""
     positions: dict[str, int] = {}
     for i, name in enumerate(header):
-        key = str(name or "").strip().lstrip("\ufeff").strip().lower()
+        key = _column_key(name)
         if key and key not in positions:
             positions[key] = i
     missing = [c for c in LANDING_COLUMNS if c not in positions]
     if missing:
-        raise FileRejected(f"{file_name}: missing required columns: {', '.join(missing)}")
-    return positions
+        hint = (
+            "; the header has a single column: the delimiter must be , ; or tab"
+            if len(header) == 1
+            else ""
+        )
+        raise FileRejected(f"{file_name}: missing required columns: {', '.join(missing)}{hint}")
+    return {c: positions[c] for c in LANDING_COLUMNS}
 
 
 # --------------------------------------------------------------------------- rows
@@ -179,11 +250,27 @@ def _cell(value: object) -> object:
     return value
 
 
+def _check_cells(row: list[object], header: list[str]) -> None:
+    """Quarantine rows whose cells cannot be a name, code or address at all."""
+    texts = [v for v in row if isinstance(v, str)]
+    if max(map(len, texts), default=0) <= MAX_FIELD_CHARS and not _CONTROL.search("\t".join(texts)):
+        return  # the usual row: one scan, no per-cell work
+    for i, value in enumerate(row):
+        if not isinstance(value, str):
+            continue
+        name = header[i] if i < len(header) else f"kolom_{i + 1}"
+        if len(value) > MAX_FIELD_CHARS:
+            raise nz.InvalidValue(
+                "FIELD_TOO_LONG",
+                f"{name} has {len(value)} characters (at most {MAX_FIELD_CHARS}); "
+                "an unclosed quote swallows the following rows",
+            )
+        if _CONTROL.search(value):
+            raise nz.InvalidValue("CONTROL_CHARACTER", f"{name} contains a control character")
+
+
 def normalise_row(values: dict[str, object], period_start: date, period_end: date) -> dict:
     """Return the normalised event or raise InvalidValue with a reason."""
-    for name, value in values.items():
-        if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
-            raise nz.InvalidValue("FIELD_TOO_LONG", f"{name} has {len(value)} characters")
     event_id = nz.clean_text(values.get("event_id"))
     if event_id is None:
         raise nz.InvalidValue("MISSING_EVENT_ID", "event_id is empty")
@@ -203,8 +290,8 @@ def normalise_row(values: dict[str, object], period_start: date, period_end: dat
     lahir = nz.parse_date(values.get("tanggal_lahir"))
     if lahir is not None and (lahir > period_end or lahir.year < 1900):
         raise nz.InvalidValue("INVALID_BIRTH_DATE", f"tanggal_lahir {lahir} is implausible")
-    nik = nz.digits(values.get("nik"))
-    nkk = nz.digits(values.get("nkk"))
+    nik = nz.digits(values.get("nik"), "NIK_NOT_NUMERIC")
+    nkk = nz.digits(values.get("nkk"), "NKK_NOT_NUMERIC")
     jk = nz.jenis_kelamin(values.get("jenis_kelamin"))
     nama, gelar = nz.split_name(values.get("nama"))
     return {
@@ -231,39 +318,84 @@ def normalise_row(values: dict[str, object], period_start: date, period_end: dat
     }
 
 
-def _raw_json(values: dict[str, object]) -> str:
-    text = json.dumps(
-        {k: (None if v is None else str(v)) for k, v in values.items()}, ensure_ascii=False
-    )
-    return text[:MAX_RAW_CHARS]
+def _raw_json(row: list[object], header: list[str]) -> str:
+    """The delivered row as JSON, every cell kept (long ones cut with a note)."""
+    raw: dict[str, str | None] = {}
+    for i, value in enumerate(row):
+        key = header[i] if i < len(header) and header[i] else f"kolom_{i + 1}"
+        if key in raw:
+            key = f"{key}#{i + 1}"
+        if value is None:
+            raw[key] = None
+            continue
+        text = str(_cell(value))
+        if len(text) > MAX_RAW_VALUE_CHARS:
+            text = f"{text[:MAX_RAW_VALUE_CHARS]}... [{len(text)} characters]"
+        raw[key] = text
+    return json.dumps(raw, ensure_ascii=False)
+
+
+def _quarantine_row(
+    file_name: str,
+    row_number: int,
+    sumber: object,
+    event_id: object,
+    bad: nz.InvalidValue,
+    raw: str,
+) -> dict:
+    return {
+        "file_name": file_name,
+        "row_number": row_number,
+        "sumber": _safe_text(sumber),
+        "event_id": _safe_text(event_id),
+        "reason": bad.reason,
+        "detail": bad.detail,
+        "raw": raw,
+    }
+
+
+def _safe_text(value: object) -> str | None:
+    """A key column for a quarantine row, even when the cell itself is the problem."""
+    if not isinstance(value, str | int | float) or nz.blank(value):
+        return None
+    text = _CONTROL.sub("", nz.clean_text(_cell(value)) or "")
+    return text[:100] or None
+
+
+def _fit_row(row: list[object], width: int) -> list[object]:
+    """Trailing empty cells past the header (a trailing delimiter, a padded
+    sheet) are noise; any other difference in width is a ragged row."""
+    if len(row) > width and all(nz.blank(v) for v in row[width:]):
+        return row[:width]
+    if len(row) != width:
+        raise nz.InvalidValue("RAGGED_ROW", f"row has {len(row)} fields, header has {width}")
+    return row
 
 
 def ingest_file(path: Path, period_start: date, period_end: date) -> FileResult:
     """Read one file into normalised events and quarantine rows (no database)."""
     result = FileResult(path.name, sha256_of(path), path.stat().st_size)
     header, rows = read_rows(path)
+    header = [str(h) for h in header]
     positions = match_columns(header, path.name)
-    extra_positions = {
-        str(h).strip(): i
-        for i, h in enumerate(header)
-        if i not in positions.values() and str(h or "").strip()
-    }
+    known = set(positions.values())
+    extra_positions = {h.strip(): i for i, h in enumerate(header) if i not in known and h.strip()}
     seen_ids: set[tuple[str, str]] = set()
     sumber_counts: Counter[str] = Counter()
+    width = len(header)
+    # CSV cells are already text; only workbook and Parquet cells need converting.
+    textual = path.suffix.lower() not in (".xlsx", ".parquet")
     for row_number, row in enumerate(rows, start=2):  # row 1 is the header
+        if (not row or nz.blank(row[0])) and all(nz.blank(v) for v in row):
+            continue  # a blank line is not a delivered row
         result.rows_in += 1
-        values = {
-            c: (_cell(row[i]) if i < len(row) else None)
-            for c, i in positions.items()
-            if c in LANDING_COLUMNS
-        }
-        raw = {str(h): (_cell(row[i]) if i < len(row) else None) for i, h in enumerate(header)}
         try:
-            if len(row) != len(header):
-                raise nz.InvalidValue(
-                    "RAGGED_ROW", f"row has {len(row)} fields, header has {len(header)}"
-                )
-            event = normalise_row(values, period_start, period_end)
+            row = _fit_row(row, width)
+            _check_cells(row, header)
+            cells = row if textual else [_cell(v) for v in row]
+            event = normalise_row(
+                {c: cells[i] for c, i in positions.items()}, period_start, period_end
+            )
             key = (event["sumber"], event["event_id"])
             if key in seen_ids:
                 raise nz.InvalidValue(
@@ -271,124 +403,161 @@ def ingest_file(path: Path, period_start: date, period_end: date) -> FileResult:
                 )
             seen_ids.add(key)
         except nz.InvalidValue as bad:
+            sumber_i, event_i = positions["sumber"], positions["event_id"]
             result.quarantine.append(
-                {
-                    "file_name": path.name,
-                    "row_number": row_number,
-                    "sumber": nz.clean_text(values.get("sumber")),
-                    "event_id": nz.clean_text(values.get("event_id")),
-                    "reason": bad.reason,
-                    "detail": bad.detail,
-                    "raw": _raw_json(raw),
-                }
+                _quarantine_row(
+                    path.name,
+                    row_number,
+                    row[sumber_i] if sumber_i < len(row) else None,
+                    row[event_i] if event_i < len(row) else None,
+                    bad,
+                    _raw_json(row, header),
+                )
             )
             continue
-        extra = {
-            name: _cell(row[i])
-            for name, i in extra_positions.items()
-            if i < len(row) and not nz.blank(row[i])
-        }
+        extra = {name: cells[i] for name, i in extra_positions.items() if not nz.blank(cells[i])}
         event.update(
             file_name=path.name,
             row_number=row_number,
-            extra=json.dumps(extra, default=str) if extra else None,
+            extra=json.dumps(extra, default=str, ensure_ascii=False) if extra else None,
+            _raw=(row, header),  # kept for a later quarantine (ALREADY_PROCESSED)
         )
         sumber_counts[event["sumber"]] += 1
         result.events.append(event)
-    result.rows_loaded = len(result.events)
-    result.rows_quarantined = len(result.quarantine)
+    result.count()
     result.sumber = sumber_counts.most_common(1)[0][0] if sumber_counts else None
+    if result.rows_in == 0:
+        result.notes.append("no data rows (header only)")
     return result
 
 
 # --------------------------------------------------------------------------- period
 
 
+def _ignored(path: Path) -> bool:
+    """Hidden files and Office lock files (~$name.xlsx) are not deliveries."""
+    return path.name.startswith((".", "~$"))
+
+
 def landing_files(settings: Settings, period: str) -> list[Path]:
     folder = settings.landing_dir(period)
     if not folder.is_dir():
         raise PdpbError(f"no landing folder for period {period}: expected {folder}")
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    return sorted(p for p in folder.iterdir() if p.is_file() and not _ignored(p))
+
+
+def _read_file(path: Path, period_start: date, period_end: date) -> FileResult:
+    """Ingest one file, or a REJECTED ledger entry saying why it cannot be."""
+    if path.is_symlink() or path.suffix.lower() not in READABLE_SUFFIXES:
+        hint = "; save it as XLSX" if path.suffix.lower() == ".xls" else ""
+        return FileResult(
+            path.name,
+            "" if path.is_symlink() else sha256_of(path),
+            0 if path.is_symlink() else path.stat().st_size,
+            status="REJECTED",
+            message=f"{path.name}: not a CSV, XLSX or Parquet file (or a link){hint}; "
+            "remove it from the landing folder",
+        )
+    try:
+        return ingest_file(path, period_start, period_end)
+    except FileRejected as exc:
+        return FileResult(
+            path.name, sha256_of(path), path.stat().st_size, status="REJECTED", message=str(exc)
+        )
 
 
 def _resolve_redeliveries(results: list[FileResult], earlier_hashes: dict[str, str]) -> None:
-    """Mark identical re-deliveries and let a later file's version of an event
-    replace an earlier file's version (recorded in `extra`)."""
+    """An identical re-delivery (same sha256 as a file loaded earlier, this
+    period or before) is recorded as DUPLICATE and loads nothing."""
     seen_hash: dict[str, str] = dict(earlier_hashes)
     for result in results:
         if result.status != "LOADED":
             continue
         original = seen_hash.get(result.sha256)
         if original is not None:
-            result.status, result.message = (
-                "DUPLICATE",
-                f"identical to {original}; not loaded again",
-            )
-            result.rows_in = result.rows_loaded = result.rows_quarantined = 0
-            result.events, result.quarantine = [], []
+            rows = result.rows_in
+            result.clear("DUPLICATE", f"identical to {original} ({rows} rows); not loaded again")
             continue
         seen_hash[result.sha256] = result.file_name
 
 
+def _changed_fields(before: dict, after: dict) -> list[str]:
+    return [c for c in CONTENT_COLUMNS if before.get(c) != after.get(c)]
+
+
 def _final_events(results: list[FileResult], processed_before: set[tuple[str, str]]) -> list[dict]:
-    by_key: dict[tuple[str, str], dict] = {}
+    """The period's events: one per (sumber, event_id), the latest file's version.
+
+    Files come in name order, so a later file's version replaces an earlier
+    one; the replacing event records what it replaced in `extra`, and the
+    earlier file's ledger message says how many of its rows were replaced.
+    An event already processed in an earlier period is quarantined instead.
+    """
+    by_key: dict[tuple[str, str], tuple[dict, FileResult]] = {}
     for result in results:
         kept = []
         for event in result.events:
             key = (event["sumber"], event["event_id"])
             if key in processed_before:
+                row, header = event["_raw"]
+                bad = nz.InvalidValue(
+                    "ALREADY_PROCESSED",
+                    "this sumber and event_id was processed in an earlier period",
+                )
                 result.quarantine.append(
-                    {
-                        "file_name": result.file_name,
-                        "row_number": event["row_number"],
-                        "sumber": event["sumber"],
-                        "event_id": event["event_id"],
-                        "reason": "ALREADY_PROCESSED",
-                        "detail": "this sumber and event_id was processed in an earlier period",
-                        "raw": None,
-                    }
+                    _quarantine_row(
+                        result.file_name,
+                        event["row_number"],
+                        event["sumber"],
+                        event["event_id"],
+                        bad,
+                        _raw_json(row, header),
+                    )
                 )
                 continue
-            previous = by_key.get(key)
-            if previous is not None:
+            if key in by_key:
+                previous, previous_file = by_key[key]
                 note = json.loads(event["extra"]) if event["extra"] else {}
                 note["replaces"] = f"{previous['file_name']}:{previous['row_number']}"
-                event["extra"] = json.dumps(note)
-            by_key[key] = event
+                note["changed_fields"] = _changed_fields(previous, event)
+                event["extra"] = json.dumps(note, default=str, ensure_ascii=False)
+                previous_file.replaced_by[result.file_name] += 1
+            by_key[key] = (event, result)
             kept.append(event)
         result.events = kept
-        result.rows_loaded = len(kept)
-        result.rows_quarantined = len(result.quarantine)
-    return list(by_key.values())
+        result.quarantine.sort(key=lambda q: q["row_number"])
+        result.count()
+    for result in results:
+        for later, n in sorted(result.replaced_by.items()):
+            result.notes.append(f"{n} rows replaced by the later delivery {later}")
+    return [event for event, _ in by_key.values()]
+
+
+def _hold(results: list[FileResult], rejected: list[FileResult]) -> None:
+    """When a file is rejected nothing of the period is loaded; say so per file."""
+    names = ", ".join(r.file_name for r in rejected)
+    for result in results:
+        if result.status == "LOADED":
+            result.clear(
+                "HELD",
+                f"{result.rows_in} rows read, nothing loaded: the period stopped on {names}",
+            )
 
 
 def ingest_period(settings: Settings, period: str) -> dict:
     """Ingest every landing file of a period; returns the period's counts."""
     year, month = parse_period(period)
     period_start, period_end = date(year, month, 1), default_cutoff(period)
-    files = landing_files(settings, period)
-    results: list[FileResult] = []
-    rejected: list[FileResult] = []
-    for path in files:
-        if path.is_symlink() or path.suffix.lower() not in READABLE_SUFFIXES:
-            bad = FileResult(path.name, "", 0, status="REJECTED")
-            bad.message = f"{path.name}: not a CSV, XLSX or Parquet file (or a link); remove it from the landing folder"
-            rejected.append(bad)
-            continue
-        try:
-            results.append(ingest_file(path, period_start, period_end))
-        except FileRejected as exc:
-            bad = FileResult(
-                path.name, sha256_of(path), path.stat().st_size, status="REJECTED", message=str(exc)
-            )
-            rejected.append(bad)
+    every = [_read_file(p, period_start, period_end) for p in landing_files(settings, period)]
+    results = [r for r in every if r.status != "REJECTED"]
+    rejected = [r for r in every if r.status == "REJECTED"]
 
     con = connect(settings)
     try:
         earlier = dict(
             con.execute(
-                "select sha256, file_name || ' (' || period || ')' from core.files "
-                "where period < ? and status = 'LOADED'",
+                "select sha256, any_value(file_name || ' (' || period || ')') from core.files "
+                "where period < ? and status = 'LOADED' group by sha256",
                 [period],
             ).fetchall()
         )
@@ -399,35 +568,29 @@ def ingest_period(settings: Settings, period: str) -> dict:
         )
         _resolve_redeliveries(results, earlier)
         events = _final_events(results, processed_before)
+        if rejected:
+            _hold(results, rejected)
+            events = []
+        for result in results:
+            if result.notes and result.status == "LOADED":
+                result.message = "; ".join(result.notes)
         with transaction(con):
             for table in ("events", "quarantine", "files"):
                 con.execute(f"delete from core.{table} where period = ?", [period])
-            _write_ledger(con, period, results + rejected)
-            if not rejected:
-                insert_rows(
-                    con, "core.events", EVENT_COLUMNS, ({"period": period, **e} for e in events)
-                )
-                insert_rows(
-                    con,
-                    "core.quarantine",
-                    (
-                        "period",
-                        "file_name",
-                        "row_number",
-                        "sumber",
-                        "event_id",
-                        "reason",
-                        "detail",
-                        "raw",
-                    ),
-                    ({"period": period, **q} for r in results for q in r.quarantine),
-                )
+            _write_ledger(con, period, every)
+            insert_rows(con, "core.events", EVENT_COLUMNS, _with_period(period, events))
+            insert_rows(
+                con,
+                "core.quarantine",
+                QUARANTINE_COLUMNS,
+                _with_period(period, (q for r in results for q in r.quarantine)),
+            )
     finally:
         con.close()
     if rejected:
+        others = f" (also rejected: {', '.join(r.file_name for r in rejected[1:])})"
         raise FileRejected(
-            f"period {period} stopped: {rejected[0].message}"
-            + (f" (and {len(rejected) - 1} more rejected files)" if len(rejected) > 1 else "")
+            f"period {period} stopped: {rejected[0].message}" + (others if rejected[1:] else "")
         )
     counts = {
         "files": len(results),
@@ -441,6 +604,10 @@ def ingest_period(settings: Settings, period: str) -> dict:
     return counts
 
 
+def _with_period(period: str, rows: Iterable[dict]) -> Iterator[dict]:
+    return ({"period": period, **row} for row in rows)
+
+
 def _write_ledger(con, period: str, results: list[FileResult]) -> None:
     now = datetime.now()
     rows = [
@@ -452,10 +619,4 @@ def _write_ledger(con, period: str, results: list[FileResult]) -> None:
         }
         for r in results
     ]  # fmt: skip
-    insert_rows(
-        con,
-        "core.files",
-        ("period", "file_name", "sha256", "size_bytes", "sumber", "rows_in", "rows_loaded",
-         "rows_quarantined", "status", "message", "loaded_at"),
-        rows,
-    )  # fmt: skip
+    insert_rows(con, "core.files", LEDGER_COLUMNS, rows)

@@ -12,8 +12,11 @@ ingest turns into a quarantine row.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, wraps
+from typing import TypeVar
 
 EVENT_TYPES = frozenset(
     {
@@ -41,6 +44,35 @@ _DATE_PATTERNS = (
 )
 
 
+_SPACES = re.compile(r"\s+")
+_SERIAL = re.compile(r"\d{4,5}(\.0+)?")
+_NAME_SPLIT = re.compile(r"[\s,]+")
+_NOT_LETTER = re.compile(r"[^A-Z]")
+_NOT_NAME_CHAR = re.compile(r"[^A-Z' ]")
+_ID_SEPARATORS = re.compile(r"[\s.\-']")
+_NOT_DIGIT = re.compile(r"\D")
+_CODE_SEPARATORS = re.compile(r"[\s\-]+")
+_BLANKS = frozenset(("", "-", "NULL", "null", "NaN", "nan"))
+
+T = TypeVar("T")
+
+
+def _cached_for_text(fn: Callable[[object], T]) -> Callable[[object], T]:
+    """Memoise a normaliser on text input: a month's deliveries repeat the same
+    dates, region codes, places and codes thousands of times. Only `str` is
+    cached, because 1 == 1.0 == True would share a cache slot; an input that
+    raises InvalidValue is not cached and raises again."""
+    cached = lru_cache(maxsize=1 << 16)(fn)
+
+    @wraps(fn)
+    def wrapper(raw: object) -> T:
+        if type(raw) is str:
+            return cached(raw)
+        return fn(raw)
+
+    return wrapper
+
+
 class InvalidValue(ValueError):
     """A value present but wrong; `reason` is the quarantine reason code."""
 
@@ -51,19 +83,19 @@ class InvalidValue(ValueError):
 
 
 def blank(raw: object) -> bool:
-    return raw is None or (
-        isinstance(raw, str) and raw.strip() in ("", "-", "NULL", "null", "NaN", "nan")
-    )
+    return raw is None or (isinstance(raw, str) and raw.strip() in _BLANKS)
 
 
+@_cached_for_text
 def clean_text(raw: object) -> str | None:
     """Trim, collapse inner whitespace, upper-case; None when empty."""
     if blank(raw):
         return None
-    text = re.sub(r"\s+", " ", str(raw)).strip().upper()
+    text = _SPACES.sub(" ", str(raw)).strip().upper()
     return text or None
 
 
+@_cached_for_text
 def parse_date(raw: object) -> date | None:
     """Parse any date format the sources use; None when blank.
 
@@ -77,7 +109,7 @@ def parse_date(raw: object) -> date | None:
     if isinstance(raw, date):
         return raw
     text = str(raw).strip()
-    if re.fullmatch(r"\d{4,5}(\.0+)?", text):
+    if _SERIAL.fullmatch(text):
         serial = int(float(text))
         # Excel serials for 1900-2100; a 4-digit number outside is not a date.
         if 1 <= serial <= 73050:
@@ -94,45 +126,55 @@ def parse_date(raw: object) -> date | None:
     raise InvalidValue("INVALID_DATE", f"'{text[:40]}' is not a date in a known format")
 
 
+@_cached_for_text
 def split_name(raw: object) -> tuple[str | None, str | None]:
     """Return (nama, gelar): the name upper-cased without punctuation, and the
     titles/degrees found before or after it (joined by spaces), or None."""
     text = clean_text(raw)
     if text is None:
         return None, None
+    if not text.isascii():
+        # Windows-1252 deliveries spell "JOSÉ" where the list has "JOSE": fold
+        # accents to their base letter rather than dropping the letter.
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     # Degrees are often written "S.PD." or "S.H" or after a comma.
-    tokens = [t for t in re.split(r"[\s,]+", text) if t]
+    tokens = [t for t in _NAME_SPLIT.split(text) if t]
     titles: list[str] = []
     words: list[str] = []
     for token in tokens:
-        key = re.sub(r"[^A-Z]", "", token)
+        key = _NOT_LETTER.sub("", token)
         if key in TITLES and (
             token.endswith(".") or "." in token or key in {"H", "HJ"} or not words
         ):
             titles.append(token.rstrip("."))
             continue
-        cleaned = re.sub(r"[^A-Z' ]", "", token.replace(".", " ")).strip()
+        cleaned = _NOT_NAME_CHAR.sub("", token.replace(".", " ")).strip()
         if cleaned:
             words.extend(cleaned.split())
     nama = " ".join(words) or None
     return nama, (" ".join(titles) or None)
 
 
-def digits(raw: object) -> str | None:
+def digits(raw: object, reason: str = "NIK_NOT_NUMERIC") -> str | None:
     """Digits of an identity number with spaces, dots and dashes removed.
 
-    Raises InvalidValue('NIK_NOT_NUMERIC') when letters or other symbols remain.
+    Raises InvalidValue(reason) when letters or other symbols remain; a number
+    a spreadsheet turned into scientific notation (3.60101E+15) is among them,
+    since its last digits are lost and cannot be recovered.
     """
     if blank(raw):
         return None
-    text = re.sub(r"[\s.\-']", "", str(raw))
+    text = str(raw).strip()
     if text.endswith(".0") and text[:-2].isdigit():  # a number read by a spreadsheet
         text = text[:-2]
-    if not text.isdigit():
-        raise InvalidValue("NIK_NOT_NUMERIC", "identity number contains letters or symbols")
+    text = _ID_SEPARATORS.sub("", text)
+    if not text.isascii() or not text.isdigit():
+        shown = text[:20]
+        raise InvalidValue(reason, f"'{shown}' contains letters or symbols, not only digits")
     return text
 
 
+@lru_cache(maxsize=1 << 16)
 def nik_is_valid(nik: str | None) -> bool:
     """16 digits, a plausible province, a real birth date (day +40 for women)
     and a non-zero serial: the structure of DOMAIN.md."""
@@ -163,6 +205,7 @@ def nik_flag(nik: str | None, tanggal_lahir: date | None, jenis_kelamin: str | N
     return ",".join(flags) or None
 
 
+@_cached_for_text
 def region_code(raw: object) -> str | None:
     """Dotted desa code (xx.xx.xx.xxxx) from dotted or undotted input.
 
@@ -170,9 +213,9 @@ def region_code(raw: object) -> str | None:
     """
     if blank(raw):
         return None
-    text = re.sub(r"\s", "", str(raw))
+    text = _SPACES.sub("", str(raw))
     plain = text.replace(".", "")
-    if not plain.isdigit() or len(plain) != 10:
+    if not plain.isascii() or not plain.isdigit() or len(plain) != 10:
         raise InvalidValue("UNKNOWN_REGION", f"'{text[:20]}' is not a desa code xx.xx.xx.xxxx")
     code = f"{plain[0:2]}.{plain[2:4]}.{plain[4:6]}.{plain[6:10]}"
     if not is_known_desa(code):
@@ -188,16 +231,18 @@ def is_known_desa(code: str) -> bool:
     return found is not None and found.level == 4
 
 
+@_cached_for_text
 def rt_rw(raw: object) -> str | None:
     """Three digits; 000 (and 0) mean unknown and become None."""
     if blank(raw):
         return None
-    text = re.sub(r"\D", "", str(raw).split(".")[0])
+    text = _NOT_DIGIT.sub("", str(raw).split(".")[0])
     if not text or int(text) == 0:
         return None
     return f"{int(text):03d}"[-3:]
 
 
+@_cached_for_text
 def jenis_kelamin(raw: object) -> str | None:
     text = clean_text(raw)
     if text is None:
@@ -217,6 +262,7 @@ def jenis_kelamin(raw: object) -> str | None:
     raise InvalidValue("INVALID_CODE", f"jenis_kelamin '{text[:20]}' is not L or P")
 
 
+@_cached_for_text
 def status_kawin(raw: object) -> str | None:
     text = clean_text(raw)
     if text is None:
@@ -231,11 +277,12 @@ def status_kawin(raw: object) -> str | None:
     raise InvalidValue("INVALID_CODE", f"status_kawin '{text[:20]}' is not B, S or P")
 
 
+@_cached_for_text
 def jenis_peristiwa(raw: object) -> str:
     text = clean_text(raw)
     if text is None:
         raise InvalidValue("MISSING_EVENT_TYPE", "jenis_peristiwa is empty")
-    key = re.sub(r"[\s\-]+", "_", text)
+    key = _CODE_SEPARATORS.sub("_", text)
     if key not in EVENT_TYPES:
         raise InvalidValue(
             "UNKNOWN_EVENT_TYPE", f"jenis_peristiwa '{text[:30]}' is not a known event type"

@@ -105,7 +105,10 @@ def _events_frames(con: duckdb.DuckDBPyConnection, settings: Settings, period: s
     files = con.execute(
         """
         with karantina as (
-            select file_name, count(*) as baris_karantina
+            select file_name, count(*) as baris_karantina,
+                   -- events already processed in an earlier period are a re-sent
+                   -- export, not a broken one: they do not count towards the share
+                   count(*) filter (where reason <> 'ALREADY_PROCESSED') as baris_rusak
             from core.quarantine
             where period = $period
             group by file_name
@@ -115,7 +118,7 @@ def _events_frames(con: duckdb.DuckDBPyConnection, settings: Settings, period: s
                -- a share over a handful of rows says nothing about the file: one bad
                -- row in a 3-row TNI delivery is not a broken export
                case when f.rows_in >= $min_rows
-                    then f.rows_quarantined::double / f.rows_in end as share_karantina
+                    then coalesce(k.baris_rusak, 0)::double / f.rows_in end as share_karantina
         from core.files as f
         left join karantina as k using (file_name)
         where f.period = $period
