@@ -15,3 +15,20 @@ def small_synth(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("synth") / "data"
     generate(out, province="36", voters=3_000, periods=2, start="2026-01", seed=11)
     return out
+
+
+@pytest.fixture(scope="session")
+def period_home(small_synth, tmp_path_factory):
+    """The small province's first period run through the CLI (`pdpb init`,
+    the landing files delivered, `pdpb run`); shared because a period costs
+    tens of seconds. Tests may re-run the period but must leave it as it was."""
+    import shutil
+
+    from pdpb.cli import main
+    from pdpb.config import Settings
+
+    home = tmp_path_factory.mktemp("home")
+    assert main(["--home", str(home), "init", "--voters", str(small_synth / "voters.csv")]) == 0
+    shutil.copytree(small_synth / "landing" / "2026-01", home / "landing" / "2026-01")
+    assert main(["--home", str(home), "run", "--period", "2026-01"]) == 0
+    return Settings.load(home)

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import csv
-import shutil
 from collections import Counter
 
 import pytest
 
 from pdpb.cli import main
-from pdpb.config import Settings
 from pdpb.warehouse import connect
 
 pytestmark = pytest.mark.integration
 PERIOD = "2026-01"
 LEVELS = ("desa", "kecamatan", "kabkota", "provinsi", "nasional")
-
-
-@pytest.fixture(scope="module")
-def period_home(small_synth, tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    assert main(["--home", str(home), "init", "--voters", str(small_synth / "voters.csv")]) == 0
-    shutil.copytree(small_synth / "landing" / PERIOD, home / "landing" / PERIOD)
-    assert main(["--home", str(home), "run", "--period", PERIOD]) == 0
-    return Settings.load(home)
 
 
 def test_every_recap_row_balances_for_l_p_and_total(period_home):

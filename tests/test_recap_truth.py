@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import re
-import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,8 +19,6 @@ import duckdb
 import pytest
 
 from pdpb.config import Settings
-from pdpb.pipeline import run_period
-from pdpb.voterlist import init_voters
 
 pytestmark = pytest.mark.integration
 PERIOD = "2026-01"
@@ -35,12 +32,9 @@ FULL_NUMBER = re.compile(rb"(?<!\d)\d{16}(?!\d)")
 
 
 @pytest.fixture(scope="module")
-def period_run(small_synth: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    settings = Settings.load(tmp_path_factory.mktemp("truth_home"))
-    init_voters(settings, small_synth / "voters.csv")
-    shutil.copytree(small_synth / "landing" / PERIOD, settings.landing_dir(PERIOD))
-    run_period(settings, PERIOD)
-    return settings
+def period_run(period_home: Settings) -> Settings:
+    """The first period of the small province, run once for the session (conftest)."""
+    return period_home
 
 
 @pytest.fixture
