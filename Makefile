@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PDPB_HOME ?= $(CURDIR)/var
 SCALE ?= small
 
-.PHONY: setup demo test lint bench constraints clean
+.PHONY: setup demo test lint bench constraints clean backfill airflow
 
 setup: $(STAMP)
 
@@ -20,6 +20,16 @@ $(STAMP): constraints.txt requirements.in pyproject.toml
 
 demo: setup
 	$(BIN)/pdpb demo
+
+# Periods FROM..TO in order through the pdpb_monthly DAG, approved by its param;
+# the first failed period stops the later ones (docs/airflow.md).
+backfill: setup
+	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make backfill FROM=YYYY-MM TO=YYYY-MM" >&2; exit 2; }
+	$(BIN)/python -m pdpb.orchestration backfill $(FROM) $(TO)
+
+# The embedded Airflow's UI, scheduler and workers on the same home, on localhost:8080.
+airflow: setup
+	$(BIN)/python -m pdpb.orchestration standalone
 
 test: setup
 	$(BIN)/pytest

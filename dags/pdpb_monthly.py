@@ -3,27 +3,47 @@
 
 One run per calendar month (the data interval is the period): ingest the
 month's deltas, gate them, link them to the voter list, apply the eligibility
-rules, gate the voter list, build the recaps with dbt, gate the recaps and
-publish the reports. Every task calls a stage function of the `pdpb` package
-(the same functions `pdpb run` calls); this file only wires them.
+rules, gate the voter list, build the recaps with dbt, gate the recaps, ask a
+human to approve, then publish the reports. Every stage task calls a stage
+function of the `pdpb` package (the same functions `pdpb run` calls); this file
+only wires them.
 
 Params: `period` overrides the month taken from the data interval, `cutoff`
 the cut-off date (default: the last day of the period), `upper`/`lower` the
-match-probability thresholds. Tasks that write the DuckDB warehouse share the
-one-slot pool `pdpb_warehouse`, because DuckDB has a single writer.
+match-probability thresholds, `approval` who answers the approval step:
+`ask` (default: an operator answers in *Required actions*), `approve` (the
+embedded demo and tests), `reject` (stop before publishing).
+
+Failures: a rejected file, a failed quality gate or any other `PdpbError` fails
+its task at once (no retry) with the reason in the task log; anything else
+(a lock, a full disk, a crash) is retried twice with exponential backoff.
+Runs go one at a time (`max_active_runs=1`), every task waits for the same
+task of the previous run (`depends_on_past`), and `start` refuses a period
+whose predecessor has not completed. Tasks share the one-slot pool
+`pdpb_warehouse`, because DuckDB has a single writer.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
-from airflow.sdk import Param, dag, task
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.sdk import Asset, Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 WAREHOUSE_POOL = "pdpb_warehouse"
 TIMEZONE = "Asia/Jakarta"
+STAGES = ("ingest", "gate_events", "link", "apply", "gate_voters", "transform", "gate_rekap")
+
+WAREHOUSE = Asset(name="pdpb_warehouse", uri="pdpb://warehouse/core")
+REKAP = Asset(name="pdpb_rekap", uri="pdpb://warehouse/marts")
+SNAPSHOT = Asset(name="pdpb_published", uri="pdpb://published/snapshot")
+OUTLETS = {"apply": [WAREHOUSE], "transform": [REKAP]}
 
 
-def _context_settings(params: dict):
+def _settings(params: dict):
     from pdpb.config import Settings, Thresholds
 
     return Settings.load(
@@ -36,6 +56,20 @@ def _period(params: dict, data_interval_start) -> str:
     return params.get("period") or data_interval_start.in_timezone(TIMEZONE).strftime("%Y-%m")
 
 
+def _run_stage(name: str, info: dict, params: dict) -> dict:
+    from datetime import date
+
+    from pdpb import pipeline
+    from pdpb.orchestration import permanent_failures
+
+    with permanent_failures():
+        settings = _settings(params)
+        period, cutoff = info["period"], date.fromisoformat(info["cutoff"])
+        bound = dict(pipeline.stages(settings, period, cutoff))
+        result = pipeline.run_stage(settings, period, name, bound[name])
+    return {**info, name: pipeline.summarize(result)}
+
+
 @dag(
     dag_id="pdpb_monthly",
     schedule=CronDataIntervalTimetable("0 2 1 * *", timezone=TIMEZONE),
@@ -44,7 +78,14 @@ def _period(params: dict, data_interval_start) -> str:
     max_active_runs=1,
     tags=["pdpb", "monthly"],
     doc_md=__doc__,
-    default_args={"pool": WAREHOUSE_POOL, "retries": 0},
+    default_args={
+        "pool": WAREHOUSE_POOL,
+        "depends_on_past": True,
+        "retries": 2,
+        "retry_delay": timedelta(minutes=1),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=30),
+    },
     params={
         "period": Param(
             "", type="string", description="YYYY-MM; empty = the data interval's month"
@@ -52,51 +93,86 @@ def _period(params: dict, data_interval_start) -> str:
         "cutoff": Param("", type="string", description="YYYY-MM-DD; empty = the period's last day"),
         "upper": Param(0.99, type="number", minimum=0, maximum=1, description="link at or above"),
         "lower": Param(0.5, type="number", minimum=0, maximum=1, description="new person below"),
+        "approval": Param(
+            "ask",
+            enum=["ask", "approve", "reject"],
+            description="ask = an operator approves in the UI; approve/reject = answered by this param",
+        ),
     },
 )
 def pdpb_monthly():
     @task
     def start(params=None, data_interval_start=None) -> dict:
         from pdpb import pipeline
+        from pdpb.orchestration import permanent_failures
 
-        period = _period(params, data_interval_start)
-        cutoff = pipeline.resolve_cutoff(period, params.get("cutoff"))
-        return pipeline.start_period(_context_settings(params), period, cutoff)
+        with permanent_failures():
+            period = _period(params, data_interval_start)
+            cutoff = pipeline.resolve_cutoff(period, params.get("cutoff"))
+            return pipeline.start_period(_settings(params), period, cutoff)
 
     def stage(name: str):
-        @task(task_id=name)
+        @task(task_id=name, outlets=OUTLETS.get(name, []))
         def run(info: dict, params=None) -> dict:
-            from datetime import date
-
-            from pdpb import pipeline
-
-            settings = _context_settings(params)
-            period, cutoff = info["period"], date.fromisoformat(info["cutoff"])
-            bound = dict(pipeline.stages(settings, period, cutoff))
-            result = pipeline.run_stage(settings, period, name, bound[name])
-            return {**info, name: pipeline.summarize(result)}
+            return _run_stage(name, info, params)
 
         return run
 
     @task
+    def approval_summary(info: dict, params=None) -> dict:
+        from pdpb.orchestration import approval_summary as summarize
+        from pdpb.orchestration import permanent_failures
+
+        with permanent_failures():
+            return {**info, **summarize(_settings(params), info["period"])}
+
+    @task.branch
+    def approval_route(params=None) -> list[str]:
+        # Who answers: a human (the HITL task), this run's param, or nobody (reject).
+        return {"ask": ["approval"], "approve": ["approved_by_param"], "reject": []}[
+            params["approval"]
+        ]
+
+    approval = ApprovalOperator(
+        task_id="approval",
+        subject="Terbitkan rekap periode {{ ti.xcom_pull(task_ids='approval_summary')['period'] }}?",
+        body="{{ ti.xcom_pull(task_ids='approval_summary')['body'] }}",
+        # Nobody answering within two weeks leaves the period unpublished.
+        defaults="Reject",
+        response_timeout=timedelta(days=14),
+        retries=0,
+    )
+    approved_by_param = EmptyOperator(task_id="approved_by_param")
+
+    @task(task_id="publish", trigger_rule="none_failed_min_one_success", outlets=[SNAPSHOT])
+    def publish(ti=None, params=None) -> dict:
+        # Upstream is the approval, not the data: read the period from the last gate.
+        return _run_stage("publish", ti.xcom_pull(task_ids="gate_rekap"), params)
+
+    @task
     def finish(info: dict, params=None) -> dict:
         from pdpb import pipeline
+        from pdpb.orchestration import permanent_failures
 
-        return {**info, **pipeline.finish_period(_context_settings(params), info["period"])}
+        with permanent_failures():
+            return {**info, **pipeline.finish_period(_settings(params), info["period"])}
+
+    @task(trigger_rule="all_skipped", retries=0)
+    def not_published(ti=None, params=None) -> None:
+        from pdpb.orchestration import record_rejection
+
+        record_rejection(_settings(params), ti.xcom_pull(task_ids="gate_rekap")["period"])
 
     info = start()
-    for name in (
-        "ingest",
-        "gate_events",
-        "link",
-        "apply",
-        "gate_voters",
-        "transform",
-        "gate_rekap",
-        "publish",
-    ):
+    for name in STAGES:
         info = stage(name)(info)
-    finish(info)
+    summary = approval_summary(info)
+    route = approval_route()
+    summary >> route >> [approval, approved_by_param]
+    published = publish()
+    [approval, approved_by_param] >> published
+    finish(published)
+    published >> not_published()
 
 
 pdpb_monthly()

@@ -3,7 +3,8 @@
 Generates a small synthetic province, loads its initial voter list into the
 home, delivers each period's landing files and runs the periods one by one
 through the real Airflow DAG (embedded: SQLite metadata, Airflow's own test
-runner), then prints what a user would look at. The demo owns the home it
+runner), approving each period's publication through the DAG's `approval`
+param, then prints what a user would look at. The demo owns the home it
 runs in: it refuses a home it did not create, and starts a demo home afresh.
 """
 
@@ -35,7 +36,7 @@ def _fresh_demo_home(settings: Settings) -> None:
 
 
 def run_demo(settings: Settings, voters: int = 50_000, periods: int = 3, seed: int = 7) -> str:
-    from pdpb.orchestration import prepare_airflow, run_monthly_dag
+    from pdpb.orchestration import prepare_airflow, run_periods
     from pdpb.synth import generate
     from pdpb.voterlist import init_voters
 
@@ -50,11 +51,8 @@ def run_demo(settings: Settings, voters: int = 50_000, periods: int = 3, seed: i
     period_list = sorted(p.name for p in (data / "landing").iterdir() if p.is_dir())
     for period in period_list:
         shutil.copytree(data / "landing" / period, settings.landing_dir(period))
-        state = run_monthly_dag(settings, period)
-        if state != "success":
-            raise PdpbError(
-                f"the DAG run for {period} ended {state}; see `pdpb status --home {settings.home}`"
-            )
+    # Nobody sits at the approval step in a demo: the param answers it (docs/airflow.md).
+    run_periods(settings, period_list, {"approval": "approve"})
     return summary(settings, period_list, time.monotonic() - started, manifest)
 
 

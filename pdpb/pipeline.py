@@ -118,7 +118,7 @@ def mark_stage(
     try:
         con.execute(
             "update core.periods set stage = ?, status = ?, message = ?, "
-            "finished_at = case when ? in ('COMPLETED', 'FAILED') then now() else null end where period = ?",
+            "finished_at = case when ? in ('COMPLETED', 'FAILED', 'REJECTED') then now() else null end where period = ?",
             [stage, status, message, status, period],
         )
     finally:
