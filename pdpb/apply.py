@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 
+from pdpb.audit import record_changes
 from pdpb.config import Settings
 from pdpb.warehouse import connect, insert_rows, transaction
 
@@ -649,6 +650,8 @@ def apply_period(settings: Settings, period: str, cutoff: date) -> dict:
                 con, period, {(o["sumber"], o["event_id"]) for o in state.outcomes}
             )
             _write_state(con, state)
+            # who, when, what and why of every change, committed with the changes
+            record_changes(con, period)
             pause_if_testing(settings, "apply")
     finally:
         con.close()

@@ -42,9 +42,21 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from pdpb.audit import record
+    from pdpb.locking import writer_lock
     from pdpb.voterlist import init_voters
+    from pdpb.warehouse import connect
 
-    counts = init_voters(_settings(args), Path(args.voters))
+    settings = _settings(args)
+    with writer_lock(settings):
+        counts = init_voters(settings, Path(args.voters))
+        con = connect(settings)
+        try:
+            record(con, "INIT", "0000-00", "0000-00",
+                   f"initial list: {counts['voters']} voters, {counts['quarantined']} rows quarantined",
+                   f"pdpb init --voters {Path(args.voters).name}")  # fmt: skip
+        finally:
+            con.close()
     print(
         f"loaded {counts['voters']} voters ({counts['quarantined']} rows quarantined) from {args.voters}"
     )
@@ -111,9 +123,12 @@ def cmd_review_export(args: argparse.Namespace) -> int:
 
 
 def cmd_review_import(args: argparse.Namespace) -> int:
+    from pdpb.locking import writer_lock
     from pdpb.review import import_decisions
 
-    result = import_decisions(_settings(args), Path(args.file), pemeriksa=args.pemeriksa)
+    settings = _settings(args)
+    with writer_lock(settings):
+        result = import_decisions(settings, Path(args.file), pemeriksa=args.pemeriksa)
     periods = ", ".join(result["periods"]) or "-"
     print(
         f"imported {result['decisions']} decisions ({result['SAMA']} SAMA, {result['BEDA']} BEDA, "
@@ -125,13 +140,23 @@ def cmd_review_import(args: argparse.Namespace) -> int:
 
 def cmd_dedupe(args: argparse.Namespace) -> int:
     from pdpb.dedupe import run_dedupe
+    from pdpb.locking import writer_lock
 
-    result = run_dedupe(_settings(args))
+    settings = _settings(args)
+    with writer_lock(settings):
+        result = run_dedupe(settings)
     print(
         f"dedupe: {result['voters']} active voters, {result['clusters']} clusters, "
         f"{result['proposals']} TMS 2 proposals ({result['AUTO']} AUTO, {result['REVIEW']} REVIEW); "
         f"cluster studio {result['studio']}"
     )
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from pdpb.audit import audit_rows, format_audit
+
+    print(format_audit(audit_rows(_settings(args), args.period), args.period))
     return 0
 
 
@@ -240,6 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="periods done, pending review, last failures")
     p.set_defaults(func=cmd_status)
 
+    p = sub.add_parser("audit", help="who changed what, when and why (append-only audit log)")
+    p.add_argument("--period", help="one period YYYY-MM (default: every period)")
+    p.set_defaults(func=cmd_audit)
+
     p = sub.add_parser("history", help="one voter's versions with the reason for each change")
     p.add_argument("--dpid", help="the voter record id")
     p.add_argument("--nik", help="find the records by NIK instead")
@@ -273,6 +302,26 @@ def _configure_logging(debug: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.WARNING)
 
 
+def _duckdb_busy(exc: BaseException) -> str | None:
+    """DuckDB's refusal of a second writer (its own file lock), as one line."""
+    import duckdb
+
+    from pdpb.locking import duckdb_busy_message
+
+    return duckdb_busy_message(exc) if isinstance(exc, duckdb.IOException) else None
+
+
+def _os_error_line(exc: OSError) -> str:
+    import errno
+
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno == errno.ENOSPC:
+        return f"the disk is full{where}; free space and re-run the same command"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"cannot write{where}: {exc.strerror}; check the home's permissions and re-run"
+    return f"{exc.strerror or exc}{where}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args.debug)
@@ -281,12 +330,21 @@ def main(argv: list[str] | None = None) -> int:
     except PdpbError as exc:
         print(f"pdpb: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a full disk or an unwritable home, wherever it surfaces
+        if args.debug:
+            raise
+        print(f"pdpb: error: {_os_error_line(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("pdpb: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
         if args.debug:
             raise
+        busy = _duckdb_busy(exc)
+        if busy:
+            print(f"pdpb: error: {busy}", file=sys.stderr)
+            return 1
         print(
             f"pdpb: internal error: {type(exc).__name__}: {exc} (re-run with --debug for details)",
             file=sys.stderr,

@@ -13,9 +13,9 @@ docs/ingest.md lists the reason codes and ledger statuses for operators.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
-import io
 import json
 import logging
 import re
@@ -39,6 +39,14 @@ LANDING_COLUMNS = (
 READABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".parquet")
 MAX_FIELD_CHARS = 1_000  # a longer value is a broken export, not a name or an address
 MAX_RAW_VALUE_CHARS = 2_000  # per value in core.quarantine.raw; the file itself stays in landing
+# Bounds against hostile or broken files, so reading one costs bounded memory
+# and time: a real delivery is far below each of them (docs/reliability.md).
+MAX_FILE_BYTES = 1 << 30  # 1 GiB per delivered file
+MAX_LINE_BYTES = 1 << 20  # one CSV line; a row of 16 fields of MAX_FIELD_CHARS is ~16 KB
+MAX_CSV_FIELD_CHARS = 1 << 20  # a quoted field spanning lines (an unclosed quote) stops here
+MAX_XLSX_UNCOMPRESSED = 1 << 30  # total declared size of a workbook's zip members
+MAX_XLSX_RATIO = 200  # per member: sheet XML compresses ~10-20x, a zip bomb ~1000x
+MAX_NAME_CHARS = 200
 EVENT_COLUMNS = (
     "period", "sumber", "event_id", "jenis_peristiwa", "tanggal_peristiwa", "nik", "nik_valid",
     "nik_flag", "nkk", "nama", "gelar", "tempat_lahir", "tanggal_lahir", "jenis_kelamin",
@@ -112,21 +120,41 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _decode(data: bytes, name: str) -> str:
-    if data.startswith(b"PK\x03\x04"):
-        raise FileRejected(f"{name}: a ZIP/XLSX workbook with a text name; rename it to .xlsx")
-    if data.startswith(b"PAR1"):
-        raise FileRejected(f"{name}: a Parquet file with a text name; rename it to .parquet")
-    if b"\x00" in data:
-        raise FileRejected(
-            f"{name}: binary content (NUL bytes); expected CSV text, XLSX or Parquet"
-        )
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise FileRejected(f"{name}: text is neither UTF-8 nor Windows-1252")
+def _check_text(path: Path) -> str:
+    """One streaming pass over a CSV (1 MiB blocks): reject binary content, an
+    empty file and over-long lines, and choose the encoding (UTF-8, else
+    Windows-1252). Memory stays bounded whatever the file holds."""
+    name = path.name
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8, line_bytes, blank = True, 0, True
+    with path.open("rb") as fh:
+        head = fh.read(4)
+        if head.startswith(b"PK\x03\x04"):
+            raise FileRejected(f"{name}: a ZIP/XLSX workbook with a text name; rename it to .xlsx")
+        if head.startswith(b"PAR1"):
+            raise FileRejected(f"{name}: a Parquet file with a text name; rename it to .parquet")
+        fh.seek(0)
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            if b"\x00" in block:
+                raise FileRejected(
+                    f"{name}: binary content (NUL bytes); expected CSV text, XLSX or Parquet"
+                )
+            parts = block.split(b"\n")
+            longest = max([line_bytes + len(parts[0]), *(len(x) for x in parts[1:])])
+            line_bytes = longest if len(parts) == 1 else len(parts[-1])
+            if longest > MAX_LINE_BYTES:
+                raise FileRejected(
+                    f"{name}: a line longer than {MAX_LINE_BYTES // 1024} KiB; not a CSV export"
+                )
+            blank = blank and not block.strip()
+            if utf8:
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError:
+                    utf8 = False
+    if blank:
+        raise FileRejected(f"{name}: the file is empty")
+    return "utf-8-sig" if utf8 else "cp1252"
 
 
 def _delimiter(header_line: str) -> str:
@@ -135,21 +163,58 @@ def _delimiter(header_line: str) -> str:
 
 
 def read_csv_rows(path: Path) -> tuple[list[str], Iterator[list[str]]]:
-    text = _decode(path.read_bytes(), path.name)
-    if not text.strip():
-        raise FileRejected(f"{path.name}: the file is empty")
-    header_line = text.lstrip("\r\n").splitlines()[0]
-    csv.field_size_limit(16 * 1024 * 1024)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(header_line))
-    header = next(reader)
-    while not any(h.strip() for h in header):  # blank lines before the header
+    encoding = _check_text(path)
+    handle = path.open("r", encoding=encoding, newline="")
+    header_line = next((line for line in handle if line.strip("\r\n")), "")
+    handle.seek(0)
+    csv.field_size_limit(MAX_CSV_FIELD_CHARS)
+    reader = csv.reader(handle, delimiter=_delimiter(header_line))
+    try:
         header = next(reader)
-    return header, reader
+        while not any(h.strip() for h in header):  # blank lines before the header
+            header = next(reader)
+    except BaseException:
+        handle.close()
+        raise
+
+    def body() -> Iterator[list[str]]:
+        with handle:
+            yield from reader
+
+    return header, body()
+
+
+def _check_zip(path: Path) -> None:
+    """Refuse a workbook whose members would expand beyond the bounds (a zip
+    bomb) before openpyxl inflates anything; Python's zipfile never yields
+    more than a member's declared size, so checking the declared sizes suffices."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise FileRejected(
+            f"{path.name}: not a readable XLSX workbook ({type(exc).__name__}); ask for a new export"
+        ) from exc
+    total = sum(m.file_size for m in members)
+    if total > MAX_XLSX_UNCOMPRESSED:
+        raise FileRejected(
+            f"{path.name}: the workbook would expand to {total >> 20} MiB "
+            f"(limit {MAX_XLSX_UNCOMPRESSED >> 20} MiB); export it as CSV"
+        )
+    for m in members:
+        if m.file_size > (1 << 20) and m.file_size > MAX_XLSX_RATIO * max(m.compress_size, 1):
+            raise FileRejected(
+                f"{path.name}: member {m.filename[:60]} expands {m.file_size // max(m.compress_size, 1)}x "
+                f"(limit {MAX_XLSX_RATIO}x), a zip bomb; ask for a new export"
+            )
 
 
 def read_xlsx_rows(path: Path) -> tuple[list[str], Iterator[list[object]]]:
     from openpyxl import load_workbook
 
+    _check_zip(path)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
         sheet = workbook.worksheets[0]
@@ -203,8 +268,14 @@ def _guarded(rows: Iterator[list[object]], name: str) -> Iterator[list[object]]:
 
 def read_rows(path: Path) -> tuple[list[str], Iterator[list[object]]]:
     suffix = path.suffix.lower()
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise FileRejected(f"{path.name}: the file is empty")
+    if size > MAX_FILE_BYTES:
+        raise FileRejected(
+            f"{path.name}: {size >> 20} MiB is beyond the {MAX_FILE_BYTES >> 20} MiB limit "
+            "for one delivery; split the export"
+        )
     if suffix == ".xlsx":
         header, rows = read_xlsx_rows(path)
     elif suffix == ".parquet":
@@ -443,11 +514,31 @@ def landing_files(settings: Settings, period: str) -> list[Path]:
     folder = settings.landing_dir(period)
     if not folder.is_dir():
         raise PdpbError(f"no landing folder for period {period}: expected {folder}")
+    if not folder.resolve().is_relative_to(settings.home.resolve()):
+        raise PdpbError(
+            f"landing folder {folder} leads outside the home (a link to {folder.resolve()}); "
+            "copy the files into the home instead"
+        )
     return sorted(p for p in folder.iterdir() if p.is_file() and not _ignored(p))
+
+
+def _bad_name(name: str) -> str | None:
+    """Why a file name cannot be accepted as a delivery, or None. Names end up
+    in the ledger, in messages and in reports, so they must be printable text."""
+    if len(name) > MAX_NAME_CHARS:
+        return f"a file name longer than {MAX_NAME_CHARS} characters"
+    if not name.isprintable() or "\\" in name:
+        return "a file name with control characters or backslashes (a path trick)"
+    return None
 
 
 def _read_file(path: Path, period_start: date, period_end: date) -> FileResult:
     """Ingest one file, or a REJECTED ledger entry saying why it cannot be."""
+    bad = _bad_name(path.name)
+    if bad:
+        shown = path.name.encode("unicode_escape").decode("ascii")[:80]
+        return FileResult(shown, "", 0, status="REJECTED",
+                          message=f"{shown}: {bad}; rename or remove it from the landing folder")  # fmt: skip
     if path.is_symlink() or path.suffix.lower() not in READABLE_SUFFIXES:
         hint = "; save it as XLSX" if path.suffix.lower() == ".xls" else ""
         return FileResult(
@@ -585,6 +676,9 @@ def ingest_period(settings: Settings, period: str) -> dict:
                 QUARANTINE_COLUMNS,
                 _with_period(period, (q for r in results for q in r.quarantine)),
             )
+            from pdpb.pipeline import pause_if_testing  # the crash-test hook; a no-op otherwise
+
+            pause_if_testing(settings, "ingest")
     finally:
         con.close()
     if rejected:

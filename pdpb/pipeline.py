@@ -11,15 +11,29 @@ needs an explicit rollback of the later ones.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import Callable
 from datetime import date, datetime
 
+from pdpb.audit import operator, record, record_changes
 from pdpb.config import PdpbError, Settings, default_cutoff, next_period, parse_period
+from pdpb.locking import writer_lock
 from pdpb.warehouse import connect, transaction
 
 log = logging.getLogger(__name__)
 
 LATER_PERIOD_TABLES = ("events", "quarantine", "files", "matches")
+
+# Crash-test hook (tests/test_reliability.py): when PDPB_TEST_PAUSE_IN names a
+# stage, that stage writes `<home>/paused-in-<stage>` at a point inside its
+# work and, where it owns an open transaction (ingest, link; apply in
+# pdpb/apply.py), sleeps there so the test can SIGKILL it. Stages whose writes
+# happen elsewhere (transform runs dbt, publish writes files) get the marker
+# from a timer PDPB_TEST_PAUSE_AFTER seconds into the stage and keep running,
+# so the kill lands wherever the stage is at that moment. Unset, nothing happens.
+PAUSE_ENV = "PDPB_TEST_PAUSE_IN"
+PAUSE_INSIDE = ("ingest", "link", "apply")
 
 
 # --------------------------------------------------------------------------- bookkeeping
@@ -40,6 +54,11 @@ def resolve_cutoff(period: str, cutoff: date | str | None) -> date:
 def start_period(settings: Settings, period: str, cutoff: date, rollback: bool = False) -> dict:
     """Check the period may run now, roll back later periods if asked, mark it RUNNING."""
     parse_period(period)
+    with writer_lock(settings):
+        return _start_period(settings, period, cutoff, rollback)
+
+
+def _start_period(settings: Settings, period: str, cutoff: date, rollback: bool) -> dict:
     con = connect(settings)
     try:
         if not con.execute("select count(*) from core.voters").fetchone()[0]:
@@ -67,18 +86,22 @@ def start_period(settings: Settings, period: str, cutoff: date, rollback: bool =
                     f"period {period} cannot run before {next_period(latest)}: periods run in order"
                 )
         if later:
-            # No audit table yet: the log line is the record of who undid what, and when.
             log.warning(
                 "rolling back %s to re-run %s, requested by %s",
                 ", ".join(sorted(later)),
                 period,
-                _operator(),
+                operator(),
             )
         with transaction(con):
             # Later periods first; then this period itself when it is re-run, so
             # that linking sees the list as it was before the period.
             for p in [*later, *([period] if period in periods else [])]:
-                rollback_period(con, p)
+                why = (
+                    f"--rollback to re-run {period}"
+                    if p != period
+                    else f"re-run of {period} (was {periods[p]})"
+                )
+                rollback_period(con, p, why)
             con.execute(
                 "insert into core.periods values (?, ?, 'RUNNING', ?, null, 'start', null)",
                 [period, cutoff, datetime.now()],
@@ -88,23 +111,22 @@ def start_period(settings: Settings, period: str, cutoff: date, rollback: bool =
     return {"period": period, "cutoff": cutoff.isoformat(), "rolled_back": later}
 
 
-def _operator() -> str:
-    """The OS user behind a run, for log lines that record a rollback."""
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
-def rollback_period(con, period: str) -> None:
+def rollback_period(con, period: str, why: str = "rollback") -> None:
     """Undo a whole period: its voter changes (apply.revert_period) and its ingested data.
 
-    Runs inside the caller's transaction, so a failed rollback changes nothing."""
+    Runs inside the caller's transaction, so a failed rollback changes nothing;
+    the audit log gets the ROLLBACK row in the same transaction (after any
+    change of the period not yet recorded) and keeps every earlier row."""
     from pdpb.apply import revert_period
 
     log.warning("rolling back period %s", period)
+    record_changes(con, period)
+    undone = con.execute("select count(*) from core.changes where period = ?", [period]).fetchone()[
+        0
+    ]
+    record(
+        con, "ROLLBACK", period, period, f"period {period} undone: {undone} changes reverted", why
+    )
     revert_period(con, period)
     for table in LATER_PERIOD_TABLES:
         con.execute(f"delete from core.{table} where period = ?", [period])
@@ -113,6 +135,13 @@ def rollback_period(con, period: str) -> None:
 
 def mark_stage(
     settings: Settings, period: str, stage: str, status: str = "RUNNING", message: str | None = None
+) -> None:
+    with writer_lock(settings):
+        _mark_stage(settings, period, stage, status, message)
+
+
+def _mark_stage(
+    settings: Settings, period: str, stage: str, status: str, message: str | None
 ) -> None:
     con = connect(settings)
     try:
@@ -131,6 +160,24 @@ def finish_period(settings: Settings, period: str) -> dict:
 
 
 # --------------------------------------------------------------------------- stages
+
+
+def pause_if_testing(settings: Settings, stage: str) -> None:
+    """The crash-test hook (see PAUSE_ENV); a no-op unless the variable names `stage`."""
+    if os.environ.get(PAUSE_ENV) != stage:
+        return
+    marker = settings.home / f"paused-in-{stage}"
+    if stage in PAUSE_INSIDE:
+        import time
+
+        marker.write_text(str(os.getpid()))
+        log.warning("%s=%s: pausing inside the %s stage", PAUSE_ENV, stage, stage)
+        time.sleep(float(os.environ.get("PDPB_TEST_PAUSE_SECONDS", "600")))
+        return
+    delay = float(os.environ.get("PDPB_TEST_PAUSE_AFTER", "1"))
+    timer = threading.Timer(delay, lambda: marker.write_text(str(os.getpid())))
+    timer.daemon = True
+    timer.start()
 
 
 def ingest(settings: Settings, period: str) -> dict:
@@ -190,6 +237,7 @@ def link(settings: Settings, period: str) -> dict:
                 [period],
             )
             con.unregister("_matches")
+            pause_if_testing(settings, "link")
         counts = dict(
             con.execute(
                 "select decision, count(*) from core.matches where period = ? group by 1", [period]
@@ -246,13 +294,17 @@ def stages(settings: Settings, period: str, cutoff: date) -> list[tuple[str, Cal
 
 
 def run_stage(settings: Settings, period: str, name: str, fn: Callable[[], dict]) -> dict:
-    """Run one stage, recording in core.periods where the period is and why it failed."""
-    mark_stage(settings, period, name)
-    try:
-        result = fn()
-    except Exception as exc:
-        mark_stage(settings, period, name, "FAILED", f"{type(exc).__name__}: {exc}"[:1000])
-        raise
+    """Run one stage under the writer lock, recording in core.periods where the
+    period is and why it failed."""
+    with writer_lock(settings):
+        mark_stage(settings, period, name)
+        try:
+            if name not in PAUSE_INSIDE:
+                pause_if_testing(settings, name)
+            result = fn()
+        except Exception as exc:
+            mark_stage(settings, period, name, "FAILED", f"{type(exc).__name__}: {exc}"[:1000])
+            raise
     log.info("%s %s: %s", period, name, summarize(result))
     return result
 
@@ -266,12 +318,13 @@ def run_period(
 ) -> dict:
     """Run every stage of one period without Airflow; returns each stage's counts."""
     cutoff = resolve_cutoff(period, cutoff)
-    results: dict[str, dict] = {"start": start_period(settings, period, cutoff, rollback)}
-    for name, fn in stages(settings, period, cutoff):
-        if on_stage:
-            on_stage(name)
-        results[name] = run_stage(settings, period, name, fn)
-    results["finish"] = finish_period(settings, period)
+    with writer_lock(settings):  # held for the whole period: no writer slips in between stages
+        results: dict[str, dict] = {"start": start_period(settings, period, cutoff, rollback)}
+        for name, fn in stages(settings, period, cutoff):
+            if on_stage:
+                on_stage(name)
+            results[name] = run_stage(settings, period, name, fn)
+        results["finish"] = finish_period(settings, period)
     return results
 
 

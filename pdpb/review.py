@@ -21,6 +21,7 @@ import pyarrow as pa
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 
+from pdpb.audit import record
 from pdpb.config import PdpbError, Settings, parse_period
 from pdpb.publish import escape_formula
 from pdpb.warehouse import connect, transaction
@@ -340,6 +341,10 @@ def import_decisions(settings: Settings, path: Path, pemeriksa: str | None = Non
                     [d["period"], d["sumber"], d["event_id"], d["target_id"], d["keputusan"],
                      d["decided_by"], now, d["catatan"]],
                 )  # fmt: skip
+                target = f" -> {d['target_id']}" if d["target_id"] else ""
+                record(con, "REVIEW_DECISION", d["period"], f"{d['sumber']}|{d['event_id']}",
+                       f"{d['keputusan']}{target} (from {path.name})", d["catatan"],
+                       actor=d["decided_by"])  # fmt: skip
     finally:
         con.close()
     periods = sorted({d["period"] for d in decisions})

@@ -174,6 +174,17 @@ create table if not exists core.event_outcomes (
     match_probability double, detail varchar,
     primary key (period, sumber, event_id)
 );
+
+-- The audit trail (pdpb/audit.py): append-only, one row per recorded action,
+-- in `seq` order. kind: INIT, CHANGE (subject dpid, ref change_id),
+-- REVIEW_DECISION (subject sumber|event_id), ROLLBACK (subject the period undone).
+-- Never deleted, not even by a rollback. Holds no NIK or NKK.
+create sequence if not exists core.audit_seq;
+create table if not exists core.audit_log (
+    seq bigint primary key, recorded_at timestamp not null, actor varchar not null,
+    kind varchar not null, period varchar, subject varchar, what varchar not null,
+    why varchar, ref varchar
+);
 """
 
 
