@@ -40,6 +40,14 @@ def iso(value: str) -> date:
     return date.fromisoformat(value)
 
 
+def digests(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
 def age_on(birth: date, day: date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
@@ -269,11 +277,40 @@ def test_the_same_seed_gives_the_same_bytes(out: Path, tmp_path: Path) -> None:
 
     generate(again, province="36", voters=VOTERS, periods=PERIODS, start=START, seed=11)
 
-    def digests(root: Path) -> dict[str, str]:
-        return {
-            str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*"))
-            if p.is_file()
-        }
-
     assert digests(again) == digests(out)
+
+
+def test_registration_noise_in_the_truth_is_exactly_where_the_record_differs(out: Path) -> None:
+    persons = {p["person_id"]: p for p in read(out / "truth" / "persons.csv")}
+    listed = {r["dpid"]: r for r in read(out / "voters.csv")}
+
+    for t in read(out / "truth" / "voters.csv"):
+        kinds, rec, person = (
+            set(t["noise"].split(";")) - {""},
+            listed[t["dpid"]],
+            persons[t["person_id"]],
+        )
+        d, m, y = rec["tanggal_lahir"].split("|")
+        assert ("nik_kosong" in kinds) == (rec["nik"] == "")
+        assert (t["nik_wrong"] == "true") == (rec["nik"] != person["nik"])
+        assert any(k.startswith("nik_") for k in kinds) == (rec["nik"] != person["nik"])
+        assert any(k.startswith("nama_") for k in kinds) == (rec["nama"] != person["nama"])
+        assert bool(kinds & {"tgl_tidak_diketahui", "umur_salah"}) == (
+            f"{y}-{m}-{d}" != person["tanggal_lahir"]
+        )
+        assert ("rtrw_000" in kinds) == ("000" in (rec["rt"], rec["rw"]))
+
+
+def test_chunk_size_does_not_change_the_bytes(
+    out: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pdpb.synth import generator, voterlist
+
+    monkeypatch.setattr(voterlist, "CHUNK_ROWS", 700)
+    monkeypatch.setattr(voterlist, "LISTABLE_SLICE", 1000)
+    monkeypatch.setattr(generator, "PERSON_CHUNK", 900)
+    small_chunks = tmp_path / "c"
+
+    generate(small_chunks, province="36", voters=VOTERS, periods=PERIODS, start=START, seed=11)
+
+    assert digests(small_chunks) == digests(out)

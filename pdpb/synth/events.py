@@ -30,6 +30,7 @@ from pdpb.synth.population import (
     Population,
     assign_names,
     nik_prefix,
+    rank_within,
     seventeenth_birthday,
     to_days,
 )
@@ -126,6 +127,9 @@ class PeriodSimulator:
         self.regions, self.vocab, self.places, self.rng = regions, vocab, places, rng
         self.budget = max(1, round(n_voters * EVENT_RATE))
         self.nik_taken: dict[int, int] = {}
+        # Kept rather than recomputed each period: the date arithmetic over the whole
+        # population made a dozen temporaries of its size every period.
+        self.bday = seventeenth_birthday(pop.birth)
 
     # --- helpers -----------------------------------------------------------
     def _setup(self, period: str) -> None:
@@ -358,8 +362,7 @@ class PeriodSimulator:
 
     def _penduduk_baru(self) -> None:
         n = self._count("PENDUDUK_BARU")
-        p = self.pop
-        bday = seventeenth_birthday(p.birth)
+        p, bday = self.pop, self.bday
         base = (
             self.alive
             & (self.ls.state == S_NONE)
@@ -497,8 +500,7 @@ class PeriodSimulator:
             self._move(person, addr)
             self._change(ev, -1, "BARU", "BARU_PINDAH_MASUK")
             self.ls.state[person] = S_NEW
-        for _ in range(n - round(n * 0.45) - round(n * 0.35)):
-            self._move_in()
+        self._move_in(n - round(n * 0.45) - round(n * 0.35))
 
     def _move_source(self) -> str:
         return "DUKCAPIL" if self.rng.random() < 0.9 else "MASYARAKAT"
@@ -528,68 +530,96 @@ class PeriodSimulator:
         r.house[rec], r.rt[rec], r.rw[rec] = addr["house"], addr["rt"], addr["rw"]
         r.noise[rec] &= ~np.int16(NOISE_RT | NOISE_RW)
 
-    def _move_in(self) -> None:
-        """A new adult from another province: a new person, NIK issued there."""
-        rng, p = self.rng, self.pop
-        code, place = origin_desa(self.regions.province, rng)
-        if place not in self.places:
-            self.places.append(place)
-        sex = int(rng.random() < 0.5)
-        birth = self.cut_day - int(rng.uniform(19, 60) * 365.25)
-        kec6 = int(code.replace(".", "")[:6])
-        prefix = int(nik_prefix(np.array([kec6]), np.array([birth]), np.array([sex]))[0])
-        serial = self.nik_taken.get(prefix, 0) + 1
-        self.nik_taken[prefix] = serial
-        dest = int(rng.choice(len(self.regions.desa_code), p=self.regions.desa_weight))
-        addr = self._new_address(dest)
-        hh = int(p.hh.max()) + 1
-        issue = self.cut_day - int(rng.integers(30, 3000))
-        new = p.take(np.array([0]))
-        new.hh[0], new.member[0], new.rel[0], new.sex[0], new.birth[0] = hh, 0, 0, sex, birth
-        new.kawin[0] = KAWIN_S if rng.random() < 0.6 else KAWIN_B
-        new.job[0], new.death[0], new.revoked[0], new.wna[0] = JOB_SIPIL, ALIVE, False, False
-        new.kec_issue[0], new.nik[0] = -1, prefix * 10_000 + serial
-        new.nkk[0] = (
-            kec6 * 10**10
-            + int(nik_prefix(np.array([0]), np.array([issue]), np.array([0]))[0]) * 10_000
-            + serial
-        )
-        new.place[0] = self.places.index(place)
-        new.disab[0], new.ktp[0], new.twin[0], new.junior[0] = 0, True, False, False
-        new.origin_desa[0] = code
-        names, mix_p = province_mix(self.regions.province)
-        ethnic = np.array([rng.choice(len(names), p=mix_p)])
+    def _move_in(self, k: int) -> None:
+        """k new adults from other provinces, each a PINDAH into the province and a BARU.
+
+        Built as one batch and appended to the population once: appending person
+        by person copied every column per mover, quadratic at province scale."""
+        if k <= 0:
+            return
+        new, codes = self._movers(k)
+        first = len(self.pop)
+        self.pop.extend(new)
+        ls = self.ls
+        ls.state = np.r_[ls.state, np.full(k, S_NONE, np.int8)]
+        ls.primary_rec = np.r_[ls.primary_rec, np.full(k, -1, np.int64)]
+        self.used = np.r_[self.used, np.ones(k, bool)]
+        self.alive = np.r_[self.alive, np.ones(k, bool)]
+        self.age = np.r_[self.age, (self.cut_day - new.birth) / 365.25]
+        self.bday = np.r_[self.bday, seventeenth_birthday(new.birth)]
+        for i in range(k):
+            addr = {
+                "desa": int(new.desa[i]),
+                "style": int(new.addr_style[i]),
+                "word": int(new.addr_word[i]),
+                "house": int(new.house[i]),
+                "rt": int(new.rt[i]),
+                "rw": int(new.rw[i]),
+            }
+            ev = self._event(
+                self._move_source(), "PINDAH", first + i, new_addr=addr, origin=codes[i]
+            )
+            self._baru(self._add(ev), "BARU_PINDAH_MASUK")
+
+    def _movers(self, k: int) -> tuple[Population, list[str]]:
+        """k people living in another province, with NIK and NKK issued there."""
+        rng = self.rng
+        origins = [origin_desa(self.regions.province, rng) for _ in range(k)]
+        codes = [code for code, _ in origins]
+        for _, place in origins:
+            if place not in self.places:
+                self.places.append(place)
+        place_idx = {name: i for i, name in enumerate(self.places)}
+        sex = (rng.random(k) < 0.5).astype(np.int8)
+        birth = self.cut_day - (rng.uniform(19, 60, k) * 365.25).astype(np.int64)
+        kec6 = np.array([int(c.replace(".", "")[:6]) for c in codes], dtype=np.int64)
+        prefix = nik_prefix(kec6, birth, sex)
+        serial = self._serials(prefix)
+        dest = rng.choice(len(self.regions.desa_code), k, p=self.regions.desa_weight)
+        addr = self._new_addresses(dest)
+        issue = self.cut_day - rng.integers(30, 3000, k)
+        new = self.pop.take(np.zeros(k, np.int64))
+        # Local household ids while names are drawn: Batak clans are drawn per household id.
+        new.hh[:] = np.arange(k)
+        new.member[:], new.rel[:], new.sex[:], new.birth[:] = 0, 0, sex, birth
+        new.kawin[:] = np.where(rng.random(k) < 0.6, KAWIN_S, KAWIN_B)
+        new.job[:], new.death[:], new.revoked[:], new.wna[:] = JOB_SIPIL, ALIVE, False, False
+        new.kec_issue[:], new.nik[:] = -1, prefix * 10_000 + serial
+        zeros = np.zeros(k, np.int64)
+        new.nkk[:] = kec6 * 10**10 + nik_prefix(zeros, issue, zeros) * 10_000 + serial
+        new.place[:] = [place_idx[place] for _, place in origins]
+        new.disab[:], new.ktp[:], new.twin[:], new.junior[:] = 0, True, False, False
+        new.origin_desa[:] = codes
         for col in ("g1", "g2", "pre", "patr", "binb", "title", "degree"):
-            getattr(new, col)[0] = -1
-        assign_names(
-            new,
-            ethnic,
-            names,
-            np.zeros(1, int),
-            np.array([(self.cut_day - birth) / 365.25]),
-            self.vocab,
-            rng,
-        )
-        for col, val in (
-            ("desa", dest),
-            ("addr_style", addr["style"]),
-            ("addr_word", addr["word"]),
-            ("house", addr["house"]),
-            ("rt", addr["rt"]),
-            ("rw", addr["rw"]),
-        ):
-            getattr(new, col)[0] = val
-        p.extend(new)
-        person = len(p) - 1
-        self.ls.state = np.r_[self.ls.state, np.int8(S_NONE)]
-        self.ls.primary_rec = np.r_[self.ls.primary_rec, -1]
-        self.used = np.r_[self.used, True]
-        self.alive = np.r_[self.alive, True]
-        self.age = np.r_[self.age, (self.cut_day - birth) / 365.25]
-        ev = self._add(
-            self._event(self._move_source(), "PINDAH", person, new_addr=addr, origin=code)
-        )
-        self._baru(ev, "BARU_PINDAH_MASUK")
+            getattr(new, col)[:] = -1
+        names, mix_p = province_mix(self.regions.province)
+        ethnic = rng.choice(len(names), k, p=mix_p)
+        age = (self.cut_day - birth) / 365.25
+        assign_names(new, ethnic, names, np.zeros(k, np.int64), age, self.vocab, rng)
+        new.hh[:] += int(self.pop.hh.max()) + 1
+        new.desa[:], new.rt[:], new.rw[:] = dest, addr["rt"], addr["rw"]
+        new.addr_style[:], new.addr_word[:] = addr["style"], addr["word"]
+        new.house[:] = addr["house"]
+        return new, codes
+
+    def _serials(self, prefix: np.ndarray) -> np.ndarray:
+        """NIK serials after those already issued to movers with the same prefix."""
+        taken = np.array([self.nik_taken.get(int(x), 0) for x in prefix], dtype=np.int64)
+        serial = rank_within(prefix) + 1 + taken
+        for x, s in zip(prefix.tolist(), serial.tolist(), strict=True):
+            self.nik_taken[x] = max(self.nik_taken.get(x, 0), s)
+        return serial
+
+    def _new_addresses(self, desa: np.ndarray) -> dict[str, np.ndarray]:
+        r, k = self.rng, len(desa)
+        return {
+            "desa": desa,
+            "style": r.integers(0, 3, k),
+            "word": r.integers(0, 1000, k),
+            "house": r.integers(1, 250, k),
+            "rt": r.integers(1, 16, k),
+            "rw": r.integers(1, 11, k),
+        }
 
     def _perubahan_data(self) -> None:
         n, r = self._count("PERUBAHAN_DATA"), self.recs
@@ -622,9 +652,10 @@ class PeriodSimulator:
         noise = int(self.recs.noise[rec])
         fields = ",".join(name for bit, name in NOISE_FIELDS if noise & bit)
         self._change(ev, rec, "UBAH", "UBAH_PERUBAHAN_DATA", fields=fields)
-        self.recs.noise[rec] = 0
-        for store in (self.recs.name_override, self.recs.nik_override, self.recs.birth_override):
-            store.pop(rec, None)
+        r, person = self.recs, int(self.recs.person[rec])
+        r.noise[rec] = 0
+        r.nik[rec], r.birth[rec] = self.pop.nik[person], self.pop.birth[person]
+        r.name_override.pop(rec, None)
         ev.outcome, ev.outcome_dpid = "APPLIED", self._dpid(rec)
 
     def _service(self) -> None:

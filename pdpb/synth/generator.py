@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
+import resource
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from pdpb.config import PdpbError, next_period, parse_period
@@ -33,14 +38,24 @@ from pdpb.synth.population import (
     ymd,
 )
 from pdpb.synth.regions import Regions, load_regions
-from pdpb.synth.render import fmt_dates, place_names, render_identity
-from pdpb.synth.voterlist import Records, build_records, listable, write_voters
+from pdpb.synth.render import digits, fmt_dates, place_names, render_identity
+from pdpb.synth.voterlist import (
+    NOISE_NIK,
+    Records,
+    build_records,
+    listable,
+    noise_labels,
+    record_order,
+    write_voters,
+)
 
+log = logging.getLogger(__name__)
 DUPLICATE_SHARE = 0.0075
 MINOR_SHARE = 0.0004
 REL_NAMES = np.array(["KEPALA", "PASANGAN", "ORANG_TUA", "ANAK"], dtype=object)
 JOB_NAMES = np.array(["SIPIL", "TNI", "POLRI"], dtype=object)
 PERSON_CHUNK = 250_000
+HOUSEHOLD_BLOCK = 500_000  # about 1.8 M people per draw
 
 
 def generate(
@@ -68,6 +83,7 @@ def generate(
     ref = date(y, m, 1) - timedelta(days=1)  # the initial list is the state at the previous cut-off
 
     pop = _population(voters, regions, vocab, ref, rngs[1])
+    _progress(t0, f"population: {len(pop):,} people")
     listed = listable(pop, ref)
     n_base = int(listed.sum())
     n_minor = max(2, round(n_base * MINOR_SHARE))
@@ -77,7 +93,9 @@ def generate(
     places = list(place_names(regions, []))
     n_initial_persons = len(pop)
 
+    _progress(t0, f"voter records: {len(recs):,}")
     write_voters(out_dir / "voters.csv", recs, pop, regions, vocab, np.array(places, dtype=object))
+    _progress(t0, "voters.csv written")
     _write_persons(
         out_dir / "truth" / "persons.csv",
         pop,
@@ -88,11 +106,13 @@ def generate(
         "",
         header=True,
     )
+    _progress(t0, "truth/persons.csv written")
     _write_voter_truth(out_dir / "truth", recs, pop)
+    _progress(t0, "truth/voters.csv and duplicates.csv written")
 
     ls = init_state(pop, recs)
     sim = PeriodSimulator(pop, recs, ls, regions, vocab, places, rngs[3], voters)
-    truth = {"events": [], "changes": [], "outcomes": [], "files": []}
+    tally = _Tally()
     period_list, period = [], start
     joined: dict[int, str] = {}
     for i in range(periods):
@@ -102,9 +122,8 @@ def generate(
         all_events = events + malformed
         assign_event_ids(all_events, period, rngs[4])
         # Files list rows by event id, so that row order says nothing about the kind.
-        order = sorted(
-            range(len(all_events)), key=lambda j: (all_events[j].sumber, all_events[j].event_id)
-        )
+        keys = [(ev.sumber, ev.event_id) for ev in all_events]
+        order = sorted(range(len(keys)), key=keys.__getitem__)
         position = {j: k for k, j in enumerate(order)}
         for ev in all_events:
             if ev.duplicate_of >= 0:
@@ -115,9 +134,14 @@ def generate(
         files = write_period(
             out_dir / "landing" / period, period, rows, redeliver=i == min(1, periods - 1)
         )
+        truth: dict[str, list] = {"events": [], "changes": [], "outcomes": [], "files": []}
         _collect_truth(truth, period, all_events, promotions, files)
+        _append_truth(out_dir / "truth", truth, tally, first=i == 0)
         joined.update({p: period for p in range(n_before, len(pop))})
         period_list.append(period)
+        _progress(t0, f"period {period}: {len(all_events):,} events")
+        # Freed before the next period is drawn, not after: they are 100,000s of objects.
+        del events, promotions, malformed, all_events, rows, truth, keys, order, position
         period = next_period(period)
 
     new_people = np.array(sorted(joined), dtype=np.int64)
@@ -130,18 +154,24 @@ def generate(
         if len(batch):
             persons_csv = out_dir / "truth" / "persons.csv"
             _write_persons(persons_csv, pop, batch, regions, vocab, places, p, header=False)
-    _write_truth_tables(out_dir / "truth", truth, regions, period_list)
+    _write_rekap(out_dir / "truth" / "rekap_kabkota.csv", tally.rekap, regions, period_list)
 
     manifest = _manifest(
         locals_for_manifest(province, voters, periods, start, seed, period_list),
         recs,
         n_initial_persons,
         len(new_people),
-        truth,
+        tally,
         ls,
     )
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return {**manifest, "elapsed_seconds": round(time.perf_counter() - t0, 2)}
+
+
+def _progress(t0: float, what: str) -> None:
+    # Stage times and peak memory, for bench/synth_scale.py and anyone scaling up.
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    log.info("%7.1f s  peak %6.0f MB  %s", time.perf_counter() - t0, peak_mb, what)
 
 
 def locals_for_manifest(
@@ -163,15 +193,19 @@ def _population(
 ) -> Population:
     """Households until the listed count reaches the target, then trimmed to it."""
     target = round(voters / (1 + DUPLICATE_SHARE)) - max(2, round(voters * MINOR_SHARE))
-    pop = build_households(max(50, round(target / 2.1)), regions, vocab, ref, rng, 0)
-    while listable(pop, ref).sum() < target:
-        more = build_households(
-            max(50, round(target / 8)), regions, vocab, ref, rng, int(pop.hh.max()) + 1
-        )
-        pop.extend(more)
+    # Households are drawn in blocks so that the temporaries of one draw stay small.
+    blocks, listed, n_hh = [], 0, 0
+    want = max(50, round(target / 2.1))
+    while listed < target:
+        size = min(HOUSEHOLD_BLOCK, want - n_hh) if n_hh < want else max(50, round(target / 8))
+        block = build_households(min(size, HOUSEHOLD_BLOCK), regions, vocab, ref, rng, n_hh)
+        blocks.append(block)
+        listed += int(listable(block, ref).sum())
+        n_hh = int(block.hh.max()) + 1
+    pop = Population.concat(blocks)
     per_hh = np.bincount(pop.hh, weights=listable(pop, ref))
     last_hh = int(np.searchsorted(np.cumsum(per_hh), target))
-    pop = pop.take(np.flatnonzero(pop.hh <= last_hh))
+    pop.keep(np.flatnonzero(pop.hh <= last_hh))
     pop.nik = assign_nik_serials(pop.nik)
     heads = np.flatnonzero(pop.member == 0)
     hh_nkk = assign_nik_serials(pop.nkk[heads])
@@ -240,6 +274,32 @@ def _collect_truth(
     truth["files"].extend(files)
 
 
+VOTER_TRUTH_COLUMNS = (
+    "dpid",
+    "person_id",
+    "is_primary",
+    "primary_dpid",
+    "dead_at_start",
+    "minor_wrong_birth",
+    "nik_wrong",
+    "noise",
+)
+EVENT_COLUMNS = [
+    "period",
+    "sumber",
+    "event_id",
+    "file_name",
+    "jenis_peristiwa",
+    "person_id",
+    "dpids",
+    "hard_case",
+    "is_malformed",
+    "malformed_reason",
+    "is_late",
+    "duplicate_of",
+]
+OUTCOME_COLUMNS = ["period", "sumber", "event_id", "person_id", "outcome", "dpid"]
+FILE_COLUMNS = ["period", "file_name", "sumber", "rows", "sha256", "copy_of"]
 CHANGE_COLUMNS = [
     "period",
     "sumber",
@@ -255,40 +315,59 @@ CHANGE_COLUMNS = [
 ]
 
 
-def _write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as fh:
+def _write_csv(path: Path, rows: list[dict], columns: list[str], append: bool = False) -> None:
+    with path.open("a" if append else "w", encoding="utf-8", newline="") as fh:
         w = csv.DictWriter(fh, columns, lineterminator="\n")
-        w.writeheader()
+        if not append:
+            w.writeheader()
         for r in rows:
             w.writerow({c: _cell(r[c]) for c in columns})
 
 
-def _bools(values: np.ndarray) -> list[str]:
-    return np.where(values, "true", "false").tolist()
+def _bools(values: np.ndarray) -> pa.Array:
+    # Arrow strings, not Python ones: a list of millions of "true" costs gigabytes.
+    return pc.if_else(pa.array(np.asarray(values).astype(bool)), "true", "false")
 
 
 def _cell(v: object) -> object:
     return ("true" if v else "false") if isinstance(v, bool | np.bool_) else v
 
 
-def _write_truth_tables(
-    folder: Path, truth: dict, regions: Regions, period_list: list[str]
-) -> None:
-    _write_csv(folder / "events.csv", truth["events"], list(truth["events"][0]))
-    _write_csv(folder / "expected_outcomes.csv", truth["outcomes"], list(truth["outcomes"][0]))
+@dataclass
+class _Tally:
+    """What the manifest and the recap need from the truth rows already written."""
+
+    events: Counter = field(default_factory=Counter)  # period|sumber|jenis
+    rules: Counter = field(default_factory=Counter)
+    outcomes: Counter = field(default_factory=Counter)
+    rekap: Counter = field(default_factory=Counter)  # (period, kab/kota, change type, sex)
+    files: int = 0
+
+
+def _append_truth(folder: Path, truth: dict, tally: _Tally, first: bool) -> None:
+    """One period's truth rows, appended so that memory does not grow with the periods."""
+    append = not first
+    _write_csv(folder / "events.csv", truth["events"], EVENT_COLUMNS, append)
+    _write_csv(folder / "expected_outcomes.csv", truth["outcomes"], OUTCOME_COLUMNS, append)
+    # The period leads the sort key, so sorting each period alone orders the whole file.
     changes = sorted(
         truth["changes"],
         key=lambda r: (r["period"], r["sumber"], r["event_id"], r["change_type"] != "TMS"),
     )
-    _write_csv(folder / "expected_changes.csv", changes, CHANGE_COLUMNS)
-    _write_csv(
-        folder / "files.csv",
-        truth["files"],
-        ["period", "file_name", "sumber", "rows", "sha256", "copy_of"],
+    _write_csv(folder / "expected_changes.csv", changes, CHANGE_COLUMNS, append)
+    _write_csv(folder / "files.csv", truth["files"], FILE_COLUMNS, append)
+    tally.events.update(
+        f"{e['period']}|{e['sumber']}|{e['jenis_peristiwa']}" for e in truth["events"]
     )
-    counts = Counter(
+    tally.rules.update(c["rule"] for c in changes)
+    tally.outcomes.update(o["outcome"] for o in truth["outcomes"])
+    tally.rekap.update(
         (c["period"], c["kode_wilayah"][:5], c["change_type"], c["jenis_kelamin"]) for c in changes
     )
+    tally.files += len(truth["files"])
+
+
+def _write_rekap(path: Path, counts: Counter, regions: Regions, period_list: list[str]) -> None:
     rekap = []
     for period in period_list:
         for kab in regions.kab_code:
@@ -297,7 +376,7 @@ def _write_truth_tables(
                 lo, pe = counts[(period, kab, ct, "L")], counts[(period, kab, ct, "P")]
                 row.update({f"{ct.lower()}_l": lo, f"{ct.lower()}_p": pe, ct.lower(): lo + pe})
             rekap.append(row)
-    _write_csv(folder / "rekap_kabkota.csv", rekap, list(rekap[0]))
+    _write_csv(path, rekap, list(rekap[0]))
 
 
 def _write_persons(
@@ -313,92 +392,100 @@ def _write_persons(
     """The true people (identity at the start, or when they moved in)."""
     kec = np.array(regions.kec_code + [""], dtype=object)
     place_arr = np.array(places, dtype=object)
-    mode = "w" if header else "a"
-    with path.open(mode, encoding="utf-8", newline="") as fh:
+    with path.open("wb" if header else "ab") as fh:
         for s in range(0, len(idx), PERSON_CHUNK):
             part = idx[s : s + PERSON_CHUNK]
             ident = render_identity(pop, part, regions, vocab, place_arr)
             death = pop.death[part]
             cols = {
-                "person_id": part.astype(str).tolist(),
-                "household_id": pop.hh[part].astype(str).tolist(),
+                "person_id": digits(part),
+                "household_id": digits(pop.hh[part]),
                 "hubungan": REL_NAMES[pop.rel[part]].tolist(),
                 **ident,
-                "kecamatan_terbit": [
-                    c or o[:8]
-                    for c, o in zip(
-                        kec[pop.kec_issue[part]].tolist(),
-                        pop.origin_desa[part].tolist(),
-                        strict=True,
-                    )
-                ],
+                "kecamatan_terbit": _issuing_kecamatan(pop, part, kec),
                 "pekerjaan": JOB_NAMES[pop.job[part]].tolist(),
                 "hak_pilih_dicabut": _bools(pop.revoked[part]),
-                "tanggal_meninggal": [
-                    d if a != ALIVE else ""
-                    for d, a in zip(
-                        fmt_dates(np.minimum(death, 10**6), "iso"), death.tolist(), strict=True
-                    )
-                ],
+                "tanggal_meninggal": pc.if_else(
+                    pa.array(death == ALIVE),
+                    "",
+                    pa.array(fmt_dates(np.minimum(death, 10**6), "iso"), pa.string()),
+                ),
                 "kembar": _bools(pop.twin[part]),
                 "nama_sama_ayah": _bools(pop.junior[part]),
                 "kode_wilayah_asal": pop.origin_desa[part].tolist(),
                 "periode_masuk": [joined] * len(part),
             }
-            table = pa.table({k: pa.array(vals, pa.string()) for k, vals in cols.items()})
-            buf = pa.BufferOutputStream()
-            pacsv.write_csv(
-                table,
-                buf,
-                pacsv.WriteOptions(include_header=header and s == 0, quoting_style="needed"),
-            )
-            fh.write(buf.getvalue().to_pybytes().decode())
+            table = pa.table({k: _text(vals) for k, vals in cols.items()})
+            opts = pacsv.WriteOptions(include_header=header and s == 0, quoting_style="needed")
+            pacsv.write_csv(table, fh, opts)
+
+
+def _issuing_kecamatan(pop: Population, part: np.ndarray, kec: np.ndarray) -> list[str]:
+    """xx.xx.xx of the NIK: the kecamatan of issue, or the origin's for people who moved in."""
+    issued = kec[pop.kec_issue[part]]
+    movers = np.flatnonzero(pop.kec_issue[part] < 0)
+    issued[movers] = [o[:8] for o in pop.origin_desa[part[movers]].tolist()]
+    return issued.tolist()
 
 
 def _write_voter_truth(folder: Path, recs: Records, pop: Population) -> None:
-    order = np.argsort(recs.dpid, kind="stable")
-    rows, dup_rows = [], []
-    for r in order.tolist():
-        primary = int(recs.primary[r])
-        rows.append(
-            {
-                "dpid": recs.dpid[r],
-                "person_id": recs.person[r],
-                "is_primary": primary == r,
-                "primary_dpid": recs.dpid[primary],
-                "dead_at_start": bool(recs.dead_at_start[r]),
-                "minor_wrong_birth": bool(recs.minor[r]),
-                "nik_wrong": bool(recs.noise[r] & 2),
-                "noise": ";".join(recs.noise_kind.get(r, []))
-                + (";umur_salah" if recs.minor[r] else ""),
+    """truth/voters.csv and duplicates.csv, column-wise in dpid order."""
+    order = record_order(recs)
+    labels, kind = noise_labels(recs)
+    columns = list(VOTER_TRUTH_COLUMNS)
+    with (folder / "voters.csv").open("wb") as fh:
+        fh.write((",".join(columns) + "\n").encode())
+        for start in range(0, len(order), PERSON_CHUNK):
+            rows = order[start : start + PERSON_CHUNK]
+            primary = recs.primary[rows]
+            cols = {
+                "dpid": digits(recs.dpid[rows]),
+                "person_id": digits(recs.person[rows]),
+                "is_primary": _bools(primary == rows),
+                "primary_dpid": digits(recs.dpid[primary]),
+                "dead_at_start": _bools(recs.dead_at_start[rows]),
+                "minor_wrong_birth": _bools(recs.minor[rows]),
+                "nik_wrong": _bools(recs.noise[rows] & NOISE_NIK),
+                "noise": pc.take(labels, pa.array(kind[rows])),
             }
+            _append_csv(fh, cols)
+    # A cluster is every record of a person with more than one, listed by its first dpid.
+    dup_person = np.unique(recs.person[recs.primary != np.arange(len(recs))])
+    rows = order[np.isin(recs.person[order], dup_person)]
+    people = recs.person[rows].tolist()
+    first: dict[int, int] = {}
+    for person in people:
+        first.setdefault(person, len(first))
+    cluster_rank = np.array([first[x] for x in people], dtype=np.int64)
+    rows = rows[np.argsort(cluster_rank, kind="stable")]
+    with (folder / "duplicates.csv").open("wb") as fh:
+        fh.write(b"cluster_id,dpid,person_id,is_primary\n")
+        _append_csv(
+            fh,
+            {
+                "cluster_id": pc.binary_join_element_wise(
+                    "G", digits(recs.dpid[recs.primary[rows]]), ""
+                ),
+                "dpid": digits(recs.dpid[rows]),
+                "person_id": digits(recs.person[rows]),
+                "is_primary": _bools(recs.primary[rows] == rows),
+            },
         )
-    clusters = {}
-    for r in order.tolist():
-        clusters.setdefault(int(recs.person[r]), []).append(r)
-    for person, members in sorted(clusters.items(), key=lambda kv: recs.dpid[kv[1][0]]):
-        if len(members) > 1:
-            for r in members:
-                dup_rows.append(
-                    {
-                        "cluster_id": f"G{recs.dpid[recs.primary[r]]}",
-                        "dpid": recs.dpid[r],
-                        "person_id": person,
-                        "is_primary": recs.primary[r] == r,
-                    }
-                )
-    _write_csv(folder / "voters.csv", rows, list(rows[0]))
-    _write_csv(
-        folder / "duplicates.csv", dup_rows, ["cluster_id", "dpid", "person_id", "is_primary"]
-    )
+
+
+def _append_csv(fh: BinaryIO, cols: dict) -> None:
+    """Rows of a plain CSV like csv.DictWriter's: these cells never need quotes."""
+    table = pa.table({k: _text(v) for k, v in cols.items()})
+    pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+
+
+def _text(values: object) -> pa.Array:
+    return values if isinstance(values, pa.Array) else pa.array(values, pa.string())
 
 
 def _manifest(
-    params: dict, recs: Records, n_persons: int, n_new: int, truth: dict, ls: ListState
+    params: dict, recs: Records, n_persons: int, n_new: int, tally: _Tally, ls: ListState
 ) -> dict:
-    events_by = Counter(
-        f"{e['period']}|{e['sumber']}|{e['jenis_peristiwa']}" for e in truth["events"]
-    )
     return {
         "parameters": params,
         "counts": {
@@ -408,11 +495,11 @@ def _manifest(
             "duplicate_records": int((recs.primary != np.arange(len(recs))).sum()),
             "dead_at_start": int(recs.dead_at_start.sum()),
             "minors_listed": int(recs.minor.sum()),
-            "events": len(truth["events"]),
-            "events_by_period_source_type": dict(sorted(events_by.items())),
-            "changes_by_rule": dict(sorted(Counter(c["rule"] for c in truth["changes"]).items())),
-            "outcomes": dict(sorted(Counter(o["outcome"] for o in truth["outcomes"]).items())),
-            "files": len(truth["files"]),
+            "events": sum(tally.events.values()),
+            "events_by_period_source_type": dict(sorted(tally.events.items())),
+            "changes_by_rule": dict(sorted(tally.rules.items())),
+            "outcomes": dict(sorted(tally.outcomes.items())),
+            "files": tally.files,
             "future_voters_pending": len(ls.future),
         },
     }

@@ -78,7 +78,17 @@ def render_rows(
 ) -> list[dict]:
     """One landing row per event, in the source's format and spelling."""
     persons = np.array([e.person for e in events], dtype=np.int64)
-    ident = render_identity(pop, persons, regions, vocab, np.array(places, dtype=object))
+    ident = {
+        c: v if isinstance(v, list) else v.to_pylist()
+        for c, v in render_identity(
+            pop, persons, regions, vocab, np.array(places, dtype=object)
+        ).items()
+    }
+    # Every date in every source style at once: formatting row by row dominated large periods.
+    days = np.array([e.day for e in events], dtype=np.int64)
+    styles = {src.date_style for src in SOURCES.values()}
+    births = {s: fmt_dates(pop.birth[persons], s) for s in styles}
+    happened = {s: fmt_dates(days, s) for s in styles}
     rows = []
     for i, ev in enumerate(events):
         src = SOURCES[ev.sumber]
@@ -87,8 +97,8 @@ def render_rows(
             row["nik"] = str(pop.nik[ev.nik_of])
         if ev.jenis != "PERUBAHAN_DATA":
             _source_noise(row, src, ev, bool(pop.sex[ev.person]), rng)
-        row["tanggal_lahir"] = fmt_dates(np.array([pop.birth[ev.person]]), src.date_style)[0]
-        row["tanggal_peristiwa"] = fmt_dates(np.array([ev.day]), src.date_style)[0]
+        row["tanggal_lahir"] = births[src.date_style][i]
+        row["tanggal_peristiwa"] = happened[src.date_style][i]
         row.update(
             event_id=ev.event_id,
             sumber=ev.sumber,

@@ -163,6 +163,21 @@ class Population:
         for f in fields(self):
             setattr(self, f.name, np.concatenate([getattr(self, f.name), getattr(other, f.name)]))
 
+    def keep(self, idx: np.ndarray) -> None:
+        """Keep rows `idx`, one column at a time so that only one column is ever doubled."""
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name)[idx])
+
+    @classmethod
+    def concat(cls, parts: list[Population]) -> Population:
+        """One population from blocks, freeing each block's column once it is copied."""
+        columns = {}
+        for f in fields(cls):
+            columns[f.name] = np.concatenate([getattr(part, f.name) for part in parts])
+            for part in parts:
+                setattr(part, f.name, None)
+        return cls(**columns)
+
 
 def rank_within(keys: np.ndarray) -> np.ndarray:
     """0-based rank of each element among equal keys, in input order."""

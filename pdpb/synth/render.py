@@ -51,20 +51,31 @@ def fmt_dates(days: np.ndarray, style: str) -> list[str]:
     return pc.binary_join_element_wise(ds, ms, ys, sep).to_pylist()
 
 
-def render_alamat(style: np.ndarray, word: np.ndarray, house: np.ndarray) -> list[str]:
-    out = []
-    for s, w, h in zip(style.tolist(), word.tolist(), house.tolist(), strict=True):
-        if s == 0:
-            out.append(f"JL. {STREETS[w % len(STREETS)]} NO. {h}")
-        elif s == 1:
-            out.append(f"KP. {KAMPUNG[w % len(KAMPUNG)]}")
-        else:
-            out.append(f"PERUM {PERUM[w % len(PERUM)]} BLOK {chr(65 + w % 8)}{w % 20 + 1} NO. {h}")
-    return out
+def digits(values: np.ndarray) -> pa.Array:
+    """Integers as decimal text (NIK, NKK, dpid, codes)."""
+    return pa.array(values).cast(pa.string())
 
 
-def pad3(values: np.ndarray) -> list[str]:
-    return [f"{v:03d}" for v in values.tolist()]
+def _pick(words: tuple[str, ...] | list[str], idx: np.ndarray) -> pa.Array:
+    return pc.take(pa.array(words), pa.array(idx))
+
+
+def render_alamat(style: np.ndarray, word: np.ndarray, house: np.ndarray) -> pa.Array:
+    """Street (0), kampung (1) or housing-estate (2) addresses, built column-wise."""
+    w, no = word.astype(np.int64), digits(house)
+    street = pc.binary_join_element_wise("JL. ", _pick(STREETS, w % len(STREETS)), " NO. ", no, "")
+    kampung = pc.binary_join_element_wise("KP. ", _pick(KAMPUNG, w % len(KAMPUNG)), "")
+    blok = pc.binary_join_element_wise(
+        _pick([chr(65 + i) for i in range(8)], w % 8), digits(w % 20 + 1), ""
+    )
+    perum = pc.binary_join_element_wise(
+        "PERUM ", _pick(PERUM, w % len(PERUM)), " BLOK ", blok, " NO. ", no, ""
+    )
+    return pc.choose(pa.array(style.astype(np.int8)), street, kampung, perum)
+
+
+def pad3(values: np.ndarray) -> pa.Array:
+    return pc.utf8_lpad(digits(values), 3, "0")
 
 
 def place_names(regions: Regions, extra_places: list[str]) -> np.ndarray:
@@ -73,12 +84,12 @@ def place_names(regions: Regions, extra_places: list[str]) -> np.ndarray:
 
 def render_identity(
     pop: Population, idx: np.ndarray, regions: Regions, vocab: Vocab, places: np.ndarray
-) -> dict[str, list[str]]:
+) -> dict[str, pa.Array | list[str]]:
     """The true identity columns of people `idx`, dates as ISO."""
     desa_codes = np.array(regions.desa_code + [""], dtype=object)
     return {
-        "nik": [str(v) for v in pop.nik[idx].tolist()],
-        "nkk": [str(v) for v in pop.nkk[idx].tolist()],
+        "nik": digits(pop.nik[idx]),
+        "nkk": digits(pop.nkk[idx]),
         "nama": render_names(pop, idx, vocab),
         "tempat_lahir": places[pop.place[idx]].tolist(),
         "tanggal_lahir": fmt_dates(pop.birth[idx], "iso"),

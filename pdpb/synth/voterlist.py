@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from pdpb.synth.names import NOISE_FUNCS, Vocab, noisy_name
@@ -34,6 +35,7 @@ from pdpb.synth.regions import Regions
 from pdpb.synth.render import (
     KAWIN_CODES,
     SEX_CODES,
+    digits,
     fmt_dates,
     pad3,
     render_alamat,
@@ -68,8 +70,21 @@ NOISE_FIELDS = (
     (NOISE_RT, "rt"),
     (NOISE_RW, "rw"),
 )
+# Bits of the noise-kind mask: what was done to a field, for the truth's `noise` column.
+KIND_NAMA_TYPO = 1  # then abbreviate, old_spelling, title: NOISE_FUNCS order
+KIND_NIK_KOSONG, KIND_NIK_PENDEK, KIND_NIK_SALAH = 16, 32, 64
+KIND_TGL, KIND_RTRW = 128, 256
+KIND_LABELS = (
+    *((KIND_NAMA_TYPO << i, f"nama_{kind}") for i, kind in enumerate(NOISE_FUNCS)),
+    (KIND_NIK_SALAH, "nik_salah"),
+    (KIND_NIK_PENDEK, "nik_pendek"),
+    (KIND_NIK_KOSONG, "nik_kosong"),
+    (KIND_TGL, "tgl_tidak_diketahui"),
+    (KIND_RTRW, "rtrw_000"),
+)
 SUMBER_CHOICES = np.array(["DP4", "DPTb", "COKLIT", "DPK"], dtype=object)
 CHUNK_ROWS = 250_000
+LISTABLE_SLICE = 1_000_000
 
 
 @dataclass
@@ -90,10 +105,11 @@ class Records:
     dpid: np.ndarray
     tps: np.ndarray
     sumber: np.ndarray
+    nik: np.ndarray  # the NIK as the record holds it; -1 when empty
+    birth: np.ndarray  # the birth day as the record holds it
+    noise_kind: np.ndarray  # bitmask of KIND_*
+    # Sparse (about 5% of records): the misspelt name; the true one is rendered otherwise.
     name_override: dict[int, str] = field(default_factory=dict)
-    nik_override: dict[int, str] = field(default_factory=dict)
-    birth_override: dict[int, int] = field(default_factory=dict)
-    noise_kind: dict[int, list[str]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.person)
@@ -101,17 +117,23 @@ class Records:
 
 def listable(pop: Population, ref: date) -> np.ndarray:
     """Eligible at the reference date and already registered."""
-    eligible = (
-        (pop.death == ALIVE)
-        & ~pop.wna
-        & (pop.job == JOB_SIPIL)
-        & ~pop.revoked
-        & (aged_17_by(pop.birth, ref) | (pop.kawin != KAWIN_B))
-    )
-    recent = (pop.kawin == KAWIN_B) & (
-        seventeenth_birthday(pop.birth) > to_days(ref - timedelta(days=60))
-    )
-    return eligible & ~recent
+    out = np.empty(len(pop), bool)
+    # In slices: the date arithmetic makes a dozen temporaries the size of the input.
+    for s in range(0, len(pop), LISTABLE_SLICE):
+        part = slice(s, s + LISTABLE_SLICE)
+        kawin, birth = pop.kawin[part], pop.birth[part]
+        eligible = (
+            (pop.death[part] == ALIVE)
+            & ~pop.wna[part]
+            & (pop.job[part] == JOB_SIPIL)
+            & ~pop.revoked[part]
+            & (aged_17_by(birth, ref) | (kawin != KAWIN_B))
+        )
+        recent = (kawin == KAWIN_B) & (
+            seventeenth_birthday(birth) > to_days(ref - timedelta(days=60))
+        )
+        out[part] = eligible & ~recent
+    return out
 
 
 def build_records(
@@ -185,12 +207,14 @@ def build_records(
         dpid=np.zeros(n_all, np.int64),
         tps=np.zeros(n_all, np.int16),
         sumber=SUMBER_CHOICES[rng.choice(4, n_all, p=[0.7, 0.1, 0.15, 0.05])],
+        nik=pop.nik[rec_person],
+        birth=pop.birth[rec_person],
+        noise_kind=np.zeros(n_all, np.int16),
     )
     recs.minor[dup_rows] = False
     _add_noise(recs, pop, vocab, rng, dup_rows)
-    for r in np.flatnonzero(recs.minor):
-        recs.birth_override[int(r)] = int(pop.birth[rec_person[r]] - 3 * 365 - 1)
-        recs.noise[r] |= NOISE_TGL
+    recs.birth[recs.minor] = pop.birth[rec_person[recs.minor]] - 3 * 365 - 1
+    recs.noise[recs.minor] |= NOISE_TGL
     _assign_dpid_and_tps(recs, pop, regions)
     return recs
 
@@ -198,9 +222,11 @@ def build_records(
 def _add_noise(
     recs: Records, pop: Population, vocab: Vocab, rng: np.random.Generator, dup_rows: np.ndarray
 ) -> None:
+    """Registration noise, drawn per field for all records at once."""
     n = len(recs)
     r = rng.random((4, n))
-    is_dup = np.isin(np.arange(n), dup_rows)
+    is_dup = np.zeros(n, bool)
+    is_dup[dup_rows] = True
     name_noise = (r[0] < 0.05) | (is_dup & (r[0] < 0.5))
     nik_noise = (r[1] < 0.028) | (is_dup & (r[1] > 0.5))
     tgl_noise = r[2] < 0.01
@@ -209,38 +235,63 @@ def _add_noise(
     idx = np.flatnonzero(name_noise)
     names = render_names(pop, recs.person[idx], vocab)
     kinds = rng.choice(len(NOISE_FUNCS), len(idx), p=[0.35, 0.25, 0.15, 0.25])
-    for i, name, k in zip(idx.tolist(), names, kinds.tolist(), strict=True):
-        kind = NOISE_FUNCS[k]
-        recs.name_override[i] = noisy_name(name, bool(pop.sex[recs.person[i]]), rng, kind)
-        recs.noise_kind.setdefault(i, []).append(f"nama_{kind}")
-    for i in np.flatnonzero(nik_noise).tolist():
-        true = str(pop.nik[recs.person[i]])
-        u = rng.random()
-        if u < 0.35 and not is_dup[i]:
-            recs.nik_override[i], kind = "", "nik_kosong"
-        elif u < 0.45:
-            recs.nik_override[i], kind = true[:-1], "nik_pendek"
-        else:
-            pos = int(rng.integers(6, 16))
-            digit = str((int(true[pos]) + int(rng.integers(1, 10))) % 10)
-            recs.nik_override[i], kind = true[:pos] + digit + true[pos + 1 :], "nik_salah"
-        recs.noise_kind.setdefault(i, []).append(kind)
-    for i in np.flatnonzero(tgl_noise).tolist():
-        birth = int(pop.birth[recs.person[i]])
-        year = int(np.datetime64(birth, "D").astype("datetime64[Y]").astype(int) + 1970)
-        unknown = date(year, 7, 1) if rng.random() < 0.6 else date(year, 12, 31)
-        if to_days(unknown) != birth:
-            recs.birth_override[i] = to_days(unknown)
-            recs.noise_kind.setdefault(i, []).append("tgl_tidak_diketahui")
+    female = pop.sex[recs.person[idx]].astype(bool).tolist()
+    for i, name, k, fem in zip(idx.tolist(), names, kinds.tolist(), female, strict=True):
+        recs.name_override[i] = noisy_name(name, fem, rng, NOISE_FUNCS[k])
+    recs.noise_kind[idx] |= (KIND_NAMA_TYPO << kinds).astype(np.int16)
+    _nik_noise(recs, pop, rng, np.flatnonzero(nik_noise), is_dup)
+    _birth_noise(recs, pop, rng, np.flatnonzero(tgl_noise))
     recs.noise |= np.where(name_noise, NOISE_NAMA, 0).astype(np.int16)
     recs.noise |= np.where(nik_noise, NOISE_NIK, 0).astype(np.int16)
-    recs.noise |= np.array(
-        [NOISE_TGL if i in recs.birth_override else 0 for i in range(n)], np.int16
-    )
+    recs.noise |= np.where(recs.noise_kind & KIND_TGL, NOISE_TGL, 0).astype(np.int16)
     recs.noise |= np.where(rt_noise, NOISE_RT, 0).astype(np.int16)
     recs.noise |= np.where(rw_noise, NOISE_RW, 0).astype(np.int16)
-    for i in np.flatnonzero(rt_noise | rw_noise).tolist():
-        recs.noise_kind.setdefault(i, []).append("rtrw_000")
+    recs.noise_kind[rt_noise | rw_noise] |= KIND_RTRW
+
+
+def _nik_noise(
+    recs: Records, pop: Population, rng: np.random.Generator, idx: np.ndarray, is_dup: np.ndarray
+) -> None:
+    """NIK empty (never on a duplicate: it would not be one), one digit short, or one wrong."""
+    true = pop.nik[recs.person[idx]]
+    u = rng.random(len(idx))
+    pos = rng.integers(6, 16, len(idx))  # position in the 16-digit string
+    shift = rng.integers(1, 10, len(idx))
+    place = 10 ** (15 - pos)
+    digit = true // place % 10
+    wrong = true + ((digit + shift) % 10 - digit) * place
+    empty = (u < 0.35) & ~is_dup[idx]
+    short = ~empty & (u < 0.45)
+    recs.nik[idx] = np.where(empty, -1, np.where(short, true // 10, wrong))
+    recs.noise_kind[idx] |= np.where(
+        empty, KIND_NIK_KOSONG, np.where(short, KIND_NIK_PENDEK, KIND_NIK_SALAH)
+    ).astype(np.int16)
+
+
+def _birth_noise(recs: Records, pop: Population, rng: np.random.Generator, idx: np.ndarray) -> None:
+    """An unknown birth date written as 1 July (60%) or 31 December of the year."""
+    birth = pop.birth[recs.person[idx]]
+    year = birth.astype("datetime64[D]").astype("datetime64[Y]")
+    july = (year.astype("datetime64[M]") + 6).astype("datetime64[D]").astype(np.int64)
+    december = ((year + 1).astype("datetime64[D]") - 1).astype(np.int64)
+    unknown = np.where(rng.random(len(idx)) < 0.6, july, december)
+    differs = unknown != birth
+    recs.birth[idx[differs]] = unknown[differs]
+    recs.noise_kind[idx[differs]] |= KIND_TGL
+
+
+def noise_labels(recs: Records) -> tuple[pa.Array, np.ndarray]:
+    """The `noise` column of truth/voters.csv as (distinct labels, label of each record).
+
+    A label lists the record's kinds, `;`-separated; there are only a few dozen
+    distinct ones, so records carry an index rather than a string."""
+    key = recs.noise_kind.astype(np.int32) | (recs.minor.astype(np.int32) << 15)
+    uniq, inverse = np.unique(key, return_inverse=True)
+    labels = []
+    for k in uniq.tolist():
+        names = [label for bit, label in KIND_LABELS if k & bit]
+        labels.append(";".join(names + (["umur_salah"] if k >> 15 else [])))
+    return pa.array(labels, pa.string()), inverse.astype(np.int32)
 
 
 def _assign_dpid_and_tps(recs: Records, pop: Population, regions: Regions) -> None:
@@ -277,24 +328,21 @@ def write_voters(
 
 def record_values(
     rows: np.ndarray, recs: Records, pop: Population, vocab: Vocab
-) -> dict[str, list[str]]:
+) -> dict[str, pa.Array | list[str]]:
     """nik, nama, tanggal_lahir (days), rt, rw as the records hold them."""
-    p = recs.person[rows]
-    nik = [
-        recs.nik_override.get(r, str(v))
-        for r, v in zip(rows.tolist(), pop.nik[p].tolist(), strict=True)
-    ]
-    names = render_names(pop, p, vocab)
-    nama = [recs.name_override.get(r, v) for r, v in zip(rows.tolist(), names, strict=True)]
-    birth = np.array(
-        [
-            recs.birth_override.get(r, b)
-            for r, b in zip(rows.tolist(), pop.birth[p].tolist(), strict=True)
-        ]
-    )
+    nik = pa.array(recs.nik[rows], mask=recs.nik[rows] < 0).cast(pa.string())
+    nama = render_names(pop, recs.person[rows], vocab)
+    for pos in np.flatnonzero(recs.noise[rows] & NOISE_NAMA).tolist():
+        nama[pos] = recs.name_override.get(int(rows[pos]), nama[pos])
     rt = np.where(recs.noise[rows] & NOISE_RT, 0, recs.rt[rows])
     rw = np.where(recs.noise[rows] & NOISE_RW, 0, recs.rw[rows])
-    return {"nik": nik, "nama": nama, "birth": birth, "rt": pad3(rt), "rw": pad3(rw)}
+    return {
+        "nik": pc.fill_null(nik, ""),
+        "nama": nama,
+        "birth": recs.birth[rows],
+        "rt": pad3(rt),
+        "rw": pad3(rw),
+    }
 
 
 def _voter_chunk(
@@ -304,12 +352,12 @@ def _voter_chunk(
     desa_codes: np.ndarray,
     vocab: Vocab,
     places: np.ndarray,
-) -> dict[str, list[str]]:
+) -> dict[str, pa.Array | list[str]]:
     p = recs.person[rows]
     vals = record_values(rows, recs, pop, vocab)
     return {
-        "dpid": [str(v) for v in recs.dpid[rows].tolist()],
-        "nkk": [str(v) for v in pop.nkk[p].tolist()],
+        "dpid": digits(recs.dpid[rows]),
+        "nkk": digits(pop.nkk[p]),
         "nik": vals["nik"],
         "nama": vals["nama"],
         "tempat_lahir": places[pop.place[p]].tolist(),
@@ -319,10 +367,10 @@ def _voter_chunk(
         "alamat": render_alamat(recs.addr_style[rows], recs.addr_word[rows], recs.house[rows]),
         "rt": vals["rt"],
         "rw": vals["rw"],
-        "disabilitas": [str(v) for v in pop.disab[p].tolist()],
+        "disabilitas": digits(pop.disab[p]),
         "ktp_el": np.where(pop.ktp[p], "S", "B").tolist(),
         "kode_wilayah": desa_codes[recs.desa[rows]].tolist(),
         "tps": pad3(recs.tps[rows]),
         "sumber": recs.sumber[rows].tolist(),
-        "keterangan": [""] * len(rows),
+        "keterangan": pa.nulls(len(rows), pa.string()).fill_null(""),
     }
