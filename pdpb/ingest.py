@@ -27,15 +27,11 @@ from pathlib import Path
 
 from pdpb import normalize as nz
 from pdpb.config import PdpbError, Settings, default_cutoff, parse_period
+from pdpb.contracts import LANDING_COLUMNS
 from pdpb.warehouse import connect, insert_rows, transaction
 
 log = logging.getLogger(__name__)
 
-LANDING_COLUMNS = (
-    "event_id", "sumber", "jenis_peristiwa", "tanggal_peristiwa", "nik", "nkk", "nama",
-    "tempat_lahir", "tanggal_lahir", "jenis_kelamin", "status_kawin", "alamat", "rt", "rw",
-    "kode_wilayah", "kode_wilayah_asal",
-)  # fmt: skip
 READABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".parquet")
 MAX_FIELD_CHARS = 1_000  # a longer value is a broken export, not a name or an address
 MAX_RAW_VALUE_CHARS = 2_000  # per value in core.quarantine.raw; the file itself stays in landing

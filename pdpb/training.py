@@ -33,8 +33,9 @@ def _voters_from_file(path: Path) -> pa.Table:
     """A Sidalih export as the linkage reference table; bad rows are skipped
     (they are reported by `pdpb init`, training needs only the good ones)."""
     from pdpb import normalize as nz
+    from pdpb.contracts import SIDALIH_COLUMNS
     from pdpb.ingest import read_rows
-    from pdpb.voterlist import SIDALIH_COLUMNS, normalise_voter
+    from pdpb.voterlist import normalise_voter
 
     if not path.is_file():
         raise PdpbError(f"voter list {path} does not exist")

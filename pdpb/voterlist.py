@@ -15,15 +15,11 @@ from pathlib import Path
 from pdpb import normalize as nz
 from pdpb.apply import HISTORY_COLUMNS, INIT_PERIOD, VOTER_COLUMNS
 from pdpb.config import PdpbError, Settings
+from pdpb.contracts import SIDALIH_COLUMNS
 from pdpb.ingest import FileRejected, read_rows, sha256_of
 from pdpb.warehouse import connect, insert_rows, transaction
 
 log = logging.getLogger(__name__)
-
-SIDALIH_COLUMNS = (
-    "dpid", "nkk", "nik", "nama", "tempat_lahir", "tanggal_lahir", "jenis_kelamin", "status_kawin",
-    "alamat", "rt", "rw", "disabilitas", "ktp_el", "kode_wilayah", "tps", "sumber", "keterangan",
-)  # fmt: skip
 
 
 def normalise_voter(values: dict[str, object], today: date) -> dict:

@@ -16,20 +16,6 @@ import pyarrow as pa
 
 from pdpb.config import Settings
 
-# Identity columns shared by voters, history and events, in Sidalih order.
-IDENTITY_COLUMNS = (
-    "nkk",
-    "nik",
-    "nama",
-    "tempat_lahir",
-    "tanggal_lahir",
-    "jenis_kelamin",
-    "status_kawin",
-    "alamat",
-    "rt",
-    "rw",
-)
-
 DDL = """
 create schema if not exists core;
 create schema if not exists marts;

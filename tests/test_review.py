@@ -10,30 +10,13 @@ import pytest
 from openpyxl import load_workbook
 
 from pdpb.config import PdpbError, Settings, default_cutoff
+from pdpb.contracts import LANDING_COLUMNS
 from pdpb.pipeline import apply, ingest, link, start_period
 from pdpb.review import export_review, import_decisions
 from pdpb.voterlist import init_voters
 from pdpb.warehouse import connect
 
 PERIOD = "2026-01"
-LANDING_COLUMNS = [
-    "event_id",
-    "sumber",
-    "jenis_peristiwa",
-    "tanggal_peristiwa",
-    "nik",
-    "nkk",
-    "nama",
-    "tempat_lahir",
-    "tanggal_lahir",
-    "jenis_kelamin",
-    "status_kawin",
-    "alamat",
-    "rt",
-    "rw",
-    "kode_wilayah",
-    "kode_wilayah_asal",
-]
 
 
 def _holder(small_synth) -> dict:

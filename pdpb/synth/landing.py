@@ -21,30 +21,12 @@ from pathlib import Path
 import numpy as np
 from openpyxl import Workbook
 
+from pdpb.contracts import LANDING_COLUMNS
 from pdpb.synth.events import Event
 from pdpb.synth.names import noisy_name
 from pdpb.synth.population import Population
 from pdpb.synth.regions import Regions
 from pdpb.synth.render import EXCEL_EPOCH_OFFSET, fmt_dates, render_identity
-
-LANDING_COLUMNS = [
-    "event_id",
-    "sumber",
-    "jenis_peristiwa",
-    "tanggal_peristiwa",
-    "nik",
-    "nkk",
-    "nama",
-    "tempat_lahir",
-    "tanggal_lahir",
-    "jenis_kelamin",
-    "status_kawin",
-    "alamat",
-    "rt",
-    "rw",
-    "kode_wilayah",
-    "kode_wilayah_asal",
-]
 
 
 class Source:
@@ -240,7 +222,6 @@ def _sha256(path: Path) -> str:
 
 __all__ = [
     "EXCEL_EPOCH_OFFSET",
-    "LANDING_COLUMNS",
     "SOURCES",
     "assign_event_ids",
     "render_rows",

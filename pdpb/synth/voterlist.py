@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from pdpb.contracts import SIDALIH_COLUMNS
 from pdpb.synth.names import NOISE_FUNCS, Vocab, noisy_name
 from pdpb.synth.population import (
     ALIVE,
@@ -42,25 +43,6 @@ from pdpb.synth.render import (
     render_names,
 )
 
-VOTER_COLUMNS = [
-    "dpid",
-    "nkk",
-    "nik",
-    "nama",
-    "tempat_lahir",
-    "tanggal_lahir",
-    "jenis_kelamin",
-    "status_kawin",
-    "alamat",
-    "rt",
-    "rw",
-    "disabilitas",
-    "ktp_el",
-    "kode_wilayah",
-    "tps",
-    "sumber",
-    "keterangan",
-]
 # Bits of the registration-noise mask: which fields of a record differ from the truth.
 NOISE_NAMA, NOISE_NIK, NOISE_TGL, NOISE_RT, NOISE_RW = 1, 2, 4, 8, 16
 NOISE_FIELDS = (
@@ -316,7 +298,7 @@ def write_voters(
     """voters.csv in the Sidalih export format, written in chunks."""
     desa_codes = np.array(regions.desa_code, dtype=object)
     order = record_order(recs)
-    schema = pa.schema([(c, pa.string()) for c in VOTER_COLUMNS])
+    schema = pa.schema([(c, pa.string()) for c in SIDALIH_COLUMNS])
     opts = pacsv.WriteOptions(quoting_style="needed")
     with pacsv.CSVWriter(path, schema, write_options=opts) as writer:
         for start in range(0, len(order), CHUNK_ROWS):
