@@ -15,22 +15,16 @@ docs/apply.md describes the rules and these semantics for operators.
 from __future__ import annotations
 
 import logging
-import os
-import time
 from dataclasses import dataclass, field
 from datetime import date
 
 from pdpb.audit import record_changes
 from pdpb.config import Settings
+from pdpb.faults import pause_if_testing
 from pdpb.warehouse import connect, insert_rows, transaction
 
 log = logging.getLogger(__name__)
 
-# Test hook for the crash test: when this variable names a stage ("apply"),
-# that stage writes a marker file `paused-in-<stage>` in the home and sleeps
-# inside its open transaction, so a test can kill the process at a known point.
-# Unset (always, outside tests) it does nothing.
-PAUSE_ENV = "PDPB_TEST_PAUSE_IN"
 
 INIT_PERIOD = "0000-00"
 SUMBER_PRIORITY = ("DUKCAPIL", "IMIGRASI", "TNI", "POLRI", "MASYARAKAT")
@@ -440,15 +434,6 @@ def apply_dedupe(state: PeriodState, proposals: list[dict]) -> None:
         reason = f"TMS 2 (ganda) dengan {p['survivor_dpid']}: klaster {p['cluster_id']} ({p['decision']})"
         state.make_tms(record, 2, "TMS_GANDA", reason, cluster)
         state.applied_dedupe.append((p["cluster_id"], p["dpid"]))
-
-
-def pause_if_testing(settings: Settings, stage: str) -> None:
-    """The crash-test hook (see PAUSE_ENV); a no-op unless the variable names `stage`."""
-    if os.environ.get(PAUSE_ENV) != stage:
-        return
-    (settings.home / f"paused-in-{stage}").write_text(str(os.getpid()))
-    log.warning("%s=%s: pausing inside the %s transaction", PAUSE_ENV, stage, stage)
-    time.sleep(float(os.environ.get("PDPB_TEST_PAUSE_SECONDS", "600")))
 
 
 # --------------------------------------------------------------------------- database

@@ -672,7 +672,7 @@ def ingest_period(settings: Settings, period: str) -> dict:
                 QUARANTINE_COLUMNS,
                 _with_period(period, (q for r in results for q in r.quarantine)),
             )
-            from pdpb.pipeline import pause_if_testing  # the crash-test hook; a no-op otherwise
+            from pdpb.faults import pause_if_testing
 
             pause_if_testing(settings, "ingest")
     finally:

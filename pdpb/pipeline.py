@@ -11,29 +11,18 @@ needs an explicit rollback of the later ones.
 from __future__ import annotations
 
 import logging
-import os
-import threading
 from collections.abc import Callable
 from datetime import date, datetime
 
 from pdpb.audit import operator, record, record_changes
 from pdpb.config import PdpbError, Settings, default_cutoff, next_period, parse_period
+from pdpb.faults import PAUSE_INSIDE, pause_if_testing
 from pdpb.locking import writer_lock
 from pdpb.warehouse import connect, transaction
 
 log = logging.getLogger(__name__)
 
 LATER_PERIOD_TABLES = ("events", "quarantine", "files", "matches")
-
-# Crash-test hook (tests/test_reliability.py): when PDPB_TEST_PAUSE_IN names a
-# stage, that stage writes `<home>/paused-in-<stage>` at a point inside its
-# work and, where it owns an open transaction (ingest, link; apply in
-# pdpb/apply.py), sleeps there so the test can SIGKILL it. Stages whose writes
-# happen elsewhere (transform runs dbt, publish writes files) get the marker
-# from a timer PDPB_TEST_PAUSE_AFTER seconds into the stage and keep running,
-# so the kill lands wherever the stage is at that moment. Unset, nothing happens.
-PAUSE_ENV = "PDPB_TEST_PAUSE_IN"
-PAUSE_INSIDE = ("ingest", "link", "apply")
 
 
 # --------------------------------------------------------------------------- bookkeeping
@@ -160,24 +149,6 @@ def finish_period(settings: Settings, period: str) -> dict:
 
 
 # --------------------------------------------------------------------------- stages
-
-
-def pause_if_testing(settings: Settings, stage: str) -> None:
-    """The crash-test hook (see PAUSE_ENV); a no-op unless the variable names `stage`."""
-    if os.environ.get(PAUSE_ENV) != stage:
-        return
-    marker = settings.home / f"paused-in-{stage}"
-    if stage in PAUSE_INSIDE:
-        import time
-
-        marker.write_text(str(os.getpid()))
-        log.warning("%s=%s: pausing inside the %s stage", PAUSE_ENV, stage, stage)
-        time.sleep(float(os.environ.get("PDPB_TEST_PAUSE_SECONDS", "600")))
-        return
-    delay = float(os.environ.get("PDPB_TEST_PAUSE_AFTER", "1"))
-    timer = threading.Timer(delay, lambda: marker.write_text(str(os.getpid())))
-    timer.daemon = True
-    timer.start()
 
 
 def ingest(settings: Settings, period: str) -> dict:

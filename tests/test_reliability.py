@@ -225,7 +225,7 @@ def test_a_rerun_after_a_kill_in_any_stage_equals_an_uninterrupted_run(crash_dat
 
 
 def test_the_pause_hook_does_nothing_unless_it_names_the_stage(tmp_path, monkeypatch):
-    from pdpb.pipeline import pause_if_testing
+    from pdpb.faults import pause_if_testing
 
     monkeypatch.setenv("PDPB_TEST_PAUSE_IN", "apply")
     pause_if_testing(Settings.load(tmp_path), "ingest")
