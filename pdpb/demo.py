@@ -10,7 +10,6 @@ runs in: it refuses a home it did not create, and starts a demo home afresh.
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 
@@ -43,9 +42,7 @@ def run_demo(settings: Settings, voters: int = 50_000, periods: int = 3, seed: i
     started = time.monotonic()
     _fresh_demo_home(settings)
     data = settings.home / "synth"
-    manifest = generate(
-        data, province="36", voters=voters, periods=periods, start=DEMO_START, seed=seed
-    )
+    generate(data, province="36", voters=voters, periods=periods, start=DEMO_START, seed=seed)
     init_voters(settings, data / "voters.csv")
     prepare_airflow(settings)
     period_list = sorted(p.name for p in (data / "landing").iterdir() if p.is_dir())
@@ -53,12 +50,10 @@ def run_demo(settings: Settings, voters: int = 50_000, periods: int = 3, seed: i
         shutil.copytree(data / "landing" / period, settings.landing_dir(period))
     # Nobody sits at the approval step in a demo: the param answers it (docs/airflow.md).
     run_periods(settings, period_list, {"approval": "approve"})
-    return summary(settings, period_list, time.monotonic() - started, manifest)
+    return summary(settings, period_list, time.monotonic() - started)
 
 
-def summary(
-    settings: Settings, periods: list[str], seconds: float, manifest: dict | None = None
-) -> str:
+def summary(settings: Settings, periods: list[str], seconds: float) -> str:
     con = connect(settings, read_only=True)
     try:
         rows = con.execute(
@@ -95,8 +90,4 @@ def summary(
         f"snapshot:       {settings.published_dir / 'pdpb.duckdb'}",
         f"status:         pdpb --home {settings.home} status",
     ]
-    if manifest:
-        (settings.home / "demo-summary.json").write_text(
-            json.dumps({"periods": rows}, default=str, indent=1)
-        )
     return "\n".join(lines)

@@ -11,7 +11,6 @@ commits it.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -32,28 +31,9 @@ MIN_TRAINING_RECORDS = 1_000
 def _voters_from_file(path: Path) -> pa.Table:
     """A Sidalih export as the linkage reference table; bad rows are skipped
     (they are reported by `pdpb init`, training needs only the good ones)."""
-    from pdpb import normalize as nz
-    from pdpb.contracts import SIDALIH_COLUMNS
-    from pdpb.ingest import read_rows
-    from pdpb.voterlist import normalise_voter
+    from pdpb.voterlist import read_voter_list
 
-    if not path.is_file():
-        raise PdpbError(f"voter list {path} does not exist")
-    header, rows = read_rows(path)
-    positions = {str(h or "").strip().lstrip("\ufeff").lower(): i for i, h in enumerate(header)}
-    missing = [c for c in SIDALIH_COLUMNS if c not in positions]
-    if missing:
-        raise PdpbError(f"{path.name}: missing required columns: {', '.join(missing)}")
-    today = datetime.now().date()
-    voters = []
-    for row in rows:
-        values = {
-            c: row[positions[c]] if positions[c] < len(row) else None for c in SIDALIH_COLUMNS
-        }
-        try:
-            voters.append(normalise_voter(values, today))
-        except nz.InvalidValue:
-            continue
+    voters, _ = read_voter_list(path)
     return pa.Table.from_pylist(
         [{"target_id": v["dpid"], **{c: v.get(c) for c in REFERENCE_COLUMNS[1:]}} for v in voters]
     )

@@ -65,6 +65,37 @@ def normalise_voter(values: dict[str, object], today: date) -> dict:
     }
 
 
+def read_voter_list(path: Path) -> tuple[list[dict], list[dict]]:
+    """Read and normalise a Sidalih export: (voters, quarantine rows with reasons)."""
+    path = Path(path)
+    if not path.is_file():
+        raise PdpbError(f"voter list {path} does not exist")
+    header, rows = read_rows(path)
+    positions = {str(h or "").strip().lstrip("\ufeff").lower(): i for i, h in enumerate(header)}
+    missing = [c for c in SIDALIH_COLUMNS if c not in positions]
+    if missing:
+        raise FileRejected(f"{path.name}: missing required columns: {', '.join(missing)}")
+    voters, quarantine, seen = [], [], set()
+    today = datetime.now().date()
+    for row_number, row in enumerate(rows, start=2):
+        values = {
+            c: (row[positions[c]] if positions[c] < len(row) else None) for c in SIDALIH_COLUMNS
+        }
+        try:
+            voter = normalise_voter(values, today)
+            if voter["dpid"] in seen:
+                raise nz.InvalidValue("DUPLICATE_DPID", f"dpid {voter['dpid']} repeats")
+        except nz.InvalidValue as bad:
+            quarantine.append({"period": INIT_PERIOD, "file_name": path.name, "row_number": row_number,
+                               "sumber": "SIDALIH", "event_id": nz.clean_text(values.get("dpid")),
+                               "reason": bad.reason, "detail": bad.detail,
+                               "raw": str({k: v for k, v in values.items() if k not in ("nik", "nkk")})[:4000]})  # fmt: skip
+            continue
+        seen.add(voter["dpid"])
+        voters.append(voter)
+    return voters, quarantine
+
+
 def init_voters(settings: Settings, path: Path) -> dict:
     """Load the initial list; refuses a home that already has voters."""
     path = Path(path)
@@ -76,29 +107,7 @@ def init_voters(settings: Settings, path: Path) -> dict:
             raise PdpbError(
                 f"home {settings.home} already has a voter list; init needs an empty home"
             )
-        header, rows = read_rows(path)
-        positions = {str(h or "").strip().lstrip("\ufeff").lower(): i for i, h in enumerate(header)}
-        missing = [c for c in SIDALIH_COLUMNS if c not in positions]
-        if missing:
-            raise FileRejected(f"{path.name}: missing required columns: {', '.join(missing)}")
-        voters, quarantine, seen = [], [], set()
-        today = datetime.now().date()
-        for row_number, row in enumerate(rows, start=2):
-            values = {
-                c: (row[positions[c]] if positions[c] < len(row) else None) for c in SIDALIH_COLUMNS
-            }
-            try:
-                voter = normalise_voter(values, today)
-                if voter["dpid"] in seen:
-                    raise nz.InvalidValue("DUPLICATE_DPID", f"dpid {voter['dpid']} repeats")
-            except nz.InvalidValue as bad:
-                quarantine.append({"period": INIT_PERIOD, "file_name": path.name, "row_number": row_number,
-                                   "sumber": "SIDALIH", "event_id": nz.clean_text(values.get("dpid")),
-                                   "reason": bad.reason, "detail": bad.detail,
-                                   "raw": str({k: v for k, v in values.items() if k not in ("nik", "nkk")})[:4000]})  # fmt: skip
-                continue
-            seen.add(voter["dpid"])
-            voters.append(voter)
+        voters, quarantine = read_voter_list(path)
         history = [
             {
                 **v,
