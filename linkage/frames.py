@@ -12,11 +12,13 @@ so that a move is not evidence against the match.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
 
+import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from linkage import names
 
@@ -48,12 +50,17 @@ _PLACE_PREFIX = re.compile(r"^(KABUPATEN|KAB\.?|KOTA|KOTAMADYA)\s+")
 _ADDRESS_WORDS = {"JALAN": "JL", "JLN": "JL", "GANG": "GG", "KAMPUNG": "KP", "KAMP": "KP"}
 
 
+def clean_digits_array(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Digits only; empty and all-zero numbers are unknown (null), not evidence."""
+    digits = pc.replace_substring_regex(values.cast(pa.string()), r"\D+", "")
+    return pc.if_else(
+        pc.match_substring_regex(digits, r"^0*$"), pa.scalar(None, pa.string()), digits
+    )
+
+
 def clean_digits(value: str | None) -> str | None:
-    """Digits only; empty and all-zero numbers are unknown, not evidence."""
-    if value is None:
-        return None
-    digits = _DIGITS.sub("", str(value))
-    return digits if digits.strip("0") else None
+    """`clean_digits_array` for one value."""
+    return clean_digits_array(pa.array([value], pa.string()))[0].as_py()
 
 
 def clean_place(value: str | None) -> str | None:
@@ -78,30 +85,49 @@ def clean_rt_rw(value: str | None) -> str | None:
     return str(int(digits)) if digits else None
 
 
+# A NIK that can speak for its row: 16 digits, a plausible province, a real
+# DDMMYY (day + 40 for women), a non-zero serial, and, where the row knows them,
+# the same birth date and sex as the row. A NIK that contradicts its own row is
+# often someone else's (a relative's card, a clerk's copy), so it is never taken
+# as proof that two records are different people. Written on the columns `nik`
+# (clean digits), `tanggal_lahir` and `jenis_kelamin` (L/P).
+NIK_AGREES_SQL = """
+    coalesce(
+        length(nik) = 16
+        and try_cast(nik[1:2] as integer) between 11 and 99
+        and nik[13:16] <> '0000'
+        and (try_cast(nik[7:8] as integer) % 40) between 1 and 31
+        and try_cast(nik[7:8] as integer) <= 71
+        and try_cast(nik[9:10] as integer) between 1 and 12
+        and coalesce(jenis_kelamin not in ('L', 'P')
+                     or jenis_kelamin = if(try_cast(nik[7:8] as integer) > 40, 'P', 'L'), true)
+        and coalesce(day(tanggal_lahir) = try_cast(nik[7:8] as integer) % 40
+                     and month(tanggal_lahir) = try_cast(nik[9:10] as integer)
+                     and year(tanggal_lahir) % 100 = try_cast(nik[11:12] as integer), true),
+        false)
+"""
+
+
+def nik_agrees_array(table: pa.Table) -> pa.ChunkedArray:
+    """`NIK_AGREES_SQL` over a table with nik, tanggal_lahir, jenis_kelamin."""
+    con = duckdb.connect()
+    try:
+        con.register("frame_rows", table.select(["nik", "tanggal_lahir", "jenis_kelamin"]))
+        return con.sql(f"select {NIK_AGREES_SQL} as ok from frame_rows").to_arrow_table()["ok"]
+    finally:
+        con.close()
+
+
 def nik_agrees(nik: str | None, tanggal_lahir: date | None, jenis_kelamin: str | None) -> bool:
-    """A NIK that can speak for its row: 16 digits, a plausible province, a real
-    DDMMYY (day + 40 for women), a non-zero serial, and, where the row knows
-    them, the same birth date and sex as the row. A NIK that contradicts its
-    own row is often someone else's (a relative's card, a clerk's copy), so it
-    is never taken as proof that two records are different people."""
-    if nik is None or len(nik) != 16 or not 11 <= int(nik[:2]) <= 99 or nik[12:] == "0000":
-        return False
-    day, month, yy = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
-    sex = "P" if day > 40 else "L"
-    day = day - 40 if day > 40 else day
-    if not (1 <= day <= 31 and 1 <= month <= 12):
-        return False
-    if jenis_kelamin in ("L", "P") and jenis_kelamin != sex:
-        return False
-    return tanggal_lahir is None or (
-        tanggal_lahir.day,
-        tanggal_lahir.month,
-        tanggal_lahir.year % 100,
-    ) == (
-        day,
-        month,
-        yy,
+    """`NIK_AGREES_SQL` for one row."""
+    row = pa.table(
+        {
+            "nik": pa.array([clean_digits(nik)], pa.string()),
+            "tanggal_lahir": pa.array([tanggal_lahir], pa.date32()),
+            "jenis_kelamin": pa.array([jenis_kelamin], pa.string()),
+        }
     )
+    return bool(nik_agrees_array(row)[0].as_py())
 
 
 @lru_cache(maxsize=500_000)
@@ -124,49 +150,68 @@ def name_forms(
     )
 
 
-def _column(table: pa.Table, name: str) -> list:
-    return table.column(name).to_pylist() if name in table.column_names else [None] * table.num_rows
+Array = pa.Array | pa.ChunkedArray
 
 
-def _map(values: Iterable, fn: Callable) -> list:
-    return [fn(v) for v in values]
+def _column(table: pa.Table, name: str) -> Array:
+    if name in table.column_names:
+        return table.column(name)
+    return pa.nulls(table.num_rows, pa.string())
+
+
+def _map_distinct(values: Array, fn: Callable) -> Array:
+    """`fn` applied to each distinct value once, then spread back over the rows:
+    a list of millions of voters has a few hundred thousand names, a few
+    thousand addresses and a few dozen places."""
+    values = values.cast(pa.string())
+    distinct = pc.unique(values)
+    mapped = pa.array([fn(v) for v in distinct.to_pylist()], pa.string())
+    return mapped.take(pc.index_in(values, value_set=distinct, skip_nulls=False))
+
+
+def _blanked(values: Array, blank: Array | None) -> Array:
+    if blank is None:
+        return values
+    return pc.if_else(blank, pa.scalar(None, values.type), values)
 
 
 def build_frame(
-    uids: list[str],
-    table: pa.Table,
-    wilayah: list[str | None],
-    blank_address: list[bool],
+    uids: Array, table: pa.Table, wilayah: Array, blank_address: Array | None
 ) -> pa.Table:
     """The comparison frame for `table` (events or voters) with given ids."""
-    forms = [name_forms(n) for n in _column(table, "nama")]
+    nama = _column(table, "nama").cast(pa.string())
+    distinct_names = pc.unique(nama)
+    forms = [name_forms(n) for n in distinct_names.to_pylist()]
+    name_index = pc.index_in(nama, value_set=distinct_names, skip_nulls=False)
+
+    def form(i: int) -> Array:
+        return pa.array([f[i] for f in forms], pa.string()).take(name_index)
+
     tanggal = table.column("tanggal_lahir").cast(pa.date32())
-    lahir = tanggal.to_pylist()
-    tahun = [d.year if d is not None else None for d in lahir]
-    nik = _map(_column(table, "nik"), clean_digits)
-    jenis_kelamin = _map(_column(table, "jenis_kelamin"), lambda v: (v or "").upper()[:1] or None)
-
-    def blanked(values: list) -> list:
-        return [None if blank else v for v, blank in zip(values, blank_address, strict=True)]
-
+    jenis_kelamin = _map_distinct(
+        _column(table, "jenis_kelamin"), lambda v: (v or "").upper()[:1] or None
+    )
+    nik = clean_digits_array(_column(table, "nik"))
     columns = {
-        "uid": uids,
+        "uid": uids.cast(pa.string()),
         "nik": nik,
-        "nik_ok": [nik_agrees(*a) for a in zip(nik, lahir, jenis_kelamin, strict=True)],
-        "nkk": _map(_column(table, "nkk"), clean_digits),
-        "nama_norm": [f[0] for f in forms],
-        "nama_sorted": [f[1] for f in forms],
+        "nik_ok": nik_agrees_array(
+            pa.table({"nik": nik, "tanggal_lahir": tanggal, "jenis_kelamin": jenis_kelamin})
+        ),
+        "nkk": clean_digits_array(_column(table, "nkk")),
+        "nama_norm": form(0),
+        "nama_sorted": form(1),
         "tanggal_lahir": tanggal,
-        "lahir_tahun": tahun,
+        "lahir_tahun": pc.year(tanggal).cast(pa.int32()),
         "jenis_kelamin": jenis_kelamin,
-        "tempat_lahir": _map(_column(table, "tempat_lahir"), clean_place),
-        "alamat": blanked(_map(_column(table, "alamat"), clean_address)),
-        "rt": blanked(_map(_column(table, "rt"), clean_rt_rw)),
-        "rw": blanked(_map(_column(table, "rw"), clean_rt_rw)),
-        "wilayah": wilayah,
-        "bk_first": [f[2] for f in forms],
-        "bk_last": [f[3] for f in forms],
-        "bk_sorted": [f[4] for f in forms],
+        "tempat_lahir": _map_distinct(_column(table, "tempat_lahir"), clean_place),
+        "alamat": _blanked(_map_distinct(_column(table, "alamat"), clean_address), blank_address),
+        "rt": _blanked(_map_distinct(_column(table, "rt"), clean_rt_rw), blank_address),
+        "rw": _blanked(_map_distinct(_column(table, "rw"), clean_rt_rw), blank_address),
+        "wilayah": wilayah.cast(pa.string()),
+        "bk_first": form(2),
+        "bk_last": form(3),
+        "bk_sorted": form(4),
     }
     return pa.table(columns, schema=FRAME_SCHEMA)
 
@@ -175,25 +220,27 @@ def event_uid(sumber: str, event_id: str) -> str:
     return f"{sumber}|{event_id}"
 
 
+def event_uids(events: pa.Table) -> Array:
+    """'sumber|event_id' for every event (`event_uid` over a table)."""
+    return pc.binary_join_element_wise(
+        events.column("sumber").cast(pa.string()), events.column("event_id").cast(pa.string()), "|"
+    )
+
+
 def reference_frame(reference: pa.Table) -> pa.Table:
     """Voters (and future voters) keyed by target_id, compared where they live."""
-    uids = [str(v) for v in reference.column("target_id").to_pylist()]
-    wilayah = reference.column("kode_wilayah").to_pylist()
-    return build_frame(uids, reference, wilayah, [False] * reference.num_rows)
+    return build_frame(
+        reference.column("target_id"), reference, reference.column("kode_wilayah"), None
+    )
 
 
 def event_frame(events: pa.Table) -> pa.Table:
     """Events keyed by 'sumber|event_id'. A PINDAH is compared at its old desa
     with its (new) address left out."""
-    uids = [
-        event_uid(s, e)
-        for s, e in zip(
-            events.column("sumber").to_pylist(), events.column("event_id").to_pylist(), strict=True
-        )
-    ]
-    jenis = events.column("jenis_peristiwa").to_pylist()
-    tujuan = events.column("kode_wilayah").to_pylist()
-    asal = _column(events, "kode_wilayah_asal")
-    is_pindah = [j == "PINDAH" for j in jenis]
-    wilayah = [a if (p and a) else t for p, a, t in zip(is_pindah, asal, tujuan, strict=True)]
-    return build_frame(uids, events, wilayah, is_pindah)
+    is_pindah = pc.fill_null(
+        pc.equal(events.column("jenis_peristiwa").cast(pa.string()), "PINDAH"), False
+    )
+    tujuan = events.column("kode_wilayah").cast(pa.string())
+    asal = _column(events, "kode_wilayah_asal").cast(pa.string())
+    wilayah = pc.if_else(pc.and_(is_pindah, pc.is_valid(asal)), asal, tujuan)
+    return build_frame(event_uids(events), events, wilayah, is_pindah)

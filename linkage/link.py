@@ -92,9 +92,10 @@ def _exact_pass(
     the NIK holder is clearly someone else (sex, birth date and name all
     differ) the event is a suspect, returned as {uid: NIK holder} and left to
     Splink (see `_resolve_suspect`)."""
-    con.execute("create or replace temp table nik_valid_uid (uid varchar)")
-    if valid_uids:
-        con.executemany("insert into nik_valid_uid values (?)", [(u,) for u in valid_uids])
+    con.execute(
+        "create or replace temp table nik_valid_uid as select unnest(?::varchar[]) as uid",
+        [valid_uids],
+    )
     rows = con.execute(
         f"""
         select e.uid, r.uid as target_id, s.status,

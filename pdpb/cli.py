@@ -42,21 +42,12 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from pdpb.audit import record
     from pdpb.locking import writer_lock
     from pdpb.voterlist import init_voters
-    from pdpb.warehouse import connect
 
     settings = _settings(args)
     with writer_lock(settings):
         counts = init_voters(settings, Path(args.voters))
-        con = connect(settings)
-        try:
-            record(con, "INIT", "0000-00", "0000-00",
-                   f"initial list: {counts['voters']} voters, {counts['quarantined']} rows quarantined",
-                   f"pdpb init --voters {Path(args.voters).name}")  # fmt: skip
-        finally:
-            con.close()
     print(
         f"loaded {counts['voters']} voters ({counts['quarantined']} rows quarantined) from {args.voters}"
     )

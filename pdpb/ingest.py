@@ -262,15 +262,17 @@ def _guarded(rows: Iterator[list[object]], name: str) -> Iterator[list[object]]:
         ) from exc
 
 
-def read_rows(path: Path) -> tuple[list[str], Iterator[list[object]]]:
+def read_rows(
+    path: Path, max_bytes: int = MAX_FILE_BYTES, what: str = "one delivery"
+) -> tuple[list[str], Iterator[list[object]]]:
     suffix = path.suffix.lower()
     size = path.stat().st_size
     if size == 0:
         raise FileRejected(f"{path.name}: the file is empty")
-    if size > MAX_FILE_BYTES:
+    if size > max_bytes:
         raise FileRejected(
-            f"{path.name}: {size >> 20} MiB is beyond the {MAX_FILE_BYTES >> 20} MiB limit "
-            "for one delivery; split the export"
+            f"{path.name}: {size >> 20} MiB is beyond the {max_bytes >> 20} MiB limit "
+            f"for {what}; split the export"
         )
     if suffix == ".xlsx":
         header, rows = read_xlsx_rows(path)

@@ -34,9 +34,9 @@ def _voters_from_file(path: Path) -> pa.Table:
     from pdpb.voterlist import read_voter_list
 
     voters, _ = read_voter_list(path)
-    return pa.Table.from_pylist(
-        [{"target_id": v["dpid"], **{c: v.get(c) for c in REFERENCE_COLUMNS[1:]}} for v in voters]
-    )
+    return voters.rename_columns(
+        ["target_id" if c == "dpid" else c for c in voters.column_names]
+    ).select(["target_id", *REFERENCE_COLUMNS[1:]])
 
 
 def _voters_from_warehouse(settings: Settings) -> pa.Table:

@@ -4,100 +4,221 @@ The list becomes version 1 of every dpid in `core.voter_history` (period
 `0000-00`) and the current `core.voters`. Rows that cannot be used go to
 `core.quarantine` with a reason, and the file is recorded in `core.files`, so
 rows in = loaded + quarantined holds for the list as for any delivery.
+
+A province's list has millions of rows but few distinct values in most
+columns (a few hundred thousand names, tens of thousands of birth dates and
+addresses, a few dozen places), so the list is read in chunks, column by
+column, and every normaliser runs once per distinct value of a chunk. Memory
+stays bounded by the chunk; the rows themselves go to DuckDB as Arrow.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import logging
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 
+import pyarrow as pa
+
 from pdpb import normalize as nz
-from pdpb.apply import HISTORY_COLUMNS, INIT_PERIOD, VOTER_COLUMNS
+from pdpb.apply import INIT_PERIOD, VOTER_COLUMNS
 from pdpb.config import PdpbError, Settings
 from pdpb.contracts import SIDALIH_COLUMNS
 from pdpb.ingest import FileRejected, read_rows, sha256_of
-from pdpb.warehouse import connect, insert_rows, transaction
+from pdpb.warehouse import connect, transaction
 
 log = logging.getLogger(__name__)
 
+# A whole-province export is far larger than one monthly delivery (Jawa Barat,
+# 36 M voters, is about 6 GB as CSV).
+MAX_LIST_BYTES = 64 << 30
+CHUNK_ROWS = 200_000
+QUARANTINE_COLUMNS = (
+    "period", "file_name", "row_number", "sumber", "event_id", "reason", "detail", "raw",
+)  # fmt: skip
 
-def normalise_voter(values: dict[str, object], today: date) -> dict:
-    dpid = nz.clean_text(values.get("dpid"))
-    if dpid is None:
-        raise nz.InvalidValue("MISSING_DPID", "dpid is empty")
-    lahir = nz.parse_date(values.get("tanggal_lahir"))
-    if lahir is not None and (lahir > today or lahir.year < 1900):
-        raise nz.InvalidValue("INVALID_BIRTH_DATE", f"tanggal_lahir {lahir} is implausible")
-    nama, gelar = nz.split_name(values.get("nama"))
-    keterangan = nz.clean_text(values.get("keterangan"))
-    tms_code = (
+
+def _required(fn: Callable[[object], object], reason: str, what: str) -> Callable[[object], object]:
+    def check(raw: object) -> object:
+        value = fn(raw)
+        if value is None:
+            raise nz.InvalidValue(reason, f"{what} is empty")
+        return value
+
+    return check
+
+
+def _birth_date(today: date) -> Callable[[object], date | None]:
+    def parse(raw: object) -> date | None:
+        lahir = nz.parse_date(raw)
+        if lahir is not None and (lahir > today or lahir.year < 1900):
+            raise nz.InvalidValue("INVALID_BIRTH_DATE", f"tanggal_lahir {lahir} is implausible")
+        return lahir
+
+    return parse
+
+
+def _keterangan(raw: object) -> tuple[str | None, int | None, str]:
+    """(keterangan, tms_code, status): a TMS code 1-9 in keterangan means TMS."""
+    keterangan = nz.clean_text(raw)
+    code = (
         int(keterangan)
         if keterangan and keterangan.isdigit() and 1 <= int(keterangan) <= 9
         else None
     )
-    kode = nz.region_code(values.get("kode_wilayah"))
-    if kode is None:
-        raise nz.InvalidValue("UNKNOWN_REGION", "kode_wilayah is empty")
-    tps = nz.clean_text(values.get("tps"))
-    return {
-        "dpid": dpid,
-        "nkk": nz.digits(values.get("nkk")),
-        "nik": nz.digits(values.get("nik")),
-        "nama": nama,
-        "gelar": gelar,
-        "tempat_lahir": nz.clean_text(values.get("tempat_lahir")),
-        "tanggal_lahir": lahir,
-        "jenis_kelamin": nz.jenis_kelamin(values.get("jenis_kelamin")),
-        "status_kawin": nz.status_kawin(values.get("status_kawin")),
-        "alamat": nz.clean_text(values.get("alamat")),
-        "rt": nz.rt_rw(values.get("rt")),
-        "rw": nz.rt_rw(values.get("rw")),
-        "disabilitas": nz.clean_text(values.get("disabilitas")) or "0",
-        "ktp_el": nz.clean_text(values.get("ktp_el")),
-        "kode_wilayah": kode,
-        "tps": f"{int(tps):03d}" if tps and tps.isdigit() else tps,
-        "sumber": nz.clean_text(values.get("sumber")),
-        "keterangan": keterangan,
-        "status": "TMS" if tms_code else "AKTIF",
-        "tms_code": tms_code,
-        "updated_period": INIT_PERIOD,
-    }
+    return keterangan, code, "TMS" if code else "AKTIF"
 
 
-def read_voter_list(path: Path) -> tuple[list[dict], list[dict]]:
-    """Read and normalise a Sidalih export: (voters, quarantine rows with reasons)."""
+def _tps(raw: object) -> str | None:
+    tps = nz.clean_text(raw)
+    return f"{int(tps):03d}" if tps and tps.isdigit() else tps
+
+
+def field_rules(today: date) -> list[tuple[str, tuple[str, ...], Callable[[object], object]]]:
+    """(Sidalih column, voter columns it fills, normaliser), in the order in
+    which a row's first error is reported. A normaliser returning a tuple fills
+    several columns."""
+    return [
+        ("dpid", ("dpid",), _required(nz.clean_text, "MISSING_DPID", "dpid")),
+        ("tanggal_lahir", ("tanggal_lahir",), _birth_date(today)),
+        ("nama", ("nama", "gelar"), nz.split_name),
+        ("keterangan", ("keterangan", "tms_code", "status"), _keterangan),
+        ("kode_wilayah", ("kode_wilayah",), _required(nz.region_code, "UNKNOWN_REGION", "kode_wilayah")),
+        ("tps", ("tps",), _tps),
+        ("nkk", ("nkk",), nz.digits),
+        ("nik", ("nik",), nz.digits),
+        ("tempat_lahir", ("tempat_lahir",), nz.clean_text),
+        ("jenis_kelamin", ("jenis_kelamin",), nz.jenis_kelamin),
+        ("status_kawin", ("status_kawin",), nz.status_kawin),
+        ("alamat", ("alamat",), nz.clean_text),
+        ("rt", ("rt",), nz.rt_rw),
+        ("rw", ("rw",), nz.rt_rw),
+        ("disabilitas", ("disabilitas",), lambda raw: nz.clean_text(raw) or "0"),
+        ("ktp_el", ("ktp_el",), nz.clean_text),
+        ("sumber", ("sumber",), nz.clean_text),
+    ]  # fmt: skip
+
+
+def _keyed(values: tuple) -> tuple:
+    """Values usable as dict keys for distinct-value normalisation: 1 == 1.0 ==
+    True share a dict slot, so anything but text (XLSX cells) is tagged with its type."""
+    if set(map(type, values)) <= {str, type(None)}:
+        return values
+    return tuple(v if type(v) is str or v is None else (type(v), v) for v in values)
+
+
+def _raw(key: object) -> object:
+    return key[1] if type(key) is tuple else key
+
+
+def normalise_chunk(
+    rows: list[list[object]], positions: dict[str, int], first_row: int, file_name: str, today: date
+) -> tuple[pa.Table, list[dict]]:
+    """Normalise a chunk of raw rows: (voters with `row_number`, quarantine rows).
+    Each normaliser runs once per distinct value of a column."""
+    width = max(positions.values()) + 1
+    if any(len(row) < width for row in rows):
+        rows = [row if len(row) >= width else [*row, *[None] * (width - len(row))] for row in rows]
+    transposed = list(zip(*rows, strict=False))
+    n = len(rows)
+    errors: dict[int, nz.InvalidValue] = {}
+    types = {"tanggal_lahir": pa.date32(), "tms_code": pa.int32()}
+    arrays = {"row_number": pa.array(range(first_row, first_row + n), pa.int64())}
+    raw_columns: dict[str, tuple] = {}
+    for column, targets, fn in field_rules(today):
+        raw = raw_columns[column] = _keyed(transposed[positions[column]])
+        results: dict[object, object] = {}
+        failed: dict[object, nz.InvalidValue] = {}
+        for key in set(raw):
+            try:
+                results[key] = fn(_raw(key))
+            except nz.InvalidValue as bad:
+                failed[key] = bad
+                results[key] = None if len(targets) == 1 else (None,) * len(targets)
+        if failed:
+            for i, key in enumerate(raw):
+                if key in failed:
+                    errors.setdefault(i, failed[key])
+        if len(targets) == 1:
+            arrays[targets[0]] = pa.array(
+                list(map(results.__getitem__, raw)), types.get(column, pa.string())
+            )
+            continue
+        for j, target in enumerate(targets):
+            part = {k: v[j] for k, v in results.items()}
+            arrays[target] = pa.array(
+                list(map(part.__getitem__, raw)), types.get(target, pa.string())
+            )
+    voters = pa.table(arrays)
+    if errors:
+        voters = voters.filter(pa.array([i not in errors for i in range(n)]))
+    quarantine = [
+        {
+            "period": INIT_PERIOD, "file_name": file_name, "row_number": first_row + i,
+            "sumber": "SIDALIH", "event_id": nz.clean_text(_raw(raw_columns["dpid"][i])),
+            "reason": bad.reason, "detail": bad.detail,
+            "raw": str({c: _raw(raw_columns[c][i]) for c in SIDALIH_COLUMNS if c not in ("nik", "nkk")})[:4000],
+        }
+        for i, bad in sorted(errors.items())
+    ]  # fmt: skip
+    return voters, quarantine
+
+
+def read_voter_list_chunks(path: Path) -> Iterator[tuple[pa.Table, list[dict]]]:
+    """Read and normalise a Sidalih export chunk by chunk: (voters, quarantine
+    rows with reasons). A dpid repeated in the file is not caught here (see
+    `init_voters` and `read_voter_list`)."""
     path = Path(path)
     if not path.is_file():
         raise PdpbError(f"voter list {path} does not exist")
-    header, rows = read_rows(path)
+    header, rows = read_rows(path, max_bytes=MAX_LIST_BYTES, what="one voter list")
     positions = {str(h or "").strip().lstrip("\ufeff").lower(): i for i, h in enumerate(header)}
     missing = [c for c in SIDALIH_COLUMNS if c not in positions]
     if missing:
         raise FileRejected(f"{path.name}: missing required columns: {', '.join(missing)}")
-    voters, quarantine, seen = [], [], set()
     today = datetime.now().date()
-    for row_number, row in enumerate(rows, start=2):
-        values = {
-            c: (row[positions[c]] if positions[c] < len(row) else None) for c in SIDALIH_COLUMNS
-        }
-        try:
-            voter = normalise_voter(values, today)
-            if voter["dpid"] in seen:
-                raise nz.InvalidValue("DUPLICATE_DPID", f"dpid {voter['dpid']} repeats")
-        except nz.InvalidValue as bad:
-            quarantine.append({"period": INIT_PERIOD, "file_name": path.name, "row_number": row_number,
-                               "sumber": "SIDALIH", "event_id": nz.clean_text(values.get("dpid")),
-                               "reason": bad.reason, "detail": bad.detail,
-                               "raw": str({k: v for k, v in values.items() if k not in ("nik", "nkk")})[:4000]})  # fmt: skip
-            continue
-        seen.add(voter["dpid"])
-        voters.append(voter)
-    return voters, quarantine
+    first_row = 2
+    while chunk := list(itertools.islice(rows, CHUNK_ROWS)):
+        yield normalise_chunk(chunk, positions, first_row, path.name, today)
+        first_row += len(chunk)
 
 
-def init_voters(settings: Settings, path: Path) -> dict:
-    """Load the initial list; refuses a home that already has voters."""
+def read_voter_list(path: Path) -> tuple[pa.Table, list[dict]]:
+    """The whole list in memory (for retraining on a file): voters without
+    repeated dpids (the first row wins), quarantine rows."""
+    path = Path(path)
+    tables, quarantine, seen = [], [], set()
+    for voters, bad in read_voter_list_chunks(path):
+        dpids = voters.column("dpid").to_pylist()
+        keep = []
+        for i, (dpid, row_number) in enumerate(
+            zip(dpids, voters.column("row_number").to_pylist(), strict=True)
+        ):
+            if dpid in seen:
+                bad.append(_duplicate(path.name, row_number, dpid))
+            else:
+                seen.add(dpid)
+                keep.append(i)
+        tables.append(voters.take(keep))
+        quarantine += bad
+    return pa.concat_tables(tables), quarantine
+
+
+def _duplicate(file_name: str, row_number: int, dpid: str) -> dict:
+    return {"period": INIT_PERIOD, "file_name": file_name, "row_number": row_number,
+            "sumber": "SIDALIH", "event_id": dpid, "reason": "DUPLICATE_DPID",
+            "detail": f"dpid {dpid} repeats", "raw": json.dumps({"dpid": dpid})}  # fmt: skip
+
+
+def init_voters(settings: Settings, path: Path, actor: str | None = None) -> dict:
+    """Load the initial list; refuses a home that already has voters. One
+    transaction: voters, history, quarantine, the file's ledger row and the
+    INIT audit row land together or not at all."""
+    from pdpb.audit import record
+
     path = Path(path)
     if not path.is_file():
         raise PdpbError(f"voter list {path} does not exist")
@@ -107,34 +228,63 @@ def init_voters(settings: Settings, path: Path) -> dict:
             raise PdpbError(
                 f"home {settings.home} already has a voter list; init needs an empty home"
             )
-        voters, quarantine = read_voter_list(path)
-        history = [
-            {
-                **v,
-                "version": 1,
-                "valid_from_period": INIT_PERIOD,
-                "valid_to_period": None,
-                "change_id": None,
-            }
-            for v in voters
-        ]
+        staged = quarantined = 0
         with transaction(con):
-            insert_rows(con, "core.voters", VOTER_COLUMNS, voters)
-            insert_rows(con, "core.voter_history", HISTORY_COLUMNS, history)
-            insert_rows(con, "core.quarantine",
-                        ("period", "file_name", "row_number", "sumber", "event_id", "reason", "detail", "raw"),
-                        quarantine)  # fmt: skip
+            con.execute(
+                "create temp table _init_rows as select *, 0 as row_number from core.voters limit 0"
+            )
+            for voters, quarantine in read_voter_list_chunks(path):
+                voters = voters.append_column(
+                    "updated_period", pa.array([INIT_PERIOD] * voters.num_rows, pa.string())
+                )
+                con.register("_chunk", voters)
+                con.execute(
+                    f"insert into _init_rows by name select {', '.join(voters.column_names)} from _chunk"
+                )
+                con.unregister("_chunk")
+                _insert_quarantine(con, quarantine)
+                staged += voters.num_rows
+                quarantined += len(quarantine)
+            # A dpid repeated in the file: the first row is the voter, the others are quarantined.
+            dup = con.execute(
+                """select row_number, dpid from _init_rows
+                   qualify row_number() over (partition by dpid order by row_number) > 1"""
+            ).fetchall()
+            _insert_quarantine(con, [_duplicate(path.name, r, d) for r, d in dup])
+            quarantined += len(dup)
+            columns = ", ".join(VOTER_COLUMNS)
+            con.execute(
+                f"""insert into core.voters ({columns})
+                    select {columns} from _init_rows
+                    qualify row_number() over (partition by dpid order by row_number) = 1"""
+            )
+            con.execute(
+                f"""insert into core.voter_history by name
+                    select * exclude (updated_period), 1 as version, '{INIT_PERIOD}' as valid_from_period,
+                           null as valid_to_period, null as change_id
+                    from core.voters"""
+            )
+            con.execute("drop table _init_rows")
+            loaded = staged - len(dup)
             con.execute(
                 "insert into core.files values (?, ?, ?, ?, 'SIDALIH', ?, ?, ?, 'LOADED', null, now())",
                 [INIT_PERIOD, path.name, sha256_of(path), path.stat().st_size,
-                 len(voters) + len(quarantine), len(voters), len(quarantine)],
+                 loaded + quarantined, loaded, quarantined],
             )  # fmt: skip
+            record(con, "INIT", INIT_PERIOD, INIT_PERIOD,
+                   f"initial list: {loaded} voters, {quarantined} rows quarantined",
+                   f"pdpb init --voters {path.name}", actor=actor)  # fmt: skip
     finally:
         con.close()
-    counts = {
-        "rows_in": len(voters) + len(quarantine),
-        "voters": len(voters),
-        "quarantined": len(quarantine),
-    }
+    counts = {"rows_in": loaded + quarantined, "voters": loaded, "quarantined": quarantined}
     log.info("init from %s: %s", path.name, counts)
     return counts
+
+
+def _insert_quarantine(con, rows: list[dict]) -> None:
+    if rows:
+        con.executemany(
+            f"insert into core.quarantine ({', '.join(QUARANTINE_COLUMNS)}) "
+            f"values ({', '.join('?' * len(QUARANTINE_COLUMNS))})",
+            [[r[c] for c in QUARANTINE_COLUMNS] for r in rows],
+        )
