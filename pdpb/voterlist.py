@@ -228,44 +228,31 @@ def init_voters(settings: Settings, path: Path, actor: str | None = None) -> dic
             raise PdpbError(
                 f"home {settings.home} already has a voter list; init needs an empty home"
             )
-        staged = quarantined = 0
+        loaded = quarantined = 0
+        columns = ", ".join(VOTER_COLUMNS)
         with transaction(con):
-            con.execute(
-                "create temp table _init_rows as select *, 0 as row_number from core.voters limit 0"
-            )
             for voters, quarantine in read_voter_list_chunks(path):
+                voters, repeated = _first_of_each_dpid(con, voters, path.name)
                 voters = voters.append_column(
                     "updated_period", pa.array([INIT_PERIOD] * voters.num_rows, pa.string())
                 )
+                # Straight into core.voters: a large insert into a temp table
+                # inside a transaction came back empty with DuckDB 2.0.0.
                 con.register("_chunk", voters)
-                con.execute(
-                    f"insert into _init_rows by name select {', '.join(voters.column_names)} from _chunk"
-                )
+                con.execute(f"insert into core.voters ({columns}) select {columns} from _chunk")
                 con.unregister("_chunk")
-                _insert_quarantine(con, quarantine)
-                staged += voters.num_rows
-                quarantined += len(quarantine)
-            # A dpid repeated in the file: the first row is the voter, the others are quarantined.
-            dup = con.execute(
-                """select row_number, dpid from _init_rows
-                   qualify row_number() over (partition by dpid order by row_number) > 1"""
-            ).fetchall()
-            _insert_quarantine(con, [_duplicate(path.name, r, d) for r, d in dup])
-            quarantined += len(dup)
-            columns = ", ".join(VOTER_COLUMNS)
-            con.execute(
-                f"""insert into core.voters ({columns})
-                    select {columns} from _init_rows
-                    qualify row_number() over (partition by dpid order by row_number) = 1"""
-            )
+                _insert_quarantine(con, quarantine + repeated)
+                loaded += voters.num_rows
+                quarantined += len(quarantine) + len(repeated)
+            stored = con.execute("select count(*) from core.voters").fetchone()[0]
+            if stored != loaded:
+                raise PdpbError(f"init stored {stored} voters of {loaded} read; nothing was loaded")
             con.execute(
                 f"""insert into core.voter_history by name
                     select * exclude (updated_period), 1 as version, '{INIT_PERIOD}' as valid_from_period,
                            null as valid_to_period, null as change_id
                     from core.voters"""
             )
-            con.execute("drop table _init_rows")
-            loaded = staged - len(dup)
             con.execute(
                 "insert into core.files values (?, ?, ?, ?, 'SIDALIH', ?, ?, ?, 'LOADED', null, now())",
                 [INIT_PERIOD, path.name, sha256_of(path), path.stat().st_size,
@@ -279,6 +266,32 @@ def init_voters(settings: Settings, path: Path, actor: str | None = None) -> dic
     counts = {"rows_in": loaded + quarantined, "voters": loaded, "quarantined": quarantined}
     log.info("init from %s: %s", path.name, counts)
     return counts
+
+
+def _first_of_each_dpid(con, voters: pa.Table, file_name: str) -> tuple[pa.Table, list[dict]]:
+    """A dpid repeated in the file: its first row is the voter, later rows
+    (in this chunk or after an earlier one) are quarantined."""
+    dpids = voters.column("dpid").to_pylist()
+    con.register("_dpids", pa.table({"dpid": voters.column("dpid")}))
+    loaded = {
+        r[0]
+        for r in con.execute(
+            "select dpid from _dpids semi join core.voters using (dpid)"
+        ).fetchall()
+    }
+    con.unregister("_dpids")
+    if not loaded and len(set(dpids)) == len(dpids):
+        return voters, []
+    seen, keep, repeated = set(loaded), [], []
+    for i, (dpid, row_number) in enumerate(
+        zip(dpids, voters.column("row_number").to_pylist(), strict=True)
+    ):
+        if dpid in seen:
+            repeated.append(_duplicate(file_name, row_number, dpid))
+        else:
+            seen.add(dpid)
+            keep.append(i)
+    return voters.take(keep), repeated
 
 
 def _insert_quarantine(con, rows: list[dict]) -> None:
