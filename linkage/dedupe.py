@@ -4,19 +4,26 @@ Splink `predict_within` over the active voter list with the trained model (its
 prior describes duplicates inside a list, so it is used as trained), the link
 stage's safety nets over the scores (two different trusted NIKs are never
 certain; born more than a year apart with another first name is never the same
-person), then `cluster_pairwise_predictions_at_threshold` at the lower
-threshold. In each cluster one record survives (`survivor_key`); the others
-are proposals for TMS 2. A cluster is AUTO only when every pair of its members
-was scored at or above the upper threshold; otherwise an operator decides.
+person). Certain pairs are clustered with
+`cluster_pairwise_predictions_at_threshold` at the upper threshold; a cluster
+whose every pair is certain is AUTO: one record survives (`survivor_key`), the
+others are proposals for TMS 2. What is left is offered to an operator pair by
+pair (REVIEW): a pair is one decision about two records, never a cluster
+chained through a third record, and only pairs that share a NIK or a family
+card are offered, since look-alikes elsewhere (same name and birth date,
+another family) outnumber real duplicates a hundred to one. The cluster
+studio for operators shows NIK and NKK masked.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from linkage.frames import reference_frame
 from linkage.link import DECISIVE_BIRTH_GAP_DAYS, _aliased
@@ -35,11 +42,20 @@ STUDIO_CLUSTERS = 50
 
 @dataclass
 class Proposal:
-    cluster_id: str
+    cluster_id: str  # G<survivor> for an AUTO cluster, P<survivor>-<dpid> for a REVIEW pair
     dpid: str
     survivor_dpid: str
     match_probability: float
     decision: str  # AUTO or REVIEW
+
+
+@dataclass(frozen=True)
+class ScoredPair:
+    uid_l: str
+    uid_r: str
+    probability: float
+    certain: bool
+    anchored: bool
 
 
 def _filled(value: object) -> bool:
@@ -74,10 +90,49 @@ CERTAIN_SQL = """
         or (p.gamma_rumah_tangga = 6 and p.gamma_nik in (-1, 2) and p.gamma_nama >= 2))
 """
 
+# A pair that is not certain is worth an operator's time only when the two
+# records share an identity number: the same NIK or the same family card (a
+# registration twice comes from the person's own Dukcapil data). Everything
+# else above the lower threshold is a look-alike: on the seed-7 province 853
+# such pairs (same name and birth date in another family, or a neighbour whose
+# address reads alike), not one of them a duplicate.
+ANCHORED_SQL = "p.gamma_nik = 4 or p.gamma_rumah_tangga = 6"
+
+
+def register_masks(con, voters: pa.Table) -> str:
+    """Register the masked NIK and NKK of `voters` (columns `nik_masked` and
+    `nkk_masked`, made by the warehouse's one masking rule; missing columns
+    mask everything) as table `pdpb_masks(uid, nik, nkk)` on `con`."""
+    n = voters.num_rows
+    empty = pa.nulls(n, pa.string())
+    masks = pa.table(
+        {
+            "uid": voters.column("dpid").cast(pa.string()),
+            "nik": voters.column("nik_masked") if "nik_masked" in voters.column_names else empty,
+            "nkk": voters.column("nkk_masked") if "nkk_masked" in voters.column_names else empty,
+        }
+    )
+    con.register("pdpb_masks", masks)
+    return "pdpb_masks"
+
+
+def masked_pairs(con, source: str, target: str) -> str:
+    """A copy of the scored pairs `source` for dashboards, with NIK and NKK
+    replaced by their masked forms (`register_masks`): the dashboards are
+    files for people, and full numbers never leave the warehouse."""
+    con.execute(
+        f"""create or replace table {target} as
+            select s.* replace (ml.nik as nik_l, mr.nik as nik_r, ml.nkk as nkk_l, mr.nkk as nkk_r)
+            from {source} s
+            left join pdpb_masks ml on ml.uid = s.uid_l
+            left join pdpb_masks mr on mr.uid = s.uid_r"""
+    )
+    return target
+
 
 def _scored_pairs(scorer: PairScorer, lower: float, upper: float) -> str:
     """predict_within over the list with the safety nets; each pair marked
-    `certain` or not. Returns the table name."""
+    `certain` and `anchored` or not. Returns the table name."""
     predictions = scorer.linker.inference.predict_within(
         scorer.reference, threshold_match_probability=lower, warning_mode="never"
     )
@@ -92,27 +147,28 @@ def _scored_pairs(scorer: PairScorer, lower: float, upper: float) -> str:
                     abs(date_diff('day', e.tanggal_lahir, f.tanggal_lahir)) > {DECISIVE_BIRTH_GAP_DAYS}
                     and e.bk_first <> f.bk_first, false)
             )
-            select p.*, {CERTAIN_SQL.format(upper=upper)} as certain from p"""
+            select p.*, {CERTAIN_SQL.format(upper=upper)} as certain,
+                   coalesce({ANCHORED_SQL}, false) as anchored
+            from p"""
     )
     return "pdpb_dedupe_pairs"
 
 
-def _clusters(scorer: PairScorer, where: str, threshold: float):
-    """Splink clusters of the pairs matching `where`: (clusters sdf, {cluster: uids})."""
-    table = f"pdpb_dedupe_pairs_{threshold:.6f}".replace(".", "_")
+def _certain_clusters(scorer: PairScorer, upper: float) -> dict[str, list[str]]:
+    """Splink clusters (two records or more) of the certain pairs."""
     scorer.con.execute(
-        f"create or replace table {table} as select * from pdpb_dedupe_pairs where {where}"
+        "create or replace table pdpb_dedupe_certain as select * from pdpb_dedupe_pairs where certain"
     )
-    sdf = scorer.db_api.table_to_splink_dataframe("__splink__df_predict", table)
+    sdf = scorer.db_api.table_to_splink_dataframe("__splink__df_predict", "pdpb_dedupe_certain")
     clusters = scorer.linker.clustering.cluster_pairwise_predictions_at_threshold(
-        sdf, threshold_match_probability=threshold
+        sdf, threshold_match_probability=upper
     )
     groups: dict[str, list[str]] = {}
     for cluster_id, uid in scorer.con.execute(
         f"select cluster_id, uid from {clusters.physical_name}"
     ).fetchall():
         groups.setdefault(cluster_id, []).append(uid)
-    return sdf, clusters, {c: u for c, u in groups.items() if len(u) > 1}
+    return {c: u for c, u in groups.items() if len(u) > 1}
 
 
 def find_duplicates(
@@ -123,82 +179,131 @@ def find_duplicates(
     model_path: Path | None = None,
     studio_path: Path | None = None,
 ) -> list[Proposal]:
-    """Proposals for the active `voters` (core.voters columns, dpid as id).
-
-    Certain pairs are clustered first (AUTO when every pair inside is certain);
-    the remaining pairs above `lower`, among records not in an AUTO cluster,
-    are clustered again and wait for an operator (REVIEW)."""
+    """Proposals for the active `voters` (core.voters columns, dpid as id):
+    AUTO clusters of certain pairs, then REVIEW pairs (`review_pairs`). The
+    cluster studio shows NIK and NKK only as `nik_masked` / `nkk_masked`
+    (columns of `voters`, blank when absent)."""
     reference = voters.rename_columns(
         ["target_id" if c == "dpid" else c for c in voters.column_names]
     )
     frame = reference_frame(reference)
     with PairScorer(frame, model_path) as scorer:
         _scored_pairs(scorer, lower, upper)
-        pairs = scorer.con.execute(
-            "select uid_l, uid_r, match_probability, certain from pdpb_dedupe_pairs"
-        ).fetchall()
-        score = {frozenset((a, b)): (p, certain) for a, b, p, certain in pairs}
-        _, _, strong = _clusters(scorer, "certain", upper)
-        auto = {c: u for c, u in strong.items() if _all_certain(u, score)}
-        taken = [u for uids in auto.values() for u in uids]
-        scorer.con.execute(
-            "create or replace temp table pdpb_dedupe_taken as select unnest(?) as uid", [taken]
+        pairs = [
+            ScoredPair(*row)
+            for row in scorer.con.execute(
+                """select uid_l, uid_r, match_probability, certain, anchored
+                   from pdpb_dedupe_pairs order by uid_l, uid_r"""
+            ).fetchall()
+        ]
+        # Only the records in a scored pair are ranked: a province has millions.
+        involved = pa.array(sorted({u for p in pairs for u in (p.uid_l, p.uid_r)}), pa.string())
+        in_pairs = pc.is_in(voters.column("dpid").cast(pa.string()), value_set=involved)
+        by_dpid = {v["dpid"]: v for v in voters.filter(in_pairs).to_pylist()}
+        frame_in_pairs = frame.filter(pc.is_in(frame.column("uid"), value_set=involved))
+        nik_ok = dict(
+            zip(
+                frame_in_pairs.column("uid").to_pylist(),
+                frame_in_pairs.column("nik_ok").to_pylist(),
+                strict=True,
+            )
         )
-        rest = "uid_l not in (select uid from pdpb_dedupe_taken) and uid_r not in (select uid from pdpb_dedupe_taken)"
-        all_sdf, all_clusters, _ = _clusters(scorer, "true", lower)
-        _, _, weak = _clusters(scorer, rest, lower)
-        proposals = _proposals(voters, frame, auto, "AUTO", score)
-        proposals += _proposals(voters, frame, weak, "REVIEW", score)
+
+        def rank(uid: str) -> tuple:
+            return survivor_key(by_dpid[uid], bool(nik_ok[uid]))
+
+        score = {frozenset((p.uid_l, p.uid_r)): p for p in pairs}
+        auto = {c: u for c, u in _certain_clusters(scorer, upper).items() if _all_certain(u, score)}
+        proposals = _auto_proposals(auto, score, rank)
+        proposals += review_pairs(pairs, auto.values(), rank)
         if studio_path is not None and proposals:
-            _write_studio(scorer, all_sdf, all_clusters, proposals, studio_path)
+            register_masks(scorer.con, voters)
+            _write_studio(scorer, proposals, studio_path)
     return proposals
 
 
-def _all_certain(uids: list[str], score: dict) -> bool:
+def _all_certain(uids: list[str], score: dict[frozenset, ScoredPair]) -> bool:
     inner = [score.get(frozenset((a, b))) for i, a in enumerate(uids) for b in uids[i + 1 :]]
-    return all(s is not None and s[1] for s in inner)
+    return all(s is not None and s.certain for s in inner)
 
 
-def _proposals(
-    voters: pa.Table, frame: pa.Table, clusters: dict[str, list[str]], decision: str, score: dict
+def _auto_proposals(
+    clusters: dict[str, list[str]],
+    score: dict[frozenset, ScoredPair],
+    rank: Callable[[str], tuple],
 ) -> list[Proposal]:
-    by_dpid = {v["dpid"]: v for v in voters.to_pylist()}
-    nik_ok = dict(
-        zip(frame.column("uid").to_pylist(), frame.column("nik_ok").to_pylist(), strict=True)
-    )
     proposals = []
     for uids in clusters.values():
-        survivor = min(uids, key=lambda u: survivor_key(by_dpid[u], bool(nik_ok[u])))
+        survivor = min(uids, key=rank)
         for uid in sorted(uids):
-            if uid == survivor:
-                continue
-            direct = score.get(frozenset((uid, survivor)))
-            best = max((s[0] for k, s in score.items() if uid in k and k <= set(uids)), default=0.0)
-            proposals.append(
-                Proposal(f"G{survivor}", uid, survivor, direct[0] if direct else best, decision)
-            )
-    return proposals
+            if uid != survivor:
+                direct = score[frozenset((uid, survivor))]  # every pair is scored and certain
+                proposals.append(
+                    Proposal(f"G{survivor}", uid, survivor, direct.probability, "AUTO")
+                )
+    return sorted(proposals, key=lambda p: (p.cluster_id, p.dpid))
 
 
-def _write_studio(
-    scorer: PairScorer, pairs_sdf, clusters, proposals: list[Proposal], path: Path
-) -> None:
-    """Cluster studio for operators: the uncertain clusters first."""
-    review = sorted({p.cluster_id for p in proposals if p.decision == "REVIEW"})
-    auto = sorted({p.cluster_id for p in proposals if p.decision == "AUTO"})
-    chosen = [*review, *auto][:STUDIO_CLUSTERS]
-    survivors = [c[1:] for c in chosen]
-    ids = scorer.con.execute(
-        f"select distinct cluster_id from {clusters.physical_name} where uid in (select unnest(?))",
-        [survivors],
-    ).fetchall()
+def review_pairs(
+    pairs: Iterable[ScoredPair],
+    auto_clusters: Iterable[list[str]],
+    rank: Callable[[str], tuple],
+) -> list[Proposal]:
+    """One REVIEW proposal per uncertain pair worth a decision: certain or
+    anchored, not inside one AUTO cluster, and not touching a record an AUTO
+    cluster already retires. Each pair stands alone: its survivor is the
+    better of its two records by the survivor rule, and no proposal joins two
+    records that were not scored against each other."""
+    cluster_of: dict[str, int] = {}
+    retired: set[str] = set()
+    for number, uids in enumerate(auto_clusters):
+        survivor = min(uids, key=rank)
+        for uid in uids:
+            cluster_of[uid] = number
+            if uid != survivor:
+                retired.add(uid)
+    proposals = []
+    for p in pairs:
+        if not (p.certain or p.anchored) or p.uid_l in retired or p.uid_r in retired:
+            continue
+        if p.uid_l in cluster_of and cluster_of[p.uid_l] == cluster_of.get(p.uid_r):
+            continue
+        survivor, other = sorted((p.uid_l, p.uid_r), key=rank)
+        proposals.append(Proposal(f"P{survivor}-{other}", other, survivor, p.probability, "REVIEW"))
+    return sorted(proposals, key=lambda p: (p.cluster_id, p.dpid))
+
+
+def _write_studio(scorer: PairScorer, proposals: list[Proposal], path: Path) -> None:
+    """Cluster studio for operators: the REVIEW pairs first, then AUTO clusters,
+    each shown as the proposal presents it (a pair, or an AUTO cluster)."""
+    members: dict[str, set[str]] = {}
+    for p in proposals:
+        members.setdefault(p.cluster_id, set()).update((p.dpid, p.survivor_dpid))
+    review = sorted(c for c in members if c.startswith("P"))
+    chosen = [*review, *sorted(c for c in members if c.startswith("G"))][:STUDIO_CLUSTERS]
+    nodes = pa.table(
+        {
+            "cluster_id": [c for c in chosen for _ in sorted(members[c])],
+            "node_uid": [u for c in chosen for u in sorted(members[c])],
+        }
+    )
+    scorer.con.register("pdpb_dedupe_membership", nodes)
+    scorer.con.execute(
+        """create or replace table pdpb_dedupe_nodes as
+           select m.cluster_id, r.* replace (k.nik as nik, k.nkk as nkk)
+           from pdpb_dedupe_membership m
+           join pdpb_score_reference r on r.uid = m.node_uid
+           left join pdpb_masks k on k.uid = r.uid"""
+    )
+    scorer.con.unregister("pdpb_dedupe_membership")
+    masked_pairs(scorer.con, "pdpb_dedupe_pairs", "pdpb_dedupe_edges")
+    edges = scorer.db_api.table_to_splink_dataframe("__splink__df_predict", "pdpb_dedupe_edges")
+    clustered = scorer.db_api.table_to_splink_dataframe(
+        "__splink__df_clustered", "pdpb_dedupe_nodes"
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     html = scorer.linker.visualisations.cluster_studio_dashboard(
-        pairs_sdf,
-        clusters,
-        str(path),
-        cluster_ids=[r[0] for r in ids],
-        overwrite=True,
+        edges, clustered, str(path), cluster_ids=chosen, overwrite=True,
         return_html_as_string=True,
-    )
+    )  # fmt: skip
     write_offline_html(html, path)

@@ -137,10 +137,43 @@ def cmd_dedupe(args: argparse.Namespace) -> int:
     with writer_lock(settings):
         result = run_dedupe(settings)
     print(
-        f"dedupe: {result['voters']} active voters, {result['clusters']} clusters, "
-        f"{result['proposals']} TMS 2 proposals ({result['AUTO']} AUTO, {result['REVIEW']} REVIEW); "
-        f"cluster studio {result['studio']}"
+        f"dedupe: {result['voters']} active voters, {result['proposals']} TMS 2 proposals "
+        f"({result['AUTO']} AUTO in {result['clusters']} clusters, {result['REVIEW']} REVIEW pairs); "
+        f"cluster studio {result['studio']}; `pdpb dedupe export` writes the pairs to decide"
     )
+    return 0
+
+
+def cmd_dedupe_export(args: argparse.Namespace) -> int:
+    from pdpb.dedupe import export_dedupe
+
+    result = export_dedupe(_settings(args))
+    print(
+        f"dedupe review: {result['pairs']} pairs in {result['xlsx']} and {result['csv']}"
+        + (f"; comparison viewer {result['viewer']}" if result["viewer"] else "")
+    )
+    return 0
+
+
+def cmd_dedupe_import(args: argparse.Namespace) -> int:
+    from pdpb.dedupe import import_dedupe_decisions
+    from pdpb.locking import writer_lock
+
+    settings = _settings(args)
+    with writer_lock(settings):
+        result = import_dedupe_decisions(settings, Path(args.file), pemeriksa=args.pemeriksa)
+    print(
+        f"imported {result['decisions']} dedupe decisions ({result['SAMA']} SAMA, "
+        f"{result['BEDA']} BEDA, {result['undecided']} rows still empty); "
+        f"the next period's run turns SAMA into TMS 2"
+    )
+    return 0
+
+
+def cmd_dedupe_evaluate(args: argparse.Namespace) -> int:
+    from pdpb.dedupe import evaluate_dedupe, format_evaluation
+
+    print(format_evaluation(evaluate_dedupe(_settings(args), Path(args.truth))))
     return 0
 
 
@@ -183,10 +216,24 @@ def _add_review_and_linkage(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pemeriksa", help="reviewer name for rows whose PEMERIKSA is empty")
     p.set_defaults(func=cmd_review_import)
 
-    p = sub.add_parser("dedupe", help="find duplicate registrations (TMS 2) in the whole list")
+    p = sub.add_parser(
+        "dedupe",
+        help="find duplicate registrations (TMS 2) in the whole list; export/import the pairs to decide",
+    )
     p.add_argument("--upper", type=float, help="probability at or above which a cluster is AUTO")
-    p.add_argument("--lower", type=float, help="probability at which records are clustered")
+    p.add_argument("--lower", type=float, help="probability from which pairs are considered")
     p.set_defaults(func=cmd_dedupe)
+    p.description = "Without ACTION: run the dedupe job; export and import: its review queue."
+    dsub = p.add_subparsers(dest="dedupe_command", metavar="[ACTION]")
+    d = dsub.add_parser("export", help="write the REVIEW pairs to <home>/review/dedupe/")
+    d.set_defaults(func=cmd_dedupe_export)
+    d = dsub.add_parser("import", help="store the SAMA/BEDA decisions of a filled dedupe file")
+    d.add_argument("file", help="the filled periksa_ganda.xlsx or .csv")
+    d.add_argument("--pemeriksa", help="reviewer name for rows whose PEMERIKSA is empty")
+    d.set_defaults(func=cmd_dedupe_import)
+    d = dsub.add_parser("evaluate", help="score the proposals against a generator's truth")
+    d.add_argument("--truth", default="truth", help="the generator's truth/ folder")
+    d.set_defaults(func=cmd_dedupe_evaluate)
 
     linkage = sub.add_parser("linkage", help="retrain or evaluate the Splink model")
     lsub = linkage.add_subparsers(dest="linkage_command", required=True, metavar="ACTION")

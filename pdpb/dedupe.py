@@ -1,19 +1,42 @@
-"""The whole-list duplicate (ganda) job: `pdpb dedupe` and its Airflow task.
+"""The whole-list duplicate (ganda) job: `pdpb dedupe`, its review, and its Airflow task.
 
-Reads the active voters from the warehouse, asks `linkage.dedupe` for
-duplicate clusters and survivors, and replaces the unapplied, undecided rows
+`run_dedupe` reads the active voters from the warehouse, asks `linkage.dedupe`
+for AUTO clusters and REVIEW pairs, and replaces the unapplied, undecided rows
 of `core.dedupe_proposals` with the new ones (operator decisions and applied
-rows are kept; their dpids are not proposed again). The next period's apply
-turns AUTO and SAMA proposals into TMS 2. The cluster studio HTML for
-operators is written to `<home>/review/dedupe/`.
+rows are kept, and the pairs they settled are not proposed again). The cluster
+studio HTML for operators is written to `<home>/review/dedupe/`.
+
+Operators decide the REVIEW pairs: `export_dedupe` writes them side by side
+(XLSX and CSV, NIK and NKK masked by `core.mask_nik`, the model's reasons in
+plain words, formula cells escaped, plus Splink's comparison viewer);
+`import_dedupe_decisions` stores SAMA or BEDA with the operator's name and
+time, and one audit row per decision, all or nothing. The next period's apply
+turns AUTO and SAMA proposals into TMS 2 (`pdpb.apply.apply_dedupe`).
 """
 
 from __future__ import annotations
 
+import csv
 import logging
 from datetime import datetime
+from pathlib import Path
 
+import pyarrow as pa
+
+from pdpb.audit import record
 from pdpb.config import PdpbError, Settings
+from pdpb.review import (
+    DECISION_COLUMNS,
+    KEPUTUSAN,
+    REASON_COLUMNS,
+    SIDE_BY_SIDE,
+    read_table,
+    refuse_if_errors,
+    safe_cells,
+    write_csv,
+    write_xlsx,
+    yes_no,
+)
 from pdpb.warehouse import connect, insert_rows, transaction
 
 log = logging.getLogger(__name__)
@@ -21,30 +44,49 @@ log = logging.getLogger(__name__)
 PROPOSAL_COLUMNS = (
     "cluster_id", "dpid", "survivor_dpid", "match_probability", "decision", "proposed_at",
 )  # fmt: skip
+VOTER_COLUMNS = (
+    "dpid, nik, nkk, nama, gelar, tempat_lahir, tanggal_lahir, jenis_kelamin, status_kawin, "
+    "alamat, rt, rw, kode_wilayah, tps, ktp_el, status, updated_period, "
+    # what the dashboards (HTML files for people) show instead of the numbers
+    "core.mask_nik(nik) as nik_masked, core.mask_nik(nkk) as nkk_masked"
+)
+KEY_COLUMNS = ("KLASTER", "DPID_GANDA", "DPID_BERTAHAN")
+# Shown side by side besides SIDE_BY_SIDE of the event review: (label, core.voters column).
+MORE_SIDE_BY_SIDE = (("KTP_EL", "ktp_el"), ("TPS", "tps"), ("DIPERBARUI", "updated_period"))
+# Why the survivor was chosen: the first element of linkage.dedupe.survivor_key that differs.
+SURVIVOR_REASONS = ("NIK sah", "data lebih lengkap", "data lebih baru", "DPID lebih kecil")
+SCORE_CHUNK = 500  # pairs re-scored at once (the scorer compares a chunk's cross product)
 
 
-def dedupe_dir(settings: Settings):
+def dedupe_dir(settings: Settings) -> Path:
     return settings.home / "review" / "dedupe"
+
+
+def _active_voters(settings: Settings) -> pa.Table:
+    if not settings.warehouse_path.exists():
+        raise PdpbError(
+            f"home {settings.home} has no warehouse: run `pdpb init --voters FILE` first"
+        )
+    con = connect(settings, read_only=True)
+    try:
+        return con.sql(
+            f"select {VOTER_COLUMNS} from core.voters where status = 'AKTIF' order by dpid"
+        ).to_arrow_table()
+    finally:
+        con.close()
 
 
 def run_dedupe(settings: Settings) -> dict:
     """Propose TMS 2 for duplicate registrations; returns counts (XCom-sized)."""
     from linkage.dedupe import find_duplicates
 
-    con = connect(settings, read_only=True)
-    try:
-        voters = con.sql(
-            """select dpid, nik, nkk, nama, gelar, tempat_lahir, tanggal_lahir, jenis_kelamin,
-                      status_kawin, alamat, rt, rw, kode_wilayah, tps, ktp_el, status, updated_period
-               from core.voters where status = 'AKTIF' order by dpid"""
-        ).to_arrow_table()
-    finally:
-        con.close()
+    voters = _active_voters(settings)
     if voters.num_rows == 0:
         raise PdpbError(
             f"home {settings.home} has no active voters: run `pdpb init --voters FILE` first"
         )
     studio = dedupe_dir(settings) / "cluster_studio.html"
+    studio.unlink(missing_ok=True)  # never leave an older run's studio beside new proposals
     proposals = find_duplicates(
         voters,
         upper=settings.thresholds.upper,
@@ -55,7 +97,7 @@ def run_dedupe(settings: Settings) -> dict:
     written = _replace_proposals(settings, proposals)
     counts = {
         "voters": voters.num_rows,
-        "clusters": len({p.cluster_id for p in written}),
+        "clusters": len({p.cluster_id for p in written if p.decision == "AUTO"}),
         "proposals": len(written),
         "AUTO": sum(p.decision == "AUTO" for p in written),
         "REVIEW": sum(p.decision == "REVIEW" for p in written),
@@ -66,7 +108,7 @@ def run_dedupe(settings: Settings) -> dict:
 
 
 def _replace_proposals(settings: Settings, proposals: list) -> list:
-    """Delete open proposals, insert the new ones except for dpids an operator
+    """Delete open proposals, insert the new ones except for pairs an operator
     or a period has already dealt with."""
     now = datetime.now()
     con = connect(settings)
@@ -75,16 +117,393 @@ def _replace_proposals(settings: Settings, proposals: list) -> list:
             con.execute(
                 "delete from core.dedupe_proposals where applied_period is null and decided_by is null"
             )
-            settled = {
-                r[0] for r in con.execute("select dpid from core.dedupe_proposals").fetchall()
-            }
-            fresh = [p for p in proposals if p.dpid not in settled]
+            kept = con.execute(
+                "select cluster_id, dpid, survivor_dpid from core.dedupe_proposals"
+            ).fetchall()
+            # a pair once decided or applied is settled, also when its survivor
+            # was re-pointed since (resolve_survivors) and only its key is left
+            settled = {frozenset((d, s)) for _, d, s in kept} | {(c, d) for c, d, _ in kept}
+            fresh = [
+                p
+                for p in proposals
+                if frozenset((p.dpid, p.survivor_dpid)) not in settled
+                and (p.cluster_id, p.dpid) not in settled
+            ]
             insert_rows(
                 con,
                 "core.dedupe_proposals",
                 PROPOSAL_COLUMNS,
                 ({**p.__dict__, "proposed_at": now} for p in fresh),
             )
+            resolve_survivors(con)
     finally:
         con.close()
     return fresh
+
+
+def resolve_survivors(con) -> int:
+    """Point every accepted (AUTO or SAMA), unapplied proposal at a survivor
+    that no accepted proposal retires: when an operator says C is B and B is A,
+    C's survivor becomes A, so that apply never skips C because B left first.
+    Decisions are pairwise; only what they accept is followed transitively.
+    Returns how many proposals were re-pointed. Runs inside the caller's
+    transaction."""
+    rows = con.execute(
+        """select cluster_id, dpid, survivor_dpid, applied_period
+           from core.dedupe_proposals where decision in ('AUTO', 'SAMA')
+           order by applied_period is null, cluster_id, dpid"""
+    ).fetchall()
+    retired_by: dict[str, str] = {}
+    for _, dpid, survivor, _ in rows:
+        retired_by.setdefault(dpid, survivor)  # applied rows first: what really happened
+    moved = []
+    for cluster_id, dpid, survivor, applied in rows:
+        if applied is not None:
+            continue
+        seen, end = {dpid, survivor}, survivor
+        while end in retired_by and retired_by[end] not in seen:
+            end = retired_by[end]
+            seen.add(end)
+        if end != survivor:
+            moved.append((end, cluster_id, dpid))
+    for end, cluster_id, dpid in moved:
+        con.execute(
+            "update core.dedupe_proposals set survivor_dpid = ? where cluster_id = ? and dpid = ?",
+            [end, cluster_id, dpid],
+        )
+    return len(moved)
+
+
+# --------------------------------------------------------------------------- export
+
+_QUEUE_SQL = """
+select p.cluster_id, p.dpid, p.survivor_dpid, p.match_probability,
+       core.mask_nik(g.nik) as nik_g, core.mask_nik(b.nik) as nik_b,
+       core.mask_nik(g.nkk) as nkk_g, core.mask_nik(b.nkk) as nkk_b,
+       g.nik is not null and g.nik = b.nik as nik_sama,
+       g.nkk is not null and g.nkk = b.nkk as nkk_sama,
+       {side_by_side}
+from core.dedupe_proposals p
+join core.voters g on g.dpid = p.dpid
+join core.voters b on b.dpid = p.survivor_dpid
+where p.decision = 'REVIEW' and p.applied_period is null
+  and g.status = 'AKTIF' and b.status = 'AKTIF'
+order by p.cluster_id, p.dpid
+"""
+
+
+def _labels() -> tuple[tuple[str, str], ...]:
+    return (*SIDE_BY_SIDE, *MORE_SIDE_BY_SIDE)
+
+
+def dedupe_queue(settings: Settings) -> list[dict]:
+    """Open REVIEW pairs whose two records are both still active, NIK and NKK masked."""
+    if not settings.warehouse_path.exists():
+        raise PdpbError(f"home {settings.home} has no warehouse: run `pdpb dedupe` first")
+    side = ", ".join(f"g.{c} as {c}_g, b.{c} as {c}_b" for _, c in _labels())
+    con = connect(settings, read_only=True)
+    try:
+        return con.sql(_QUEUE_SQL.format(side_by_side=side)).to_arrow_table().to_pylist()
+    finally:
+        con.close()
+
+
+def _explained(
+    settings: Settings, queue: list[dict], viewer: Path
+) -> tuple[dict[tuple[str, str], dict], dict[str, bool]]:
+    """Per (dpid, survivor): the model's reasons in Indonesian, from the pairs
+    re-scored as the dedupe job scores them (whole active list as reference,
+    the trained within-list prior); and nik_ok per record. Writes Splink's
+    comparison viewer of the pairs, NIK and NKK masked. Unmasked values never
+    leave this process."""
+    import pyarrow.compute as pc
+
+    from linkage.dedupe import masked_pairs, register_masks
+    from linkage.frames import reference_frame
+    from linkage.scoring import PairScorer, explain
+
+    voters = _active_voters(settings)
+    frame = reference_frame(
+        voters.rename_columns(["target_id" if c == "dpid" else c for c in voters.column_names])
+    )
+    pairs = [(r["dpid"], r["survivor_dpid"]) for r in queue]
+    queued = frame.filter(
+        pc.is_in(frame["uid"], value_set=pa.array({u for pair in pairs for u in pair}, pa.string()))
+    )
+    nik_ok = dict(
+        zip(queued.column("uid").to_pylist(), queued.column("nik_ok").to_pylist(), strict=True)
+    )
+    reasons: dict[tuple[str, str], dict] = {}
+    if not pairs:
+        return reasons, nik_ok
+    with PairScorer(frame, settings.model_path) as scorer:
+        for start in range(0, len(pairs), SCORE_CHUNK):
+            chunk = pairs[start : start + SCORE_CHUNK]
+            left = frame.filter(pc.is_in(frame["uid"], value_set=pa.array({a for a, _ in chunk})))
+            right = frame.filter(pc.is_in(frame["uid"], value_set=pa.array({b for _, b in chunk})))
+            scored = scorer.score(left, right, chunk)
+            verb = (
+                "create table pdpb_dedupe_scored as"
+                if start == 0
+                else "insert into pdpb_dedupe_scored"
+            )
+            scorer.con.execute(f"{verb} select * from {scored.physical_name}")
+        every = scorer.db_api.table_to_splink_dataframe(
+            "__splink__df_predict", "pdpb_dedupe_scored"
+        )
+        for row in scorer.rows(every):
+            reasons[(row["uid_l"], row["uid_r"])] = explain(row)
+        register_masks(scorer.con, voters)
+        masked = masked_pairs(scorer.con, "pdpb_dedupe_scored", "pdpb_dedupe_shown")
+        scorer.comparison_viewer(
+            scorer.db_api.table_to_splink_dataframe("__splink__df_predict", masked), viewer
+        )
+    return reasons, nik_ok
+
+
+def _survivor_reason(row: dict, nik_ok: dict[str, bool]) -> str:
+    """Which step of the survivor rule chose DPID_BERTAHAN, in words."""
+    from linkage.dedupe import survivor_key
+
+    def voter(side: str, dpid: str) -> dict:
+        values = {c: row[f"{c}_{side}"] for _, c in _labels()}
+        values.update(dpid=dpid, nik=row[f"nik_{side}"], nkk=row[f"nkk_{side}"])
+        return values
+
+    kept = survivor_key(voter("b", row["survivor_dpid"]), nik_ok.get(row["survivor_dpid"], False))
+    left = survivor_key(voter("g", row["dpid"]), nik_ok.get(row["dpid"], False))
+    for reason, a, b in zip(SURVIVOR_REASONS, kept, left, strict=True):
+        if a != b:
+            return reason
+    return SURVIVOR_REASONS[-1]
+
+
+def _export_rows(
+    queue: list[dict], reasons: dict[tuple[str, str], dict], nik_ok: dict[str, bool]
+) -> list[dict]:
+    appearances: dict[str, int] = {}
+    for r in queue:
+        for dpid in (r["dpid"], r["survivor_dpid"]):
+            appearances[dpid] = appearances.get(dpid, 0) + 1
+    rows = []
+    for r in queue:
+        why = reasons.get((r["dpid"], r["survivor_dpid"]), {})
+        others = sorted(
+            f"{label} ada di {appearances[d] - 1} pasangan lain"
+            for label, d in (("DPID_GANDA", r["dpid"]), ("DPID_BERTAHAN", r["survivor_dpid"]))
+            if appearances[d] > 1
+        )
+        row = {
+            "KLASTER": r["cluster_id"],
+            "DPID_GANDA": r["dpid"],
+            "DPID_BERTAHAN": r["survivor_dpid"],
+            "PROBABILITAS": None
+            if r["match_probability"] is None
+            else round(r["match_probability"], 4),
+            "ALASAN_BERTAHAN": _survivor_reason(r, nik_ok),
+            "CATATAN_SISTEM": "; ".join(others) or None,
+            "NIK_GANDA": r["nik_g"],
+            "NIK_BERTAHAN": r["nik_b"],
+            "NIK_SAMA": yes_no(r["nik_sama"]),
+            "NKK_GANDA": r["nkk_g"],
+            "NKK_BERTAHAN": r["nkk_b"],
+            "NKK_SAMA": yes_no(r["nkk_sama"]),
+        }
+        for label, column in _labels():
+            row[f"{label}_GANDA"] = r[f"{column}_g"]
+            row[f"{label}_BERTAHAN"] = r[f"{column}_b"]
+        for name, label in REASON_COLUMNS.items():
+            row[label] = why.get(name)
+        row.update({c: None for c in DECISION_COLUMNS})
+        rows.append(safe_cells(row))
+    return rows
+
+
+def export_dedupe(settings: Settings) -> dict:
+    """Write the open REVIEW pairs for operators (XLSX, CSV, comparison viewer HTML)."""
+    queue = dedupe_queue(settings)
+    out_dir = dedupe_dir(settings)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    viewer = out_dir / "pembanding_ganda.html"
+    viewer.unlink(missing_ok=True)
+    reasons, nik_ok = _explained(settings, queue, viewer)
+    rows = _export_rows(queue, reasons, nik_ok)
+    columns = list(rows[0]) if rows else [*KEY_COLUMNS, *DECISION_COLUMNS]
+    xlsx, csv_path = out_dir / "periksa_ganda.xlsx", out_dir / "periksa_ganda.csv"
+    write_xlsx(rows, columns, xlsx, title="GANDA", freeze="D2")
+    write_csv(rows, columns, csv_path)
+    log.info("dedupe review queue: %d pairs", len(rows))
+    return {
+        "pairs": len(rows),
+        "xlsx": str(xlsx),
+        "csv": str(csv_path),
+        "viewer": str(viewer) if viewer.exists() else None,
+    }
+
+
+# --------------------------------------------------------------------------- import
+
+
+def _validate(
+    path: Path, rows: list[dict], known: dict[tuple[str, str], tuple], pemeriksa: str | None
+) -> list[dict]:
+    """Decisions to store; refuses the whole file on any bad row (one line)."""
+    decisions: dict[tuple[str, str], dict] = {}
+    errors = []
+    for number, row in enumerate(rows, start=2):
+        keputusan = (row.get("KEPUTUSAN") or "").upper()
+        if not keputusan:
+            continue  # not decided yet
+        key = (row.get("KLASTER") or "", row.get("DPID_GANDA") or "")
+        survivor, decision, applied = known.get(key, (None, None, None))
+        reviewer = row.get("PEMERIKSA") or pemeriksa
+        if keputusan not in KEPUTUSAN:
+            errors.append(f"row {number}: KEPUTUSAN '{keputusan}' must be SAMA or BEDA")
+        elif survivor is None:
+            errors.append(
+                f"row {number}: no dedupe proposal KLASTER '{key[0]}' with DPID_GANDA '{key[1]}'"
+            )
+        elif applied is not None:
+            errors.append(f"row {number}: {key[1]} in {key[0]} was already applied in {applied}")
+        elif decision == "AUTO":
+            errors.append(f"row {number}: {key[1]} in {key[0]} is AUTO, not waiting for a decision")
+        elif row.get("DPID_BERTAHAN") not in (None, survivor):
+            errors.append(
+                f"row {number}: DPID_BERTAHAN '{row['DPID_BERTAHAN']}' is not the proposal's "
+                f"survivor {survivor}; the survivor follows the rule, answer SAMA or BEDA"
+            )
+        elif not reviewer:
+            errors.append(f"row {number}: no PEMERIKSA; fill the column or pass --pemeriksa NAME")
+        elif key in decisions and decisions[key]["keputusan"] != keputusan:
+            errors.append(f"row {number}: {key[1]} in {key[0]} is decided twice, differently")
+        else:
+            decisions[key] = {"cluster_id": key[0], "dpid": key[1], "survivor_dpid": survivor,
+                              "keputusan": keputusan, "decided_by": reviewer,
+                              "catatan": row.get("CATATAN")}  # fmt: skip
+    refuse_if_errors(path, errors)
+    return list(decisions.values())
+
+
+def import_dedupe_decisions(settings: Settings, path: Path, pemeriksa: str | None = None) -> dict:
+    """Validate a filled dedupe review file and store its SAMA/BEDA decisions
+    in core.dedupe_proposals, with one audit row each; all or nothing."""
+    path = Path(path)
+    if not path.is_file():
+        raise PdpbError(f"dedupe review file {path} does not exist")
+    rows = read_table(
+        path,
+        required=(*KEY_COLUMNS[:2], "KEPUTUSAN"),
+        export_command="pdpb dedupe export",
+        what="dedupe decisions",
+    )
+    if not settings.warehouse_path.exists():
+        raise PdpbError(f"home {settings.home} has no warehouse: run `pdpb dedupe` first")
+    con = connect(settings)
+    try:
+        known = {
+            (c, d): (s, decision, applied)
+            for c, d, s, decision, applied in con.execute(
+                """select cluster_id, dpid, survivor_dpid, decision, applied_period
+                   from core.dedupe_proposals"""
+            ).fetchall()
+        }
+        decisions = _validate(path, rows, known, pemeriksa)
+        now = datetime.now()
+        with transaction(con):
+            for d in decisions:
+                con.execute(
+                    """update core.dedupe_proposals set decision = ?, decided_by = ?, decided_at = ?
+                       where cluster_id = ? and dpid = ?""",
+                    [d["keputusan"], d["decided_by"], now, d["cluster_id"], d["dpid"]],
+                )
+                record(con, "REVIEW_DECISION", None, d["dpid"],
+                       f"ganda {d['keputusan']}: {d['dpid']} vs {d['survivor_dpid']} "
+                       f"in {d['cluster_id']} (from {path.name})",
+                       d["catatan"], actor=d["decided_by"], ref=d["cluster_id"])  # fmt: skip
+            resolve_survivors(con)
+    finally:
+        con.close()
+    return {
+        "decisions": len(decisions),
+        "SAMA": sum(d["keputusan"] == "SAMA" for d in decisions),
+        "BEDA": sum(d["keputusan"] == "BEDA" for d in decisions),
+        "undecided": sum(1 for r in rows if not r.get("KEPUTUSAN")),
+    }
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def _truth_pairs(truth_dir: Path) -> set[frozenset]:
+    path = Path(truth_dir) / "duplicates.csv"
+    if not path.is_file():
+        raise PdpbError(
+            f"truth file {path} does not exist; pass --truth the generator's truth/ folder"
+        )
+    by_person: dict[str, list[str]] = {}
+    with path.open(newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            by_person.setdefault(r["person_id"], []).append(r["dpid"])
+    return {
+        frozenset((a, b)) for d in by_person.values() for i, a in enumerate(d) for b in d[i + 1 :]
+    }
+
+
+def evaluate_dedupe(settings: Settings, truth_dir: Path) -> dict:
+    """Pairwise figures of core.dedupe_proposals against the generator's
+    `duplicates.csv`: AUTO precision and recall, the REVIEW queue and its
+    share of true pairs, and recall if every REVIEW pair is decided correctly."""
+    truth = _truth_pairs(truth_dir)
+    if not settings.warehouse_path.exists():
+        raise PdpbError(f"home {settings.home} has no warehouse: run `pdpb dedupe` first")
+    con = connect(settings, read_only=True)
+    try:
+        rows = con.execute(
+            "select dpid, survivor_dpid, decision from core.dedupe_proposals"
+        ).fetchall()
+    finally:
+        con.close()
+    by_decision: dict[str, set[frozenset]] = {}
+    for dpid, survivor, decision in rows:
+        by_decision.setdefault(decision, set()).add(frozenset((dpid, survivor)))
+    auto, review = by_decision.get("AUTO", set()), by_decision.get("REVIEW", set())
+    accepted = auto | by_decision.get("SAMA", set())
+
+    def precision(pairs: set) -> float:
+        return round(len(pairs & truth) / len(pairs), 4) if pairs else 1.0
+
+    def recall(pairs: set) -> float:
+        return round(len(pairs & truth) / len(truth), 4) if truth else 1.0
+
+    return {
+        "truth_pairs": len(truth),
+        "auto": len(auto),
+        "auto_precision": precision(auto),
+        "auto_recall": recall(auto),
+        "review": len(review),
+        "review_true": len(review & truth),
+        "review_share_true": precision(review) if review else 0.0,
+        "recall_if_review_decided": recall(accepted | review),
+        "accepted": len(accepted),
+        "accepted_precision": precision(accepted),
+        "accepted_recall": recall(accepted),
+        "beda": len(by_decision.get("BEDA", set())),
+    }
+
+
+def format_evaluation(result: dict) -> str:
+    rows = [
+        ("pasangan ganda (kebenaran)", result["truth_pairs"]),
+        ("AUTO", result["auto"]),
+        ("AUTO precision", f"{result['auto_precision']:.4f}"),
+        ("AUTO recall", f"{result['auto_recall']:.4f}"),
+        ("REVIEW (belum diputus)", f"{result['review']} ({result['review_true']} benar ganda, "
+                                   f"{result['review_share_true']:.1%})"),
+        ("recall jika REVIEW diputus benar", f"{result['recall_if_review_decided']:.4f}"),
+        ("AUTO + SAMA", result["accepted"]),
+        ("AUTO + SAMA precision", f"{result['accepted_precision']:.4f}"),
+        ("AUTO + SAMA recall", f"{result['accepted_recall']:.4f}"),
+        ("BEDA", result["beda"]),
+    ]  # fmt: skip
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)

@@ -7,7 +7,9 @@ model), and Splink's comparison viewer (offline HTML). NIK and NKK appear only
 masked by the warehouse macro `core.mask_nik`; whether the two numbers are
 equal is shown separately. Clerks fill KEPUTUSAN (SAMA/BEDA), PEMERIKSA and
 CATATAN; `import_decisions` validates the file and upserts
-`core.review_decisions`, which the next run of the period applies.
+`core.review_decisions`, which the next run of the period applies. The
+spreadsheet helpers (`safe_cells`, `write_xlsx`, `write_csv`, `read_table`,
+`refuse_if_errors`) serve the dedupe review (`pdpb.dedupe`) too.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ order by o.sumber, o.event_id
 """
 
 
-def _yes_no(value: object) -> str:
+def yes_no(value: object) -> str:
     return "YA" if value else "TIDAK"
 
 
@@ -170,10 +172,10 @@ def _export_rows(queue: list[dict], reasons: dict[tuple[str, str], dict]) -> lis
             else r["flag"],
             "NIK_PERISTIWA": r["nik_e"],
             "NIK_PEMILIH": r["nik_c"],
-            "NIK_SAMA": _yes_no(r["nik_sama"]),
+            "NIK_SAMA": yes_no(r["nik_sama"]),
             "NKK_PERISTIWA": r["nkk_e"],
             "NKK_PEMILIH": r["nkk_c"],
-            "NKK_SAMA": _yes_no(r["nkk_sama"]),
+            "NKK_SAMA": yes_no(r["nkk_sama"]),
         }
         for label, column in SIDE_BY_SIDE:
             row[f"{label}_PERISTIWA"] = r[f"{column}_e"]
@@ -181,7 +183,7 @@ def _export_rows(queue: list[dict], reasons: dict[tuple[str, str], dict]) -> lis
         for name, label in REASON_COLUMNS.items():
             row[label] = why.get(name)
         row.update({c: None for c in DECISION_COLUMNS})
-        rows.append({k: escape_formula(_text(v)) for k, v in row.items()})
+        rows.append(safe_cells(row))
     return rows
 
 
@@ -190,23 +192,31 @@ def _text(value: object) -> object:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def _write_csv(rows: list[dict], columns: list[str], path: Path) -> None:
+def safe_cells(row: dict) -> dict:
+    """A row ready for a spreadsheet: dates as ISO text, and every text cell
+    starting with = + - @ escaped so that it is never run as a formula."""
+    return {k: escape_formula(_text(v)) for k, v in row.items()}
+
+
+def write_csv(rows: list[dict], columns: list[str], path: Path) -> None:
     with path.open("w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.DictWriter(fh, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
 
 
-def _write_xlsx(rows: list[dict], columns: list[str], path: Path) -> None:
+def write_xlsx(
+    rows: list[dict], columns: list[str], path: Path, title: str = "REVIEW", freeze: str = "E2"
+) -> None:
     book = Workbook()
     sheet = book.active
-    sheet.title = "REVIEW"
+    sheet.title = title
     sheet.append(columns)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
         sheet.append([row[c] for c in columns])
-    sheet.freeze_panes = "E2"
+    sheet.freeze_panes = freeze
     book.save(path)
 
 
@@ -219,8 +229,8 @@ def export_review(settings: Settings, period: str) -> dict:
     rows = _export_rows(queue, reasons)
     columns = list(rows[0]) if rows else [*KEY_COLUMNS, *DECISION_COLUMNS]
     xlsx, csv_path = out_dir / f"review_{period}.xlsx", out_dir / f"review_{period}.csv"
-    _write_xlsx(rows, columns, xlsx)
-    _write_csv(rows, columns, csv_path)
+    write_xlsx(rows, columns, xlsx)
+    write_csv(rows, columns, csv_path)
     html = out_dir / f"pembanding_{period}.html"
     log.info("review queue %s: %d events", period, len(rows))
     return {
@@ -235,7 +245,7 @@ def export_review(settings: Settings, period: str) -> dict:
 # --------------------------------------------------------------------------- import
 
 
-def _unescape(value: object) -> str | None:
+def unescape(value: object) -> str | None:
     """Cell text as the clerk meant it: trimmed, and without the quote that
     escape_formula put before a leading = + - @."""
     if value is None:
@@ -246,7 +256,12 @@ def _unescape(value: object) -> str | None:
     return text or None
 
 
-def _read_table(path: Path) -> list[dict]:
+def read_table(
+    path: Path,
+    required: tuple[str, ...] = (*KEY_COLUMNS[:3], "KEPUTUSAN"),
+    export_command: str = "pdpb review export",
+    what: str = "review decisions",
+) -> list[dict]:
     """Rows of the filled XLSX or CSV as {COLUMN: text}, numbered from 2."""
     suffix = path.suffix.lower()
     try:
@@ -257,7 +272,7 @@ def _read_table(path: Path) -> list[dict]:
             with path.open(newline="", encoding="utf-8-sig") as fh:
                 values = list(csv.reader(fh))
         else:
-            raise PdpbError(f"{path.name}: review decisions must be an .xlsx or .csv file")
+            raise PdpbError(f"{path.name}: {what} must be an .xlsx or .csv file")
     except PdpbError:
         raise
     except Exception as exc:
@@ -265,12 +280,19 @@ def _read_table(path: Path) -> list[dict]:
     if not values:
         raise PdpbError(f"{path.name}: the file is empty")
     header = [str(h or "").strip().lstrip("\ufeff").upper() for h in values[0]]
-    missing = [c for c in (*KEY_COLUMNS[:3], "KEPUTUSAN") if c not in header]
+    missing = [c for c in required if c not in header]
     if missing:
         raise PdpbError(
-            f"{path.name}: missing columns {', '.join(missing)}; use the file written by `pdpb review export`"
+            f"{path.name}: missing columns {', '.join(missing)}; use the file written by `{export_command}`"
         )
-    return [dict(zip(header, (_unescape(v) for v in row), strict=False)) for row in values[1:]]
+    return [dict(zip(header, (unescape(v) for v in row), strict=False)) for row in values[1:]]
+
+
+def refuse_if_errors(path: Path, errors: list[str]) -> None:
+    """Refuse the whole file with its first error, as one line."""
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise PdpbError(f"{path.name}: {errors[0]}{more}; nothing was imported")
 
 
 def _validate(
@@ -304,9 +326,7 @@ def _validate(
                               "target_id": target if keputusan == "SAMA" else None,
                               "keputusan": keputusan, "decided_by": reviewer,
                               "catatan": row.get("CATATAN")})  # fmt: skip
-    if errors:
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise PdpbError(f"{path.name}: {errors[0]}{more}; nothing was imported")
+    refuse_if_errors(path, errors)
     return decisions
 
 
@@ -315,7 +335,7 @@ def import_decisions(settings: Settings, path: Path, pemeriksa: str | None = Non
     path = Path(path)
     if not path.is_file():
         raise PdpbError(f"review file {path} does not exist")
-    rows = _read_table(path)
+    rows = read_table(path)
     con = connect(settings)
     try:
         known = {
