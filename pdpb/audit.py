@@ -7,7 +7,15 @@ apply's commit for the voter changes (see record_changes). No code path
 deletes or updates a row, not even a rollback: a re-run period appends a
 ROLLBACK row and then a fresh set of CHANGE rows, so reading the log in `seq`
 order tells the whole story. Subjects are dpids, event ids and periods, never
-a NIK or NKK, so `pdpb audit --period P` can print the log as it is.
+a NIK or NKK, so `pdpb audit` can print the log as it is.
+
+Kinds: INIT (`pdpb init`), CHANGE (apply; subject dpid, ref change_id),
+REVIEW_DECISION (`pdpb review import`: a period's event, subject
+sumber|event_id), DEDUPE_DECISION (`pdpb dedupe import`: a pair of the
+whole-list dedupe, subject the dpid that would become TMS 2, ref the cluster
+id), ROLLBACK (subject the period undone). A dedupe decision concerns the
+list, not a period, so its period is empty: `pdpb audit --period P` does not
+show it, `pdpb audit` (every row) does.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from pdpb.config import Settings
 from pdpb.warehouse import connect
 
 USER_ENV = "PDPB_USER"
-KINDS = ("INIT", "CHANGE", "REVIEW_DECISION", "ROLLBACK")
+KINDS = ("INIT", "CHANGE", "REVIEW_DECISION", "DEDUPE_DECISION", "ROLLBACK")
 
 
 def operator() -> str:

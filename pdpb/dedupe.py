@@ -416,7 +416,7 @@ def import_dedupe_decisions(settings: Settings, path: Path, pemeriksa: str | Non
                        where cluster_id = ? and dpid = ?""",
                     [d["keputusan"], d["decided_by"], now, d["cluster_id"], d["dpid"]],
                 )
-                record(con, "REVIEW_DECISION", None, d["dpid"],
+                record(con, "DEDUPE_DECISION", None, d["dpid"],
                        f"ganda {d['keputusan']}: {d['dpid']} vs {d['survivor_dpid']} "
                        f"in {d['cluster_id']} (from {path.name})",
                        d["catatan"], actor=d["decided_by"], ref=d["cluster_id"])  # fmt: skip

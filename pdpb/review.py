@@ -4,8 +4,9 @@
 outcome is REVIEW beside its candidate record (XLSX and CSV), the model's
 reasons per attribute in plain Indonesian (pairs re-scored with the trained
 model), and Splink's comparison viewer (offline HTML). NIK and NKK appear only
-masked by the warehouse macro `core.mask_nik`; whether the two numbers are
-equal is shown separately. Clerks fill KEPUTUSAN (SAMA/BEDA), PEMERIKSA and
+masked by the warehouse macro `core.mask_nik`, in the spreadsheets and in the
+viewer (`linkage.dedupe.masked_pairs`); whether the two numbers are equal is
+shown separately. Clerks fill KEPUTUSAN (SAMA/BEDA), PEMERIKSA and
 CATATAN; `import_decisions` validates the file and upserts
 `core.review_decisions`, which the next run of the period applies. The
 spreadsheet helpers (`safe_cells`, `write_xlsx`, `write_csv`, `read_table`,
@@ -103,18 +104,26 @@ def review_queue(settings: Settings, period: str) -> list[dict]:
 
 def _pair_frames(
     settings: Settings, period: str, queue: list[dict]
-) -> tuple[pa.Table, pa.Table, pa.Table]:
-    """(events frame, candidates frame, whole reference frame) for re-scoring,
-    built from the unmasked warehouse rows (they never leave this process)."""
-    from linkage.frames import event_frame, reference_frame
+) -> tuple[pa.Table, pa.Table, pa.Table, pa.Table]:
+    """(events frame, candidates frame, whole reference frame, masks) for
+    re-scoring, built from the unmasked warehouse rows (they never leave this
+    process). `masks` holds, per uid of the queued events and candidates, NIK
+    and NKK masked by the warehouse's one rule `core.mask_nik` (columns
+    `dpid`, `nik_masked`, `nkk_masked`, as `linkage.dedupe.register_masks`
+    takes them): what the comparison viewer shows instead of the numbers."""
+    import pyarrow.compute as pc
+
+    from linkage.frames import event_frame, event_uids, reference_frame
 
     keys = [(r["sumber"], r["event_id"]) for r in queue]
+    targets = pa.array(sorted({r["target_id"] for r in queue if r["target_id"]}), pa.string())
     con = connect(settings, read_only=True)
     try:
         con.register(
             "pdpb_review_keys",
             pa.table({"sumber": [k[0] for k in keys], "event_id": [k[1] for k in keys]}),
         )
+        con.register("pdpb_review_targets", pa.table({"target_id": targets}))
         events = con.sql(
             """select e.* from core.events e join pdpb_review_keys k using (sumber, event_id)
                where e.period = ?""",
@@ -127,30 +136,64 @@ def _pair_frames(
                select future_id, nik, nkk, nama, tempat_lahir, tanggal_lahir, jenis_kelamin,
                       alamat, rt, rw, kode_wilayah from core.future_voters where closed_period is null"""
         ).to_arrow_table()
+        candidate_masks = con.sql(
+            """select c.target_id as dpid, core.mask_nik(c.nik) as nik_masked,
+                      core.mask_nik(c.nkk) as nkk_masked
+               from (select dpid as target_id, nik, nkk from core.voters
+                     union all
+                     select future_id, nik, nkk from core.future_voters) c
+               join pdpb_review_targets t using (target_id)"""
+        ).to_arrow_table()
+        event_masks = con.sql(
+            """select core.mask_nik(e.nik) as nik_masked, core.mask_nik(e.nkk) as nkk_masked,
+                      e.sumber, e.event_id
+               from core.events e join pdpb_review_keys k using (sumber, event_id)
+               where e.period = ?""",
+            params=[period],
+        ).to_arrow_table()
     finally:
         con.close()
+    masks = pa.concat_tables(
+        [
+            pa.table(
+                {
+                    "dpid": event_uids(event_masks),
+                    "nik_masked": event_masks["nik_masked"],
+                    "nkk_masked": event_masks["nkk_masked"],
+                }
+            ),
+            candidate_masks,
+        ],
+        promote_options="permissive",
+    )
     ref_frame = reference_frame(reference)
-    targets = pa.array({r["target_id"] for r in queue if r["target_id"]}, type=pa.string())
-    import pyarrow.compute as pc
-
     candidates = ref_frame.filter(pc.is_in(ref_frame["uid"], value_set=targets))
-    return event_frame(events), candidates, ref_frame
+    return event_frame(events), candidates, ref_frame, masks
 
 
 def _explained(
     settings: Settings, period: str, queue: list[dict], out_dir: Path
 ) -> dict[tuple[str, str], dict]:
-    """Per (event uid, target): Indonesian reasons; writes the comparison viewer."""
+    """Per (event uid, target): Indonesian reasons; writes the comparison viewer
+    with NIK and NKK masked (`linkage.dedupe.masked_pairs`, as the dedupe
+    viewer and cluster studio do): the HTML is a file for people."""
+    from linkage.dedupe import masked_pairs, register_masks
     from linkage.scoring import PairScorer, explain
 
     pairs = [(f"{r['sumber']}|{r['event_id']}", r["target_id"]) for r in queue if r["target_id"]]
     if not pairs:
         return {}
-    events, candidates, reference = _pair_frames(settings, period, queue)
+    events, candidates, reference, masks = _pair_frames(settings, period, queue)
     with PairScorer(reference, settings.model_path, prior_rows=reference.num_rows) as scorer:
         scored = scorer.score(events, candidates, pairs)
-        scorer.comparison_viewer(scored, out_dir / f"pembanding_{period}.html")
-        return {(r["uid_l"], r["uid_r"]): explain(r) for r in scorer.rows(scored)}
+        reasons = {(r["uid_l"], r["uid_r"]): explain(r) for r in scorer.rows(scored)}
+        register_masks(scorer.con, masks)
+        shown = masked_pairs(scorer.con, scored.physical_name, "pdpb_review_shown")
+        scorer.comparison_viewer(
+            scorer.db_api.table_to_splink_dataframe("__splink__df_predict", shown),
+            out_dir / f"pembanding_{period}.html",
+        )
+        return reasons
 
 
 def _export_rows(queue: list[dict], reasons: dict[tuple[str, str], dict]) -> list[dict]:

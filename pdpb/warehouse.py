@@ -142,9 +142,13 @@ create table if not exists core.review_decisions (
     primary key (period, sumber, event_id)
 );
 
--- Duplicate registrations found by the whole-list dedupe job (pdpb dedupe).
--- Rows with decision AUTO or SAMA become TMS 2 (ganda) in the next period's
--- apply (sumber 'DEDUPE', event_id = cluster_id); REVIEW waits for an operator.
+-- Duplicate registrations found by the whole-list dedupe job (pdpb dedupe), one
+-- row per record proposed for TMS 2. cluster_id: G<survivor dpid> for an AUTO
+-- cluster (every pair certain, one row per non-survivor), P<survivor dpid>-<dpid>
+-- for a REVIEW pair (one uncertain pair, one decision; never chained). REVIEW
+-- waits for an operator (pdpb dedupe import sets SAMA or BEDA, decided_by,
+-- decided_at). Rows with decision AUTO or SAMA become TMS 2 (ganda) in the
+-- next period's apply (sumber 'DEDUPE', event_id = cluster_id, applied_period).
 create table if not exists core.dedupe_proposals (
     cluster_id varchar not null, dpid varchar not null, survivor_dpid varchar not null,
     match_probability double, decision varchar not null,   -- AUTO, REVIEW, SAMA, BEDA
@@ -163,7 +167,10 @@ create table if not exists core.event_outcomes (
 
 -- The audit trail (pdpb/audit.py): append-only, one row per recorded action,
 -- in `seq` order. kind: INIT, CHANGE (subject dpid, ref change_id),
--- REVIEW_DECISION (subject sumber|event_id), ROLLBACK (subject the period undone).
+-- REVIEW_DECISION (an event's review, pdpb review import: subject sumber|event_id),
+-- DEDUPE_DECISION (a dedupe pair, pdpb dedupe import: subject the dpid that would
+-- become TMS 2, ref the cluster_id, period null: the whole list, not a period,
+-- so `pdpb audit` without --period lists it), ROLLBACK (subject the period undone).
 -- Never deleted, not even by a rollback. Holds no NIK or NKK.
 create sequence if not exists core.audit_seq;
 create table if not exists core.audit_log (

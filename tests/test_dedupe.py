@@ -276,7 +276,7 @@ def test_sama_becomes_tms_2_in_the_next_period_and_beda_does_not(home_copy, smal
     assert result["SAMA"] >= 1 and result["BEDA"] >= 1
     assert len(decided) == result["decisions"]
     assert all(r[4] == "Rina" and r[5] is not None for r in decided)
-    audit = [a for a in _audit(home_copy) if a[1] == "REVIEW_DECISION"]
+    audit = [a for a in _audit(home_copy) if a[1] == "DEDUPE_DECISION"]
     assert sorted((a[2], a[4]) for a in audit) == sorted((r[1], r[0]) for r in decided)
     assert all(a[0] == "Rina" and "isian_ganda.csv" in a[3] for a in audit)
 

@@ -1,9 +1,12 @@
-"""Rules of the clerical review queue: export masked and escaped, import validated,
-and a SAMA decision applied by the next run of the period."""
+"""Rules of the clerical review queue: export masked and escaped (no file it
+writes holds a full NIK or NKK), import validated, a SAMA decision applied by
+the next run of the period, and decisions found by `pdpb audit`."""
 
 from __future__ import annotations
 
 import csv
+import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -100,6 +103,42 @@ def test_comparison_viewer_loads_nothing_from_the_network(review_home):
     assert remote_resources(html) == []
 
 
+FULL_NUMBER = re.compile(rb"(?<!\d)\d{16}(?!\d)")
+
+
+def _full_numbers(path: Path) -> set[str]:
+    """Every 16-digit number a file carries (XLSX parts unzipped)."""
+    if path.suffix == ".xlsx":
+        with zipfile.ZipFile(path) as archive:
+            parts = [archive.read(name) for name in archive.namelist()]
+    else:
+        parts = [path.read_bytes()]
+    return {m.decode() for part in parts for m in FULL_NUMBER.findall(part)}
+
+
+def _files(home: Path) -> dict[Path, int]:
+    return {p: p.stat().st_mtime_ns for p in home.rglob("*") if p.is_file()}
+
+
+def test_no_file_of_the_review_export_holds_a_full_input_nik_or_nkk(review_home, small_synth):
+    settings, holder = review_home
+    landing = [*settings.landing_dir(PERIOD).iterdir(), *(small_synth / "landing").rglob("*.csv")]
+    secrets = set().union(*(_full_numbers(p) for p in [small_synth / "voters.csv", *landing]))
+    before = _files(settings.home)
+
+    result = export_review(settings, PERIOD)
+
+    written = [p for p, mtime in _files(settings.home).items() if before.get(p) != mtime]
+    written = [p for p in written if p.relative_to(settings.home).parts[0] != "warehouse"]
+    assert {holder["nik"], holder["nkk"]} <= secrets and len(secrets) > 1000
+    assert {Path(result["xlsx"]), Path(result["csv"]), Path(result["viewer"])} <= set(written)
+    leaks = {p.name: sorted(_full_numbers(p) & secrets) for p in written}
+    assert {name: found for name, found in leaks.items() if found} == {}
+    # the viewer still shows the numbers, masked by the warehouse's one rule
+    masked = holder["nik"][:6] + "********" + holder["nik"][-2:]
+    assert masked in Path(result["viewer"]).read_text(encoding="utf-8")
+
+
 def _filled_csv(settings: Settings, tmp_path, **values: str):
     export = export_review(settings, PERIOD)
     with open(export["csv"], encoding="utf-8-sig", newline="") as fh:
@@ -149,3 +188,32 @@ def test_sama_decision_turns_review_into_applied_on_the_next_run(review_home, tm
     assert result["SAMA"] == 1 and decided_by == [("Rina",)]
     assert _outcome(settings) == ("APPLIED", holder["dpid"])
     assert status == ("TMS", 1)
+
+
+def test_audit_without_period_lists_dedupe_decisions_which_belong_to_no_period(tmp_path, capsys):
+    from pdpb.audit import record
+    from pdpb.cli import main
+    from pdpb.warehouse import transaction
+
+    settings = Settings.load(tmp_path)
+    con = connect(settings)
+    try:
+        with transaction(con):
+            # as `pdpb review import` and `pdpb dedupe import` record them
+            record(con, "REVIEW_DECISION", PERIOD, "DUKCAPIL|EV-9", "SAMA -> D1", actor="Rina")
+            record(con, "DEDUPE_DECISION", None, "D7", "ganda SAMA: D7 vs D3 in PD3-D7",
+                   "satu KK, nama sama", actor="Rina", ref="PD3-D7")  # fmt: skip
+    finally:
+        con.close()
+
+    def audit(*args: str) -> list[list[str]]:
+        assert main(["--home", str(tmp_path), "audit", *args]) == 0
+        return [line.split("\t") for line in capsys.readouterr().out.splitlines()[1:]]
+
+    every, one_period = audit(), audit("--period", PERIOD)
+
+    assert [(r[3], r[4], r[5]) for r in every] == [
+        ("REVIEW_DECISION", PERIOD, "DUKCAPIL|EV-9"),
+        ("DEDUPE_DECISION", "-", "D7"),
+    ]
+    assert [r[3] for r in one_period] == ["REVIEW_DECISION"]
