@@ -707,14 +707,22 @@ class PeriodSimulator:
             else:
                 ev.outcome = "NO_CHANGE"
 
-    def malformed(self, k: int) -> list[Event]:
-        """Extra rows that ingest must quarantine; they change nothing."""
+    def malformed(self, k: int, delivered: list[str]) -> list[Event]:
+        """Extra rows that ingest must quarantine; they change nothing. The
+        first six cover every source; the rest follow the sources' shares of
+        the period's events (`delivered`), so that no small file is mostly
+        broken and held by the quarantine-share gate at province scale."""
         kinds = ("NIK_HURUF", "TANGGAL_MUSTAHIL", "JENIS_TIDAK_DIKENAL")
         sources = ("DUKCAPIL", "MASYARAKAT", "TNI", "POLRI", "DUKCAPIL", "IMIGRASI")
         people = self.rng.choice(np.flatnonzero(self.pop.death == ALIVE), k, replace=False)
+        extra = (
+            self.rng.integers(0, len(delivered), k - len(sources))
+            if k > len(sources) and delivered
+            else []
+        )
         out = []
         for i, person in enumerate(np.sort(people)):
-            sumber = sources[i % len(sources)]
+            sumber = sources[i] if i < len(sources) else delivered[extra[i - len(sources)]]
             ev = self._event(
                 sumber, MALFORMED_KIND.get(sumber, "MENINGGAL" if i % 2 else "KAWIN"), person
             )

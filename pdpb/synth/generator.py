@@ -118,7 +118,7 @@ def generate(
     for i in range(periods):
         n_before = len(pop)
         events, promotions = sim.run(period)
-        malformed = sim.malformed(max(3, round(len(events) * 0.003)))
+        malformed = sim.malformed(max(3, round(len(events) * 0.003)), [e.sumber for e in events])
         all_events = events + malformed
         assign_event_ids(all_events, period, rngs[4])
         # Files list rows by event id, so that row order says nothing about the kind.
