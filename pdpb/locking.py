@@ -9,6 +9,11 @@ its process dies, even by SIGKILL, so a lock left by a killed run never blocks:
 the next writer finds the old holder's note, logs that it cleared a stale lock
 and takes over. The lock is re-entrant within a process, so `pdpb run` holds it
 for the whole period while each stage function takes it again.
+
+Every write to the home happens inside this lock, so it is also where a
+storage fault (a full disk, a size limit, an unwritable or blocked folder)
+escaping a writer becomes one line: the outermost `writer_lock` re-raises it
+as a `StorageFault` (pdpb/faults.py).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from datetime import datetime
 from pathlib import Path
 
 from pdpb.config import PdpbError, Settings
+from pdpb.faults import StorageFault, storage_fault_message
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +72,8 @@ def describe_holder(note: dict) -> str:
     )
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this host has that pid (alive or owned by another user)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -81,10 +88,11 @@ def _open_lock_file(path: Path) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise PdpbError(
+        message = storage_fault_message(exc) or (
             f"cannot write the warehouse folder {path.parent}: {exc.strerror}; "
             "check the home's permissions and free disk space"
-        ) from exc
+        )
+        raise StorageFault(message) from exc
 
 
 def _acquire(path: Path) -> int:
@@ -101,7 +109,7 @@ def _acquire(path: Path) -> int:
     old = _holder_note(fd)
     if old.get("pid") and old.get("pid") != os.getpid():
         same_host = old.get("host") == socket.gethostname()
-        state = "dead" if same_host and not _pid_alive(int(old["pid"])) else "gone"
+        state = "dead" if same_host and not pid_alive(int(old["pid"])) else "gone"
         log.warning("cleared a stale warehouse lock of %s (%s)", describe_holder(old), state)
     note = {
         "pid": os.getpid(),
@@ -109,8 +117,13 @@ def _acquire(path: Path) -> int:
         "command": _command(),
         "since": datetime.now().isoformat(timespec="seconds"),
     }
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, json.dumps(note).encode("utf-8"), 0)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(note).encode("utf-8"), 0)
+    except OSError as exc:  # e.g. a full disk: not even the note fits
+        _release(path, fd)
+        named = OSError(exc.errno, exc.strerror, str(path))
+        raise StorageFault(storage_fault_message(named) or f"{path}: {exc}") from exc
     return fd
 
 
@@ -123,15 +136,24 @@ def _release(path: Path, fd: int) -> None:
 
 @contextmanager
 def writer_lock(settings: Settings) -> Iterator[None]:
-    """Hold the home's single-writer lock for the block (re-entrant in one process)."""
+    """Hold the home's single-writer lock for the block (re-entrant in one process).
+
+    A storage fault escaping the outermost block is re-raised as a one-line
+    `StorageFault` (pdpb/faults.py); other errors pass unchanged."""
     path = lock_path(settings)
-    if path in _held:
+    outermost = path not in _held
+    if outermost:
+        _held[path] = (_acquire(path), 1)
+    else:
         fd, depth = _held[path]
         _held[path] = (fd, depth + 1)
-    else:
-        _held[path] = (_acquire(path), 1)
     try:
         yield
+    except Exception as exc:
+        message = None if isinstance(exc, PdpbError) else storage_fault_message(exc, settings.home)
+        if outermost and message:
+            raise StorageFault(message) from exc
+        raise
     finally:
         fd, depth = _held[path]
         if depth > 1:
@@ -139,6 +161,11 @@ def writer_lock(settings: Settings) -> Iterator[None]:
         else:
             del _held[path]
             _release(path, fd)
+
+
+def holds_writer_lock(settings: Settings) -> bool:
+    """Whether this process holds the home's writer lock now."""
+    return lock_path(settings) in _held
 
 
 def duckdb_busy_message(exc: BaseException) -> str | None:

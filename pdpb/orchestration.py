@@ -96,11 +96,15 @@ def permanent_failures() -> Iterator[None]:
     """Turn an error the user must act on into a task failure that is not retried.
 
     A rejected file or a failed gate will fail the same way on every retry, so
-    retrying only delays the operator; anything else (a lock, a crash) is left
-    to the task's retries.
+    retrying only delays the operator; anything else (a lock, a crash, a full
+    disk that may have been freed meanwhile) is left to the task's retries.
     """
+    from pdpb.faults import StorageFault
+
     try:
         yield
+    except StorageFault:
+        raise
     except PdpbError as exc:
         from airflow.sdk.exceptions import AirflowFailException
 

@@ -6,7 +6,8 @@ analysts use: the KPU-style recap (XLSX with one sheet per level, plus CSV),
 by-name change lists per kab/kota with NIK and NKK masked by the warehouse's
 one masking macro `core.mask_nik`, a self-contained `index.html` with inline
 SVG charts and the quality status, and a read-only DuckDB snapshot for
-analysts swapped into `published/` atomically. Every text cell it exports is
+analysts swapped into `published/` atomically; temporary files a killed
+publish left behind are removed first. Every text cell it exports is
 escaped against spreadsheet formula injection by `escape_formula`.
 docs/publish.md describes the files and layouts.
 """
@@ -37,6 +38,8 @@ from openpyxl.utils import get_column_letter
 
 from pdpb import warehouse
 from pdpb.config import PdpbError, Settings
+from pdpb.faults import pause_if_testing
+from pdpb.locking import holds_writer_lock, pid_alive
 from pdpb.transform import DOCS_PAGE
 
 log = logging.getLogger(__name__)
@@ -167,6 +170,7 @@ def publish(settings: Settings, period: str, cutoff: dt.date) -> dict[str, Path]
     `snapshot` and `snapshot_readme`.
     """
     reports = settings.reports_dir(period)
+    clear_stale_temps(settings, (reports, settings.published_dir))
     reports.mkdir(parents=True, exist_ok=True)
     con = _open_warehouse(settings)
     try:
@@ -262,6 +266,40 @@ def read_recap(con: duckdb.DuckDBPyConnection, level: str, period: str) -> Recap
 
 
 # --- files written atomically ----------------------------------------------
+
+# `.<name>.tmp-<pid>` (and a snapshot's `.wal` beside it): what _atomic_target
+# and build_snapshot write before the rename.
+TEMP_NAME_RE = re.compile(r"^\..+\.tmp-(?P<pid>\d+)(?:\.wal)?$")
+
+
+def clear_stale_temps(settings: Settings, folders: Iterable[Path]) -> list[Path]:
+    """Remove the temporary files another publish left in `folders` (a killed
+    one leaves its half-written snapshot, up to the size of the warehouse).
+
+    Under the writer lock, which the publish stage holds, no other process can
+    be publishing, so every temporary file not of this process is stale;
+    without it only those whose process is gone from this host are removed.
+    """
+    locked = holds_writer_lock(settings)
+    removed = []
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob(".*.tmp-*")):
+            match = TEMP_NAME_RE.match(path.name)
+            if not match or not path.is_file():
+                continue
+            pid = int(match["pid"])
+            if pid != os.getpid() and (locked or not pid_alive(pid)):
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    if removed:
+        log.warning(
+            "removed %d temporary file(s) left by an interrupted publish: %s",
+            len(removed),
+            ", ".join(sorted(p.name for p in removed)),
+        )
+    return removed
 
 
 @contextmanager
@@ -987,6 +1025,7 @@ def build_snapshot(
             for table in sorted(_existing_marts(con)):
                 query = f'select {_select_list(con, "marts", table)} from marts."{table}"'
                 counts[f"marts.{table}"] = _copy_table(con, snap, query, f'marts."{table}"')
+            pause_if_testing(settings, "publish")  # the crash test kills it here, half-written
             voters = f"select {_select_list(con, 'core', 'voters')} from core.voters"
             counts["voters"] = _copy_table(con, snap, voters, "main.voters")
             published_at = dt.datetime.now(dt.UTC).replace(microsecond=0)

@@ -101,9 +101,15 @@ def _first_line(text: object) -> str:
 
 def _failure_message(command: str, outcome: Any, settings: Settings) -> str:
     """One line naming the first failing node and how many failed in total."""
+    from pdpb.faults import storage_fault_message
+
     log_file = dbt_log_dir(settings) / "dbt.log"
     results = list(getattr(outcome.result, "results", None) or [])
     failed = [r for r in results if str(r.status) in FAILED_STATUSES]
+    # A full disk or an unwritable home says so, whichever node met it first.
+    for text in [*(str(r.message or "") for r in failed), str(outcome.exception or "")]:
+        if fault := storage_fault_message(text, settings.home):
+            return fault
     if failed:
         first = failed[0]
         kind = first.node.resource_type

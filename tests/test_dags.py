@@ -174,6 +174,30 @@ def test_backfill_runs_two_periods_in_order_and_publishes_each_when_approved(tmp
         "2026-02": ("COMPLETED", "done"),
     }
     assert (home / "reports" / "2026-02" / "rekap_2026-02.xlsx").exists()
+    _assert_no_full_nik_in_task_logs_or_files(home, tmp_path / "synth", result)
+
+
+def _assert_no_full_nik_in_task_logs_or_files(
+    home: Path, synth: Path, result: subprocess.CompletedProcess
+) -> None:
+    """The embedded runner (dag.test) writes no task log files: each task's log
+    (Airflow's task runner, the stage's own lines, the returned XCom) goes to
+    the runner's output. Scan it, the metadata DB (XComs, rendered fields) and
+    every other file the periods wrote for full NIK/NKK of the input."""
+    from test_personal_data import files_to_scan, input_numbers, leaks, text_leaks
+
+    secrets = input_numbers(synth, ("2026-01", "2026-02"))
+    task_logs = result.stdout + result.stderr
+    for task in [*STAGES, "publish"]:  # every task's log is really there, twice
+        assert task_logs.count(f"[DAG TEST] starting task_id={task} ") == 2, task
+    for period in ("2026-01", "2026-02"):
+        assert f"{period} apply: {{'BARU'" in task_logs  # a stage's own log line
+    scanned = files_to_scan(home)
+    assert home / "airflow" / "airflow.db" in scanned
+
+    assert len(secrets) > 1000
+    assert text_leaks(task_logs, secrets) == set()
+    assert leaks(scanned, secrets, home) == {}
 
 
 @pytest.mark.integration

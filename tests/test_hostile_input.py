@@ -129,10 +129,11 @@ def test_a_landing_folder_linked_outside_the_home_is_refused(tmp_path):
         landing_files(Settings.load(home), "2026-01")
 
 
-def test_a_file_beyond_the_size_limit_is_refused_without_reading_it(tmp_path, monkeypatch):
-    import pdpb.ingest
+def test_a_file_beyond_the_size_limit_is_refused_without_reading_it(tmp_path):
+    from pdpb.ingest import MAX_FILE_BYTES
 
-    monkeypatch.setattr(pdpb.ingest, "MAX_FILE_BYTES", 1024)
     path = tmp_path / "big.csv"
-    path.write_bytes(HEADER + b"E1,DUKCAPIL,MENINGGAL,2026-01-02,3601,A\n" * 100)
+    with path.open("wb") as handle:  # sparse: a valid start, then a hole past the limit
+        handle.write(HEADER + b"E1,DUKCAPIL,MENINGGAL,2026-01-02,3601,A\n")
+        handle.truncate(MAX_FILE_BYTES + 1)
     assert_refused(read(path), "limit for one delivery")

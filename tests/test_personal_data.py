@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -35,29 +36,43 @@ def _numbers(path: Path) -> set[str]:
     return {m.decode() for part in _parts(path) for m in FULL_NUMBER.findall(part)}
 
 
-def input_numbers(data: Path) -> set[str]:
-    """Every 16-digit number of the voter list and the period's deliveries."""
+def input_numbers(data: Path, periods: Iterable[str] = (PERIOD,)) -> set[str]:
+    """Every 16-digit number of the voter list and the periods' deliveries."""
     found = _numbers(data / "voters.csv")
-    for path in (data / "landing" / PERIOD).iterdir():
-        found |= _numbers(path)
+    for period in periods:
+        for path in (data / "landing" / period).iterdir():
+            found |= _numbers(path)
     return found
+
+
+def files_to_scan(home: Path) -> list[Path]:
+    """Every file a period writes under the home, but the warehouse and the input."""
+    return [
+        p
+        for p in home.rglob("*")
+        if p.is_file()
+        and p.relative_to(home).parts[0] not in NOT_SCANNED
+        and p.suffix != ".duckdb"  # the analyst snapshot: test_recap_truth reads it with SQL
+    ]
+
+
+def leaks(paths: Iterable[Path], secrets: set[str], base: Path) -> dict[str, str]:
+    """{file relative to base: one full input number it holds} for every leaking file."""
+    found = {str(p.relative_to(base)): sorted(_numbers(p) & secrets) for p in paths}
+    return {name: numbers[0] for name, numbers in found.items() if numbers}
+
+
+def text_leaks(text: str, secrets: set[str]) -> set[str]:
+    """The full input numbers in a text (log or command output)."""
+    return {m.decode() for m in FULL_NUMBER.findall(text.encode())} & secrets
 
 
 def test_no_file_under_the_home_holds_a_full_input_nik_or_nkk(period_home, small_synth):
     secrets = input_numbers(small_synth)
-    scanned = [
-        p
-        for p in period_home.home.rglob("*")
-        if p.is_file()
-        and p.relative_to(period_home.home).parts[0] not in NOT_SCANNED
-        and p.suffix != ".duckdb"  # the analyst snapshot: test_recap_truth reads it with SQL
-    ]
-    leaks = {
-        str(p.relative_to(period_home.home)): sorted(_numbers(p) & secrets)[:1] for p in scanned
-    }
+    scanned = files_to_scan(period_home.home)
 
     assert len(secrets) > 1000 and len(scanned) > 10
-    assert {k: v for k, v in leaks.items() if v} == {}
+    assert leaks(scanned, secrets, period_home.home) == {}
 
 
 def test_logs_and_cli_output_of_a_stage_hold_no_full_nik(
@@ -70,10 +85,10 @@ def test_logs_and_cli_output_of_a_stage_hold_no_full_nik(
         assert main(["--home", str(period_home.home), "audit", "--period", PERIOD]) == 0
         assert main(["--home", str(period_home.home), "status"]) == 0
     out = capsys.readouterr()
-    text = (caplog.text + out.out + out.err).encode()
+    text = caplog.text + out.out + out.err
 
     assert len(text) > 1000
-    assert {m.decode() for m in FULL_NUMBER.findall(text)} & secrets == set()
+    assert text_leaks(text, secrets) == set()
 
 
 def test_the_masking_rule_keeps_the_region_prefix_and_last_two_digits(tmp_path):

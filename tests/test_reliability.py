@@ -1,10 +1,14 @@
-"""Reliability: one writer per home, and a run killed in any stage leaves a home
-that a plain re-run brings to exactly the state of an uninterrupted run.
+"""Reliability: one writer per home; a full disk, an unwritable or blocked
+home fail with one line and leave nothing half-written; and a run killed in any
+stage leaves a home that a plain re-run brings to exactly the state of an
+uninterrupted run.
 
-The kill tests run the real CLI in a subprocess with PDPB_TEST_PAUSE_IN=<stage>
-(pdpb/pipeline.py, pdpb/apply.py), SIGKILL it once the stage's marker appears,
-check that the period was really inside that stage, re-run the period
-in-process and compare content hashes with one shared uninterrupted run.
+The crash test is one chain on one home, so that it costs few whole periods:
+a run under a file-size limit (a full disk), then one run per kill point, each
+SIGKILLed inside its stage (PDPB_TEST_PAUSE_IN, pdpb/faults.py) after
+rolling back the previous run's wreck, then a clean run whose content hashes
+must equal those of the shared uninterrupted run `period_home`
+(tests/conftest.py: the same voter list and deliveries).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import hashlib
 import json
 import logging
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -152,7 +157,82 @@ def test_a_full_disk_is_reported_as_one_line(tmp_path, capsys, monkeypatch):
     )
 
 
+@pytest.mark.parametrize("blocked", ["warehouse", "home"])
+def test_a_file_where_the_home_needs_a_folder_fails_with_one_line_and_writes_nothing(
+    tmp_path, capsys, blocked
+):
+    in_the_way = tmp_path / "in-the-way"
+    in_the_way.write_text("not a folder")
+    home = tmp_path / "home" if blocked == "warehouse" else in_the_way / "home"
+    if blocked == "warehouse":
+        home.mkdir()
+        (home / "warehouse").write_text("not a folder")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+
+    code = main(["--home", str(home), "init", "--voters", str(tmp_path / "v.csv")])
+
+    err = capsys.readouterr().err.strip()
+    assert code == 1
+    assert len(err.splitlines()) == 1
+    assert err.startswith("pdpb: error: cannot create ")
+    assert "a file stands where a folder of the home should be" in err
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert in_the_way.read_text() == "not a folder"
+
+
+def test_storage_faults_are_recognised_in_every_shape_they_arrive_in(tmp_path):
+    from pdpb.faults import storage_fault_message
+
+    wal = tmp_path / "warehouse" / "pdpb.duckdb.wal"
+    dbt_node = (  # a dbt seed's error under a file-size limit, as dbt-duckdb reports it
+        "Runtime Error in seed wilayah (seeds/wilayah.csv)\n  TransactionContext Error: "
+        f'Failed to commit: Could not write file "{wal}": File too large'
+    )
+    assert storage_fault_message(dbt_node) == (
+        f"cannot write {wal} (File too large): the disk is full or a file size limit was "
+        "reached; free space and re-run the same command"
+    )
+    no_space = OSError(errno.ENOSPC, "No space left on device")  # Python gives no file name
+    assert storage_fault_message(no_space, tmp_path) == (
+        f"cannot write a file under the home {tmp_path} (No space left on device): the disk "
+        "is full or a file size limit was reached; free space and re-run the same command"
+    )
+    try:
+        try:
+            raise OSError(errno.EROFS, "Read-only file system", str(wal))
+        except OSError as exc:
+            raise RuntimeError("a library's wrapper") from exc
+    except RuntimeError as wrapped:
+        assert "check the home's permissions" in storage_fault_message(wrapped)
+    # Not storage: our own refusal of a delivery, a bad value, a missing file.
+    assert storage_fault_message(PdpbError("delivery refused: File too large")) is None
+    assert storage_fault_message(ValueError("bad date")) is None
+    assert storage_fault_message(FileNotFoundError(errno.ENOENT, "gone", "x.csv")) is None
+
+
+def test_a_storage_fault_inside_the_writer_lock_becomes_one_line(tmp_path):
+    from pdpb.faults import StorageFault
+
+    settings = Settings.load(tmp_path)
+    with (
+        pytest.raises(StorageFault, match="the disk is full") as raised,
+        writer_lock(settings),
+        writer_lock(settings),  # re-entered: re-raised once, by the outermost holder
+    ):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "x"))
+    assert isinstance(raised.value.__cause__, OSError)
+    with pytest.raises(ValueError), writer_lock(settings):
+        raise ValueError("not storage: unchanged")
+
+
 # --------------------------------------------------------------------------- crashes
+
+KILL_POINTS = ("ingest", "link", "apply", "transform", "publish")
+# A file-size limit (RLIMIT_FSIZE) for the full-disk run: above the lock note
+# and the start of the period, below the commit of the period's ingest, so the
+# disk is "full" at the first sizeable write to the warehouse.
+FULL_DISK_BYTES = 16 * 1024
+PERIOD_TABLES = ("events", "quarantine", "files", "matches", "changes", "event_outcomes")
 
 
 def content_hashes(settings: Settings) -> dict[str, str]:
@@ -168,31 +248,51 @@ def content_hashes(settings: Settings) -> dict[str, str]:
         con.close()
 
 
+def _query(home: Path, sql: str, params: list | None = None) -> list[tuple]:
+    con = duckdb.connect(str(home / "warehouse" / "pdpb.duckdb"), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def _temporary_files(home: Path) -> list[str]:
+    return sorted(str(p.relative_to(home)) for p in home.rglob(".*.tmp-*"))
+
+
 @pytest.fixture(scope="module")
-def crash_data(tmp_path_factory) -> dict[str, Path]:
-    """The small province initialised once (copied per case) and one uninterrupted run."""
-    from pdpb.synth import generate
-
-    root = tmp_path_factory.mktemp("crash")
-    data = root / "data"
-    generate(data, province="36", voters=2_000, periods=1, start=PERIOD, seed=29)
-    base = root / "base"
-    assert main(["--home", str(base), "init", "--voters", str(data / "voters.csv")]) == 0
-    shutil.copytree(data / "landing" / PERIOD, base / "landing" / PERIOD)
-    reference = root / "reference"
-    shutil.copytree(base, reference)
-    assert main(["--home", str(reference), "run", "--period", PERIOD]) == 0
-    return {"base": base, "reference": reference, "root": root}
+def crash_base(small_synth, tmp_path_factory) -> Path:
+    """The shared small province initialised, its first period delivered, not yet run."""
+    base = tmp_path_factory.mktemp("crash") / "base"
+    assert main(["--home", str(base), "init", "--voters", str(small_synth / "voters.csv")]) == 0
+    shutil.copytree(small_synth / "landing" / PERIOD, base / "landing" / PERIOD)
+    return base
 
 
-def kill_in(home: Path, stage: str, log_file: Path) -> None:
+def _run_command(home: Path) -> list[str]:
+    return [sys.executable, "-m", "pdpb.cli", "--home", str(home), "run", "--period", PERIOD]
+
+
+def run_on_a_full_disk(home: Path, limit: int) -> subprocess.CompletedProcess:
+    """`pdpb run` in a process that may not write past `limit` bytes of any
+    file: writes beyond fail with EFBIG, as on a full disk (SIGXFSZ ignored)."""
+
+    def limit_file_size() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return subprocess.run(
+        _run_command(home), preexec_fn=limit_file_size, capture_output=True, text=True,
+        timeout=600,  # a guard against a hang, not a speed check
+    )  # fmt: skip
+
+
+def kill_in(home: Path, stage: str, log_file: Path) -> int:
+    """Run the period in a subprocess and SIGKILL it inside `stage`; returns its pid."""
     marker = home / f"paused-in-{stage}"
     env = {**os.environ, "PDPB_TEST_PAUSE_IN": stage, "PDPB_TEST_PAUSE_AFTER": "1"}
     with log_file.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pdpb.cli", "--home", str(home), "run", "--period", PERIOD],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        proc = subprocess.Popen(_run_command(home), env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 600  # a guard against a hang, not a speed check
         while not marker.exists():
             if proc.poll() is not None or time.monotonic() > deadline:
@@ -202,26 +302,82 @@ def kill_in(home: Path, stage: str, log_file: Path) -> None:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
     marker.unlink()
+    return proc.pid
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("stage", ["ingest", "link", "apply", "transform", "publish"])
-def test_a_rerun_after_a_kill_in_any_stage_equals_an_uninterrupted_run(crash_data, stage):
-    home = crash_data["root"] / f"killed-{stage}"
-    shutil.copytree(crash_data["base"], home)
+def test_a_full_disk_and_a_kill_in_every_stage_then_a_rerun_equals_an_uninterrupted_run(
+    crash_base, period_home, tmp_path, caplog
+):
+    home = tmp_path / "home"
+    shutil.copytree(crash_base, home)
 
-    kill_in(home, stage, crash_data["root"] / f"killed-{stage}.log")
-
-    con = duckdb.connect(str(home / "warehouse" / "pdpb.duckdb"), read_only=True)
-    where = con.execute(
-        "select stage, status from core.periods where period = ?", [PERIOD]
-    ).fetchone()
-    con.close()
-    assert where == (stage, "RUNNING")  # the kill landed inside that stage
-    assert main(["--home", str(home), "run", "--period", PERIOD]) == 0
-    assert content_hashes(Settings.load(home)) == content_hashes(
-        Settings.load(crash_data["reference"])
+    # A full disk: the period fails with one line, the failed stage left nothing.
+    full = run_on_a_full_disk(home, FULL_DISK_BYTES)
+    lines = full.stderr.strip().splitlines()
+    errors = [line for line in lines if line.startswith("pdpb: ")]
+    assert full.returncode == 1, full.stderr[-3000:]
+    assert errors == lines[-1:] and "Traceback" not in full.stderr  # one line, the last
+    assert errors[0].startswith(f"pdpb: error: cannot write {home / 'warehouse'}")
+    assert errors[0].endswith(
+        "(File too large): the disk is full or a file size limit was reached; "
+        "free space and re-run the same command"
     )
+    assert _query(home, "select stage, status from core.periods") == [("ingest", "FAILED")]
+    for table in PERIOD_TABLES:
+        count = f"select count(*) from core.{table} where period = ?"
+        assert _query(home, count, [PERIOD]) == [(0,)], table
+    assert not (home / "reports" / PERIOD).exists() and _temporary_files(home) == []
+
+    # A SIGKILL inside each stage in turn; each run first rolls back the last one's wreck.
+    for stage in KILL_POINTS:
+        pid = kill_in(home, stage, tmp_path / f"killed-in-{stage}.log")
+        assert _query(home, "select stage, status from core.periods") == [(stage, "RUNNING")]
+    assert f"published/.pdpb.duckdb.tmp-{pid}" in _temporary_files(home)  # half-written
+
+    with caplog.at_level(logging.WARNING, logger="pdpb.publish"):
+        assert main(["--home", str(home), "run", "--period", PERIOD]) == 0
+
+    assert content_hashes(Settings.load(home)) == content_hashes(period_home)
+    assert _temporary_files(home) == []
+    assert f".pdpb.duckdb.tmp-{pid}" in caplog.text  # swept by the publish of the re-run
+    snapshot = duckdb.connect(str(home / "published" / "pdpb.duckdb"), read_only=True)
+    assert snapshot.execute("select period from snapshot_info").fetchall() == [(PERIOD,)]
+    snapshot.close()
+
+
+def test_a_publish_clears_the_temporary_files_an_interrupted_one_left(tmp_path):
+    from pdpb.publish import clear_stale_temps
+
+    settings = Settings.load(tmp_path)
+    published, reports = settings.published_dir, settings.reports_dir(PERIOD)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead_pid = int(dead.stdout)
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        names = {
+            "dead": [published / f".pdpb.duckdb.tmp-{dead_pid}",
+                     published / f".pdpb.duckdb.tmp-{dead_pid}.wal",
+                     reports / "dbt-docs" / f".index.html.tmp-{dead_pid}"],
+            "alive": [published / f".pdpb.duckdb.tmp-{alive.pid}"],
+            "kept": [published / f".README.txt.tmp-{os.getpid()}",  # this process's own
+                     published / "pdpb.duckdb", published / ".tmp-notes"],
+        }  # fmt: skip
+        for path in (p for group in names.values() for p in group):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("x")
+
+        # Without the writer lock only the files of processes gone from this host go.
+        assert sorted(clear_stale_temps(settings, [reports, published])) == sorted(names["dead"])
+        # The publish stage holds the lock: no other process can be publishing then.
+        with writer_lock(settings):
+            assert clear_stale_temps(settings, [reports, published]) == names["alive"]
+    finally:
+        alive.kill()
+        alive.wait()
+    assert all(p.exists() for p in names["kept"])
+    assert not any(p.exists() for p in names["dead"] + names["alive"])
 
 
 def test_the_pause_hook_does_nothing_unless_it_names_the_stage(tmp_path, monkeypatch):
