@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -284,6 +285,30 @@ def _mark_duplicates(
             outcomes[uid].duplicate_of = first
 
 
+def _reachable_sql(model: dict, candidates: str, probes: str) -> str:
+    """The uids of `candidates` that the model's blocking rules can pair with
+    at least one row of `probes`, as `predict_between(probes, candidates)`
+    applies them (left `l.` is the probe, right `r.` the candidate)."""
+    selects = []
+    for rule in model["blocking_rules_to_generate_predictions"]:
+        sql = rule["blocking_rule"] if isinstance(rule, dict) else str(rule)
+        on = re.sub(r"\br\.", "c.", re.sub(r"\bl\.", "p.", sql))
+        selects.append(f"select c.uid from {candidates} c semi join {probes} p on {on}")
+    return " union ".join(selects)
+
+
+class _Timer:
+    """Logs the seconds of each step of a link run (the benchmark reads them)."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        logger.info("link: %s in %.1f s", step, now - self.last)
+        self.last = now
+
+
 def link_events(
     events: pa.Table,
     reference: pa.Table,
@@ -294,15 +319,17 @@ def link_events(
     decisions: pa.Table | None = None,
 ) -> pa.Table:
     """One row per event: LINK, NEW, REVIEW or DUPLICATE_EVENT (see docs/linkage.md)."""
+    timer = _Timer()
     ev = event_frame(events)
     ref = reference_frame(reference)
+    timer.lap(f"comparison frames ({ev.num_rows} events, {ref.num_rows} records)")
     uids = ev.column("uid").to_pylist()
     if len(set(uids)) != len(uids):
         raise ValueError("events must be unique by (sumber, event_id)")
     con = duckdb.connect()
     try:
         outcomes, within_pairs = _link_with_connection(
-            con, events, ev, ref, reference, upper, lower, model_path or DEFAULT_MODEL_PATH
+            con, events, ev, ref, reference, upper, lower, model_path or DEFAULT_MODEL_PATH, timer
         )
     finally:
         con.close()
@@ -320,19 +347,19 @@ def _link_with_connection(
     upper: float,
     lower: float,
     model_path: Path,
+    timer: _Timer,
 ) -> tuple[dict[str, Outcome], list[tuple[str, str]]]:
     """Steps (a), (b) and the within-period pairs of (d) on one connection."""
     con.register("ev_frame_arrow", ev)
-    con.register("ref_frame_arrow", ref)
     con.execute("create temp table ev_frame as select * from ev_frame_arrow")
-    con.execute("create temp table ref_frame as select * from ref_frame_arrow")
+    con.unregister("ev_frame_arrow")
+    # The reference is scanned where it lies (Arrow), not copied: a province's
+    # list is millions of rows and only a small share of it is ever compared.
+    con.register("ref_frame", ref)
     status = pa.table(
         {"uid": ref.column("uid"), "status": reference.column("status").cast(pa.string())}
     )
-    con.register("ref_status_arrow", status)
-    con.execute("create temp table ref_status as select * from ref_status_arrow")
-    for name in ("ev_frame_arrow", "ref_frame_arrow", "ref_status_arrow"):
-        con.unregister(name)
+    con.register("ref_status", status)
 
     valid = [
         event_uid(s, e)
@@ -350,18 +377,38 @@ def _link_with_connection(
     con.execute("create temp table ev_kind as select * from ev_kind_arrow")
     con.unregister("ev_kind_arrow")
 
-    db_api = DuckDBAPI(con)
-    ref_sdf = db_api.register("ref_frame", table_name="pdpb_reference")
-    linker = Linker(ref_sdf, _load_model(model_path, ref.num_rows), log_level=logging.WARNING)
-    linker.table_management.compute_tf_table("nama_norm")
-
     rest = [u for u in ev.column("uid").to_pylist() if u not in outcomes]
     con.execute(
-        "create temp table ev_rest as select * from ev_frame where uid in (select unnest(?))",
+        "create temp table ev_rest as select * from ev_frame where uid in (select unnest(?::varchar[]))",
         [rest],
     )
+    # Only the voters that share a blocking key with an event can be paired
+    # with one: a province's list shrinks to a small share of itself ...
+    model = _load_model(model_path, ref.num_rows)
+    con.execute(
+        f"""create temp table ref_reachable as
+            select * from ref_frame where uid in ({_reachable_sql(model, "ref_frame", "ev_rest")})"""
+    )
+    # ... while name frequencies come from the whole list (Splink's own
+    # formula: the share of non-null names that are this name).
+    con.execute(
+        """create temp table pdpb_tf_nama_norm as
+           select nama_norm, count(*)::double / sum(count(*)) over () as tf_nama_norm
+           from ref_frame where nama_norm is not null group by nama_norm"""
+    )
+    db_api = DuckDBAPI(con)
     rest_sdf = db_api.register("ev_rest", table_name="pdpb_events_rest")
-    predictions = linker.inference.predict_between(rest_sdf, ref_sdf, warning_mode="never")
+    reachable_sdf = db_api.register("ref_reachable", table_name="pdpb_reference_reachable")
+    linker = Linker(reachable_sdf, model, log_level=logging.WARNING)
+    linker.table_management.register_term_frequency_lookup(
+        db_api.register("pdpb_tf_nama_norm", table_name="pdpb_tf_nama_norm"), "nama_norm"
+    )
+    timer.lap("exact pass, reachable voters and name frequencies")
+    predictions = linker.inference.predict_between(rest_sdf, reachable_sdf, warning_mode="never")
+    timer.lap(
+        f"predict_between ({len(rest)} events, "
+        f"{con.execute('select count(*) from ref_reachable').fetchone()[0]} reachable voters)"
+    )
     best = _best_candidates(con, predictions.physical_name)
     nik_ok = dict(zip(ev.column("uid").to_pylist(), ev.column("nik_ok").to_pylist(), strict=True))
     for uid in rest:
@@ -378,6 +425,7 @@ def _link_with_connection(
         all_sdf, threshold_match_probability=upper, warning_mode="never"
     )
     pairs = con.execute(f"select uid_l, uid_r from {within.physical_name}").fetchall()
+    timer.lap("decisions and predict_within")
     return outcomes, pairs
 
 

@@ -13,12 +13,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from pdpb.audit import operator, record, record_changes
 from pdpb.config import PdpbError, Settings, default_cutoff, next_period, parse_period
 from pdpb.faults import PAUSE_INSIDE, pause_if_testing
 from pdpb.locking import writer_lock
 from pdpb.warehouse import connect, transaction
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -163,32 +167,39 @@ def gate_events(settings: Settings, period: str) -> dict:
     return run_gate(settings, "delta_events", period)
 
 
+def read_link_inputs(con, period: str) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """The period's events, the reference (voters and open future voters) and
+    the clerical decisions, as the link stage reads them."""
+    events = con.sql(
+        """select sumber, event_id, jenis_peristiwa, tanggal_peristiwa, nik, nik_valid, nkk, nama, gelar,
+                  tempat_lahir, tanggal_lahir, jenis_kelamin, status_kawin, alamat, rt, rw,
+                  kode_wilayah, kode_wilayah_asal
+           from core.events where period = ? order by sumber, event_id""",
+        params=[period],
+    ).to_arrow_table()
+    reference = con.sql(
+        """select dpid as target_id, nik, nkk, nama, gelar, tempat_lahir, tanggal_lahir, jenis_kelamin,
+                  status_kawin, alamat, rt, rw, kode_wilayah, status
+           from core.voters
+           union all
+           select future_id, nik, nkk, nama, gelar, tempat_lahir, tanggal_lahir, jenis_kelamin,
+                  status_kawin, alamat, rt, rw, kode_wilayah, 'CALON'
+           from core.future_voters where closed_period is null"""
+    ).to_arrow_table()
+    decisions = con.sql(
+        "select sumber, event_id, target_id, keputusan from core.review_decisions where period = ?",
+        params=[period],
+    ).to_arrow_table()
+    return events, reference, decisions
+
+
 def link(settings: Settings, period: str) -> dict:
     """Link the period's events to voters and tracked future voters."""
     from linkage import link_events
 
     con = connect(settings)
     try:
-        events = con.sql(
-            """select sumber, event_id, jenis_peristiwa, tanggal_peristiwa, nik, nik_valid, nkk, nama, gelar,
-                      tempat_lahir, tanggal_lahir, jenis_kelamin, status_kawin, alamat, rt, rw,
-                      kode_wilayah, kode_wilayah_asal
-               from core.events where period = ? order by sumber, event_id""",
-            params=[period],
-        ).to_arrow_table()
-        reference = con.sql(
-            """select dpid as target_id, nik, nkk, nama, gelar, tempat_lahir, tanggal_lahir, jenis_kelamin,
-                      status_kawin, alamat, rt, rw, kode_wilayah, status
-               from core.voters
-               union all
-               select future_id, nik, nkk, nama, gelar, tempat_lahir, tanggal_lahir, jenis_kelamin,
-                      status_kawin, alamat, rt, rw, kode_wilayah, 'CALON'
-               from core.future_voters where closed_period is null"""
-        ).to_arrow_table()
-        decisions = con.sql(
-            "select sumber, event_id, target_id, keputusan from core.review_decisions where period = ?",
-            params=[period],
-        ).to_arrow_table()
+        events, reference, decisions = read_link_inputs(con, period)
         thresholds = settings.thresholds
         matches = link_events(
             events,

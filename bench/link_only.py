@@ -1,0 +1,55 @@
+"""`python -m bench.link_only --home H --period P`: the link stage alone, on a home
+whose period has been ingested (e.g. `<home>/bench/run-banten` after `make bench
+SCALE=banten`). Reads the events and the reference as the stage does, runs
+`linkage.link_events` and prints wall seconds, peak RSS and the decisions; the
+step timings are logged by the link stage itself. Nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import resource
+import sys
+import time
+from collections import Counter
+
+
+def main(argv: list[str] | None = None) -> int:
+    from linkage import link_events
+    from pdpb.config import Settings
+    from pdpb.pipeline import read_link_inputs
+    from pdpb.warehouse import connect
+
+    parser = argparse.ArgumentParser(prog="python -m bench.link_only", description=__doc__)
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--period", required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    settings = Settings.load(args.home)
+    started = time.perf_counter()
+    con = connect(settings, read_only=True)
+    try:
+        events, reference, decisions = read_link_inputs(con, args.period)
+    finally:
+        con.close()
+    read_seconds = time.perf_counter() - started
+    matches = link_events(
+        events, reference, upper=settings.thresholds.upper, lower=settings.thresholds.lower,
+        model_path=settings.model_path, decisions=decisions if decisions.num_rows else None,
+    )  # fmt: skip
+    result = {
+        "events": events.num_rows,
+        "reference": reference.num_rows,
+        "read_seconds": round(read_seconds, 1),
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "decisions": dict(Counter(matches.column("decision").to_pylist())),
+    }
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
