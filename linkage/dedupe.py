@@ -97,6 +97,12 @@ CERTAIN_SQL = """
 # such pairs (same name and birth date in another family, or a neighbour whose
 # address reads alike), not one of them a duplicate.
 ANCHORED_SQL = "p.gamma_nik = 4 or p.gamma_rumah_tangga = 6"
+# So every proposal, AUTO (CERTAIN_SQL) or REVIEW (ANCHORED_SQL), is a pair
+# with the same NIK (gamma_nik 4) or the same family card (gamma_rumah_tangga
+# 6), and only such pairs are scored: the link stage's wider rules (same desa
+# and last name, same birth date and first name) would score hundreds of
+# millions of look-alike pairs in a province's list to propose none of them.
+DEDUPE_BLOCKING_RULES = ['l."nik" = r."nik"', 'l."nkk" = r."nkk"']
 
 
 def register_masks(con, voters: pa.Table) -> str:
@@ -187,7 +193,7 @@ def find_duplicates(
         ["target_id" if c == "dpid" else c for c in voters.column_names]
     )
     frame = reference_frame(reference)
-    with PairScorer(frame, model_path) as scorer:
+    with PairScorer(frame, model_path, blocking_rules=DEDUPE_BLOCKING_RULES) as scorer:
         _scored_pairs(scorer, lower, upper)
         pairs = [
             ScoredPair(*row)

@@ -122,15 +122,22 @@ class PairScorer:
     """A Splink linker on a private DuckDB connection, for scoring given pairs.
 
     `prior_rows` rescales the prior as the link stage does (an event concerns
-    one of N records); None keeps the trained within-list prior (dedupe)."""
+    one of N records); None keeps the trained within-list prior (dedupe).
+    `blocking_rules` (Splink SQL on `l.`/`r.`) replace the model's own for
+    `predict_within`."""
 
     def __init__(
         self,
         reference_frame: pa.Table,
         model_path: Path | None = None,
         prior_rows: int | None = None,
+        blocking_rules: list[str] | None = None,
     ) -> None:
         model = json.loads(Path(model_path or DEFAULT_MODEL_PATH).read_text())
+        if blocking_rules is not None:
+            model["blocking_rules_to_generate_predictions"] = [
+                {"blocking_rule": rule, "sql_dialect": "duckdb"} for rule in blocking_rules
+            ]
         if prior_rows is not None:
             from linkage.link import EVENT_MATCH_SHARE
 
