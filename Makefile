@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PDPB_HOME ?= $(CURDIR)/var
 SCALE ?= small
 
-.PHONY: setup demo test lint bench constraints clean backfill airflow
+.PHONY: setup demo test lint bench bench-scaling peer constraints clean backfill airflow
 
 setup: $(STAMP)
 
@@ -15,7 +15,7 @@ setup: $(STAMP)
 $(STAMP): constraints.txt requirements.in pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -r requirements.in -e .
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -c constraints.txt -r requirements.in -e .
 	touch $(STAMP)
 
 demo: setup
@@ -38,8 +38,25 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: setup
+bench: setup peer
 	$(BIN)/python -m bench --scale $(SCALE)
+
+# How a period's cost grows: three list sizes at min(EVENTS) events, and
+# max(SIZES) voters at each of EVENTS events (bench/scaling.py).
+SIZES ?= 20000,40000,80000
+EVENTS ?= 200,400,800
+bench-scaling: setup
+	$(BIN)/python -m bench.scaling --sizes $(SIZES) --events $(EVENTS)
+
+# The recordlinkage peer of the benchmark in its own environment: its latest
+# release needs pandas < 3, which constraints.txt cannot hold (bench/peer.py).
+PEER_VENV := $(VENV)/peer
+peer: $(PEER_VENV)/.installed
+
+$(PEER_VENV)/.installed: bench/peer-constraints.txt | $(STAMP)
+	test -x $(PEER_VENV)/bin/python || $(PYTHON) -m venv $(PEER_VENV)
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(PEER_VENV)/bin/python -r bench/peer-constraints.txt
+	touch $@
 
 # Regenerate the exact pins after changing requirements.in.
 constraints: setup

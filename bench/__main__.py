@@ -69,7 +69,7 @@ def floor_seconds(warehouse: Path, period: str) -> float:
     return seconds
 
 
-def run(scale: str, seed: int, home: Path, dedupe: bool = True) -> dict:
+def run(scale: str, seed: int, home: Path, dedupe: bool = True, with_peer: bool = True) -> dict:
     from pdpb import pipeline
     from pdpb.config import Settings
     from pdpb.voterlist import init_voters
@@ -136,7 +136,7 @@ def run(scale: str, seed: int, home: Path, dedupe: bool = True) -> dict:
         rows = s["rows"] if s["rows"] is not None else events
         s["rows_per_second"] = round(rows / s["seconds"]) if s["seconds"] else None
         s["ratio_to_floor"] = round(s["seconds"] / floor, 1) if floor else None
-    return {
+    result = {
         "scale": scale, "voters": SCALES[scale][0], "events": events, "period": period, "seed": seed,
         "floor_seconds": round(floor, 4), "stages": stages,
         "machine": {"platform": platform.platform(), "python": platform.python_version(),
@@ -145,6 +145,15 @@ def run(scale: str, seed: int, home: Path, dedupe: bool = True) -> dict:
         "versions": {p: version(p) for p in PACKAGES},
         "finished_at": datetime.now().isoformat(timespec="seconds"),
     }  # fmt: skip
+    if with_peer:
+        from bench import peer
+
+        # The peer links the same task at a scale it can finish (kabupaten at most).
+        peer_data = (
+            data if scale in ("small", "kabupaten") else cached_data(home, "kabupaten", seed)
+        )
+        result["peer"] = peer.run(home, peer_data)
+    return result
 
 
 def table(result: dict) -> str:
@@ -169,12 +178,17 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--home", help="pipeline home (default: $PDPB_HOME or ./var)")
     parser.add_argument("--no-dedupe", action="store_true", help="skip the whole-list dedupe")
+    parser.add_argument("--no-peer", action="store_true", help="skip the recordlinkage peer")
     args = parser.parse_args()
     home = Settings.load(args.home).home
-    result = run(args.scale, args.seed, home, dedupe=not args.no_dedupe)
+    result = run(args.scale, args.seed, home, dedupe=not args.no_dedupe, with_peer=not args.no_peer)
     out = home / "bench" / f"result-{args.scale}-{datetime.now():%Y%m%dT%H%M%S}.json"
     out.write_text(json.dumps(result, indent=1))
     print(table(result))
+    if "peer" in result:
+        from bench import peer
+
+        print(peer.table(result["peer"]))
     print(f"\nresults: {out}")
     return 0
 

@@ -1,0 +1,315 @@
+"""The peer: the Python Record Linkage Toolkit on our link task, scored like our linker.
+
+`run(home, data)` starts a fresh warehouse under `<home>/bench/peer-<data
+name>/` with the list of `data` (a generator's output; loaded once and cached
+beside it as `make bench` does), ingests the period's landing files, and then
+links the same events to the same reference twice:
+
+- ours: the link stage (`pipeline.link`, under `run_stage` as in a period),
+  scored by `pdpb.evaluation.evaluate` against the generator's truth;
+- the peer: `recordlinkage` 0.16 in the configuration of
+  bench/peer_worker.py, run as a subprocess in its own environment on the
+  events and reference exported as Parquet with the link stage's own queries,
+  its links scored with the same truth reading and the same definitions
+  (pairwise precision = right links / links, recall = right links / events
+  whose person is on the list).
+
+Why a subprocess: recordlinkage 0.16 (its latest release) requires
+pandas < 3 and the project pins pandas 3, so the peer lives in its own
+virtual environment pinned by bench/peer-constraints.txt (`make peer`). The
+peer's Python is `$PDPB_PEER_PYTHON`, else `.venv/peer/bin/python` in the
+checkout; without it, `run` returns `{"skipped": reason}`.
+
+`python -m bench.peer --data DIR [--home H]` runs it alone and prints the
+comparison (the data are e.g. `<home>/bench/data-<scale>-<seed>`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKER = Path(__file__).with_name("peer_worker.py")
+DEFAULT_PEER_PYTHON = ROOT / ".venv" / "peer" / "bin" / "python"
+CLASSIFIERS = ("ecm", "sum_rule")
+
+# The link stage's own inputs (pdpb/pipeline.py `link`).
+EVENTS_SQL = """
+    select sumber, event_id, jenis_peristiwa, tanggal_peristiwa, nik, nik_valid, nkk, nama, gelar,
+           tempat_lahir, tanggal_lahir, jenis_kelamin, status_kawin, alamat, rt, rw,
+           kode_wilayah, kode_wilayah_asal
+    from core.events where period = '{period}' order by sumber, event_id"""
+REFERENCE_SQL = """
+    select dpid as target_id, nik, nkk, nama, gelar, tempat_lahir, tanggal_lahir, jenis_kelamin,
+           status_kawin, alamat, rt, rw, kode_wilayah, status
+    from core.voters
+    union all
+    select future_id, nik, nkk, nama, gelar, tempat_lahir, tanggal_lahir, jenis_kelamin,
+           status_kawin, alamat, rt, rw, kode_wilayah, 'CALON'
+    from core.future_voters where closed_period is null"""
+
+
+def peer_python() -> Path:
+    return Path(os.environ.get("PDPB_PEER_PYTHON") or DEFAULT_PEER_PYTHON)
+
+
+def missing_reason() -> str | None:
+    """Why the peer cannot run here, or None when its environment works."""
+    python = peer_python()
+    if not python.exists():
+        return f"the peer's environment is not installed (no {python}; run `make peer`)"
+    probe = subprocess.run(
+        [str(python), "-c", "import importlib.util as u; "
+         "print(' '.join(m for m in ('recordlinkage', 'pandas', 'pyarrow') if not u.find_spec(m)))"],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    missing = probe.stdout.strip() if probe.returncode == 0 else probe.stderr.strip()[-300:]
+    if missing:
+        return f"the peer's environment {python} lacks {missing} (run `make peer`)"
+    return None
+
+
+def prepare(run_home: Path, data: Path, period: str | None = None):
+    """A fresh home with `data`'s list loaded (from `make bench`'s cache of the
+    initialised warehouse) and the period ingested; (settings, period)."""
+    from bench.scaling import initialised, start_from
+    from pdpb import pipeline
+
+    settings = start_from(initialised(data)[0], run_home)
+    period = period or sorted(p.name for p in (data / "landing").iterdir())[0]
+    shutil.copytree(data / "landing" / period, settings.landing_dir(period))
+    pipeline.start_period(settings, period, pipeline.resolve_cutoff(period, None))
+    pipeline.run_stage(settings, period, "ingest", lambda: pipeline.ingest(settings, period))
+    return settings, period
+
+
+def export(settings, period: str, out: Path) -> tuple[Path, Path]:
+    """The link stage's events and reference as Parquet files in `out`."""
+    from pdpb.warehouse import connect
+
+    out.mkdir(parents=True, exist_ok=True)
+    events, reference = out / "events.parquet", out / "reference.parquet"
+    con = connect(settings, read_only=True)
+    try:
+        con.execute(f"copy ({EVENTS_SQL.format(period=period)}) to '{events}' (format parquet)")
+        con.execute(f"copy ({REFERENCE_SQL}) to '{reference}' (format parquet)")
+    finally:
+        con.close()
+    return events, reference
+
+
+def run_peer(events: Path, reference: Path, out: Path) -> dict:
+    """Run the worker in the peer's environment; its timings plus the wall time."""
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [str(peer_python()), str(WORKER), str(events), str(reference), str(out)],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode:
+        raise RuntimeError(f"the peer failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+    timings = json.loads(proc.stdout.strip().splitlines()[-1])
+    timings["process_seconds"] = time.perf_counter() - started
+    return timings
+
+
+def read_links(path: Path) -> dict[str, dict[tuple[str, str], str]]:
+    """{classifier: {(sumber, event_id): target_id}} from the worker's CSV."""
+    import csv
+
+    links: dict[str, dict[tuple[str, str], str]] = {name: {} for name in CLASSIFIERS}
+    with path.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            sumber, event_id = row["uid"].split("|", 1)
+            links[row["classifier"]][(sumber, event_id)] = row["target_id"]
+    return links
+
+
+def score(
+    links: dict[tuple[str, str], str],
+    events: list[tuple[str, str]],
+    period: str,
+    truth_dir: Path,
+    futures: dict | None = None,
+) -> dict:
+    """Pairwise precision and recall of one link per event, as `pdpb linkage evaluate`
+    scores the link stage (its truth reading and its definitions)."""
+    from pdpb.evaluation import Link, _future_of, _is_right, _truth_persons
+
+    truth, person_of = _truth_persons(Path(truth_dir))
+    futures = futures or {}
+    matches = [
+        Link(period, s, e, "LINK" if (s, e) in links else "NEW", links.get((s, e)), None)
+        for s, e in events
+    ]
+    judged = [(m, truth.get((m.period, m.sumber, m.event_id))) for m in matches]
+    judged = [(m, t) for m, t in judged if t is not None]
+    positives = sum(
+        1 for m, (person, dpids) in judged if dpids or _future_of(m, person, futures, person_of)
+    )
+    linked = [m for m in matches if m.target_id]
+    right = [
+        m
+        for m in linked
+        if (t := truth.get((m.period, m.sumber, m.event_id)))
+        and _is_right(m, t, futures, person_of)
+    ]
+    precision = len(right) / len(linked) if linked else 1.0
+    recall = len(right) / positives if positives else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "events": len(matches),
+        "links": len(linked),
+        "true_pairs": positives,
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "wrongful_links": len(linked) - len(right),
+    }
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return round(a / b, 2) if b else None
+
+
+def run(home: Path, data: Path, period: str | None = None) -> dict:
+    """Our link stage and the peer on `data`'s period; times, scores and ratios.
+
+    `data` is a generator output folder (voters.csv, landing/, truth/). The
+    peer's scores and the ratios are given for both its classifiers (the
+    indexing and comparisons, which take the time, are shared). Returns
+    `{"skipped": reason}` when the peer's environment is missing."""
+    from pdpb import pipeline
+    from pdpb.evaluation import evaluate
+    from pdpb.warehouse import connect
+
+    reason = missing_reason()
+    if reason:
+        return {"skipped": reason}
+    data = Path(data)
+    run_home = Path(home) / "bench" / f"peer-{data.name}"
+    settings, period = prepare(run_home, data, period)
+    events_path, reference_path = export(settings, period, run_home / "peer")
+
+    con = connect(settings, read_only=True)
+    try:
+        events = con.execute(
+            "select sumber, event_id from core.events where period = ? order by all", [period]
+        ).fetchall()
+        voters = con.execute("select count(*) from core.voters").fetchone()[0]
+    finally:
+        con.close()
+
+    peer_out = run_home / "peer" / "links.csv"
+    timings = run_peer(events_path, reference_path, peer_out)
+    links = read_links(peer_out)
+    truth = data / "truth"
+    peer_scores = {name: score(links[name], events, period, truth) for name in CLASSIFIERS}
+
+    # Both clocks start after the imports: the worker times itself once its
+    # libraries are loaded, and Splink is loaded here before our stage.
+    import linkage  # noqa: F401
+
+    started = time.perf_counter()
+    pipeline.run_stage(settings, period, "link", lambda: pipeline.link(settings, period))
+    ours_seconds = time.perf_counter() - started
+    ours = evaluate(settings, truth, period)
+    ours_scores = {k: ours[k] for k in ("links", "true_pairs", "precision", "recall", "f1")}
+    ours_scores["wrongful_links"] = ours["wrongful_links"]
+    ours_scores["review"] = ours["review"]
+
+    return {
+        "data": data.name,
+        "period": period,
+        "voters": voters,
+        "events": len(events),
+        "ours": {"seconds": round(ours_seconds, 3), **ours_scores},
+        "peer": {
+            "toolkit": "recordlinkage",
+            "versions": timings["versions"],
+            "seconds": round(timings["seconds"], 3),
+            "process_seconds": round(timings["process_seconds"], 3),
+            "stage_seconds": {
+                k.removesuffix("_seconds"): round(timings[k], 3)
+                for k in ("prepare_seconds", "index_seconds", "compare_seconds", "classify_seconds")
+            },
+            "candidate_pairs": timings["candidate_pairs"],
+            "peak_rss_mb": round(timings["peak_rss_mb"]),
+            "scores": peer_scores,
+        },
+        # Above 1: ours is faster / more precise / finds more.
+        "ratios": {
+            "peer_seconds_over_ours": _ratio(timings["seconds"], ours_seconds),
+            **{
+                name: {
+                    "ours_precision_over_peer": _ratio(ours["precision"], s["precision"]),
+                    "ours_recall_over_peer": _ratio(ours["recall"], s["recall"]),
+                }
+                for name, s in peer_scores.items()
+            },
+        },
+    }
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def table(result: dict) -> str:
+    if "skipped" in result:
+        return f"peer skipped: {result['skipped']}"
+    peer, ours, ratios = result["peer"], result["ours"], result["ratios"]
+    lines = [
+        f"link task {result['data']} {result['period']}: "
+        f"{result['events']:,} events x {result['voters']:,} voters",
+        f"{'linker':26} {'seconds':>9} {'precision':>10} {'recall':>8} {'links':>7} {'wrong':>6}"
+        f" {'P ours/peer':>12} {'R ours/peer':>12}",
+        f"{'ours (link stage)':26} {ours['seconds']:9.2f} {ours['precision']:10.4f} "
+        f"{ours['recall']:8.4f} {ours['links']:7,} {ours['wrongful_links']:6,}",
+    ]
+    for name in CLASSIFIERS:
+        s = peer["scores"][name]
+        lines.append(
+            f"{'recordlinkage ' + name:26} {peer['seconds']:9.2f} {s['precision']:10.4f} "
+            f"{s['recall']:8.4f} {s['links']:7,} {s['wrongful_links']:6,}"
+            f" {_num(ratios[name]['ours_precision_over_peer']):>12}"
+            f" {_num(ratios[name]['ours_recall_over_peer']):>12}"
+        )
+    lines.append(
+        f"peer: {peer['candidate_pairs']:,} candidate pairs, peak RSS {peer['peak_rss_mb']:,} MB, "
+        f"seconds {peer['stage_seconds']}; time peer/ours {ratios['peer_seconds_over_ours']}"
+    )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    from pdpb.config import Settings
+
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.peer", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--data", required=True, help="a generator output folder")
+    parser.add_argument("--period", help="default: the first period in DATA/landing")
+    parser.add_argument("--home", help="pipeline home (default: $PDPB_HOME or ./var)")
+    args = parser.parse_args()
+    home = Settings.load(args.home).home
+    result = run(home, Path(args.data), args.period)
+    print(table(result))
+    if "skipped" in result:
+        return 1
+    out = home / "bench" / f"peer-{result['data']}.json"
+    out.write_text(json.dumps(result, indent=1))
+    print(f"\nresults: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
