@@ -77,17 +77,20 @@ def _descending(text: str) -> tuple[int, ...]:
 
 
 # A pair is certain (AUTO) only when, besides scoring at or above the upper
-# threshold, the NIK is the same, or the family card is the same, the NIKs
-# differ by at most a typo (or one is missing) and the names agree (Jaro-Winkler
-# >= 0.88 or better). Why: a person registered twice keeps their family card,
-# while same-day births in one household (twins) and look-alikes elsewhere
-# (same name and birth date, a NIK of another kecamatan one digit away) score
-# high on everything else. On the seed-7 province these rules remove all but a
-# handful of the 69 wrong pairs the score alone let through.
+# threshold, the names agree (Jaro-Winkler >= 0.88 or better) and either the
+# NIK is the same, or the family card is the same and the NIKs differ by at
+# most a typo (or one is missing). Why: a person registered twice keeps their
+# family card, while same-day births in one household (twins) and look-alikes
+# elsewhere (same name and birth date, a NIK of another kecamatan one digit
+# away) score high on everything else; and a shared NIK is proof only when it
+# agrees with both records' own birth date and sex (`nik_ok`), since records
+# carry a relative's or a stranger's NIK (on the Banten-scale list, 8.9 M
+# voters, about 600 same-NIK AUTO pairs were different people before these
+# two conditions: a TMS 2 for any of them would remove a living voter's vote).
 CERTAIN_SQL = """
-    p.match_probability >= {upper} and not capped and (
-        p.gamma_nik = 4
-        or (p.gamma_rumah_tangga = 6 and p.gamma_nik in (-1, 2) and p.gamma_nama >= 2))
+    p.match_probability >= {upper} and not capped and p.gamma_nama >= 2 and (
+        (p.gamma_nik = 4 and p.niks_own)
+        or (p.gamma_rumah_tangga = 6 and p.gamma_nik in (-1, 2)))
 """
 
 # A pair that is not certain is worth an operator's time only when the two
@@ -145,7 +148,8 @@ def _scored_pairs(scorer: PairScorer, lower: float, upper: float) -> str:
     scorer.con.execute(
         f"""create or replace table pdpb_dedupe_pairs as
             with p as (
-                select p.*, coalesce({_aliased(DIFFERENT_NIKS_SQL)}, false) as capped
+                select p.*, coalesce({_aliased(DIFFERENT_NIKS_SQL)}, false) as capped,
+                       e.nik_ok and f.nik_ok as niks_own
                 from {predictions.physical_name} p
                 join pdpb_score_reference e on e.uid = p.uid_l
                 join pdpb_score_reference f on f.uid = p.uid_r
