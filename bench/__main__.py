@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import resource
@@ -180,6 +181,10 @@ def main() -> int:
     parser.add_argument("--no-dedupe", action="store_true", help="skip the whole-list dedupe")
     parser.add_argument("--no-peer", action="store_true", help="skip the recordlinkage peer")
     args = parser.parse_args()
+    # The link stage logs the seconds of each of its steps.
+    step_log = logging.getLogger("linkage.link")
+    step_log.setLevel(logging.INFO)
+    step_log.addHandler(logging.StreamHandler(sys.stderr))
     home = Settings.load(args.home).home
     result = run(args.scale, args.seed, home, dedupe=not args.no_dedupe, with_peer=not args.no_peer)
     out = home / "bench" / f"result-{args.scale}-{datetime.now():%Y%m%dT%H%M%S}.json"
