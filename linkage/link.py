@@ -163,10 +163,10 @@ def _best_candidates(
                                          then {shift} else 0 end as weight,
                    coalesce({_aliased(DIFFERENT_NIKS_SQL)}, false) as capped
             from {predictions_table} p
-            join ref_status s on s.uid = p.uid_r
+            join ref_reachable_status s on s.uid = p.uid_r
             join ev_kind k on k.uid = p.uid_l
             join ev_frame e on e.uid = p.uid_l
-            join ref_frame f on f.uid = p.uid_r
+            join ref_reachable f on f.uid = p.uid_r
             where not coalesce(
                 abs(date_diff('day', e.tanggal_lahir, f.tanggal_lahir)) > {DECISIVE_BIRTH_GAP_DAYS}
                 and e.bk_first <> f.bk_first, false)
@@ -388,6 +388,11 @@ def _link_with_connection(
     con.execute(
         f"""create temp table ref_reachable as
             select * from ref_frame where uid in ({_reachable_sql(model, "ref_frame", "ev_rest")})"""
+    )
+    # Candidates are chosen among these only: joins stay off the whole list.
+    con.execute(
+        """create temp table ref_reachable_status as
+           select s.* from ref_status s semi join ref_reachable r on r.uid = s.uid"""
     )
     # ... while name frequencies come from the whole list (Splink's own
     # formula: the share of non-null names that are this name).
