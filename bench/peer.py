@@ -40,21 +40,6 @@ WORKER = Path(__file__).with_name("peer_worker.py")
 DEFAULT_PEER_PYTHON = ROOT / ".venv" / "peer" / "bin" / "python"
 CLASSIFIERS = ("ecm", "sum_rule")
 
-# The link stage's own inputs (pdpb/pipeline.py `link`).
-EVENTS_SQL = """
-    select sumber, event_id, jenis_peristiwa, tanggal_peristiwa, nik, nik_valid, nkk, nama, gelar,
-           tempat_lahir, tanggal_lahir, jenis_kelamin, status_kawin, alamat, rt, rw,
-           kode_wilayah, kode_wilayah_asal
-    from core.events where period = '{period}' order by sumber, event_id"""
-REFERENCE_SQL = """
-    select dpid as target_id, nik, nkk, nama, gelar, tempat_lahir, tanggal_lahir, jenis_kelamin,
-           status_kawin, alamat, rt, rw, kode_wilayah, status
-    from core.voters
-    union all
-    select future_id, nik, nkk, nama, gelar, tempat_lahir, tanggal_lahir, jenis_kelamin,
-           status_kawin, alamat, rt, rw, kode_wilayah, 'CALON'
-    from core.future_voters where closed_period is null"""
-
 
 def peer_python() -> Path:
     return Path(os.environ.get("PDPB_PEER_PYTHON") or DEFAULT_PEER_PYTHON)
@@ -92,17 +77,22 @@ def prepare(run_home: Path, data: Path, period: str | None = None):
 
 
 def export(settings, period: str, out: Path) -> tuple[Path, Path]:
-    """The link stage's events and reference as Parquet files in `out`."""
+    """The link stage's events and reference (`pdpb.pipeline.read_link_inputs`)
+    as Parquet files in `out`."""
+    import pyarrow.parquet as pq
+
+    from pdpb.pipeline import read_link_inputs
     from pdpb.warehouse import connect
 
     out.mkdir(parents=True, exist_ok=True)
     events, reference = out / "events.parquet", out / "reference.parquet"
     con = connect(settings, read_only=True)
     try:
-        con.execute(f"copy ({EVENTS_SQL.format(period=period)}) to '{events}' (format parquet)")
-        con.execute(f"copy ({REFERENCE_SQL}) to '{reference}' (format parquet)")
+        event_table, reference_table, _ = read_link_inputs(con, period)
     finally:
         con.close()
+    pq.write_table(event_table, events)
+    pq.write_table(reference_table, reference)
     return events, reference
 
 
@@ -141,39 +131,15 @@ def score(
     futures: dict | None = None,
 ) -> dict:
     """Pairwise precision and recall of one link per event, as `pdpb linkage evaluate`
-    scores the link stage (its truth reading and its definitions)."""
-    from pdpb.evaluation import Link, _future_of, _is_right, _truth_persons
+    scores the link stage (`pdpb.evaluation.pairwise_scores`)."""
+    from pdpb.evaluation import Link, _truth_persons, pairwise_scores
 
     truth, person_of = _truth_persons(Path(truth_dir))
-    futures = futures or {}
     matches = [
         Link(period, s, e, "LINK" if (s, e) in links else "NEW", links.get((s, e)), None)
         for s, e in events
     ]
-    judged = [(m, truth.get((m.period, m.sumber, m.event_id))) for m in matches]
-    judged = [(m, t) for m, t in judged if t is not None]
-    positives = sum(
-        1 for m, (person, dpids) in judged if dpids or _future_of(m, person, futures, person_of)
-    )
-    linked = [m for m in matches if m.target_id]
-    right = [
-        m
-        for m in linked
-        if (t := truth.get((m.period, m.sumber, m.event_id)))
-        and _is_right(m, t, futures, person_of)
-    ]
-    precision = len(right) / len(linked) if linked else 1.0
-    recall = len(right) / positives if positives else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "events": len(matches),
-        "links": len(linked),
-        "true_pairs": positives,
-        "precision": round(precision, 4),
-        "recall": round(recall, 4),
-        "f1": round(f1, 4),
-        "wrongful_links": len(linked) - len(right),
-    }
+    return pairwise_scores(matches, truth, futures or {}, person_of)[0]
 
 
 def _ratio(a: float, b: float) -> float | None:

@@ -131,28 +131,50 @@ def _precision_recall(
     return precision, (correct / positives if positives else 1.0)
 
 
-def evaluate(settings: Settings, truth_dir: Path, period: str | None = None) -> dict:
-    """Pairwise scores of the stored links against the truth; writes the PR chart."""
-    truth_dir = Path(truth_dir)
-    matches, futures, tms = _warehouse(settings, period)
-    truth, person_of = _truth_persons(truth_dir)
+def pairwise_scores(
+    matches: list[Link], truth: dict, futures: dict, person_of: dict
+) -> tuple[dict, list[tuple[Link, tuple]], list[Link]]:
+    """Precision, recall and F1 of the links among `matches` (LINK and
+    DUPLICATE_EVENT with a target) against the truth; also the judged matches
+    (those the truth knows, for the precision-recall curve) and the wrong links. Shared by
+    `evaluate` and the benchmark's peer, so both are scored alike."""
     linked = [m for m in matches if m.decision in ("LINK", "DUPLICATE_EVENT") and m.target_id]
     judged = [(m, truth.get((m.period, m.sumber, m.event_id))) for m in matches]
     judged = [(m, t) for m, t in judged if t is not None]
     positives = sum(
         1 for m, (person, dpids) in judged if dpids or _future_of(m, person, futures, person_of)
     )
-    right = [
+    wrong = [
         m
         for m in linked
-        if (t := truth.get((m.period, m.sumber, m.event_id)))
-        and _is_right(m, t, futures, person_of)
+        if not (
+            (t := truth.get((m.period, m.sumber, m.event_id)))
+            and _is_right(m, t, futures, person_of)
+        )
     ]
-    right_ids = {id(m) for m in right}  # a set: a province has ~100,000 links a period
-    wrong = [m for m in linked if id(m) not in right_ids]
-    precision = len(right) / len(linked) if linked else 1.0
-    recall = len(right) / positives if positives else 1.0
+    right = len(linked) - len(wrong)
+    precision = right / len(linked) if linked else 1.0
+    recall = right / positives if positives else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    scores = {
+        "events": len(matches),
+        "links": len(linked),
+        "true_pairs": positives,
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "wrongful_links": len(wrong),
+    }
+    return scores, judged, wrong
+
+
+def evaluate(settings: Settings, truth_dir: Path, period: str | None = None) -> dict:
+    """Pairwise scores of the stored links against the truth; writes the PR chart."""
+    truth_dir = Path(truth_dir)
+    matches, futures, tms = _warehouse(settings, period)
+    truth, person_of = _truth_persons(truth_dir)
+    scores, judged, wrong = pairwise_scores(matches, truth, futures, person_of)
+    positives = scores["true_pairs"]
     wrongful_tms = _wrongful_tms(truth_dir, tms, period)
     # The curve: every event with a stored candidate, scored by its probability.
     scored = [
@@ -166,13 +188,7 @@ def evaluate(settings: Settings, truth_dir: Path, period: str | None = None) -> 
     chart = _write_chart(settings, curve, period)
     return {
         "period": period or "all",
-        "events": len(matches),
-        "links": len(linked),
-        "true_pairs": positives,
-        "precision": round(precision, 4),
-        "recall": round(recall, 4),
-        "f1": round(f1, 4),
-        "wrongful_links": len(wrong),
+        **scores,
         "wrongful_tms": len(wrongful_tms),
         "review": sum(m.decision == "REVIEW" for m in matches),
         "review_share": round(sum(m.decision == "REVIEW" for m in matches) / len(matches), 4),

@@ -192,19 +192,29 @@ def read_voter_list(path: Path) -> tuple[pa.Table, list[dict]]:
     path = Path(path)
     tables, quarantine, seen = [], [], set()
     for voters, bad in read_voter_list_chunks(path):
-        dpids = voters.column("dpid").to_pylist()
-        keep = []
-        for i, (dpid, row_number) in enumerate(
-            zip(dpids, voters.column("row_number").to_pylist(), strict=True)
-        ):
-            if dpid in seen:
-                bad.append(_duplicate(path.name, row_number, dpid))
-            else:
-                seen.add(dpid)
-                keep.append(i)
-        tables.append(voters.take(keep))
-        quarantine += bad
+        kept, repeated = _drop_repeats(voters, seen, path.name)
+        tables.append(kept)
+        quarantine += bad + repeated
     return pa.concat_tables(tables), quarantine
+
+
+def _drop_repeats(voters: pa.Table, seen: set[str], file_name: str) -> tuple[pa.Table, list[dict]]:
+    """Rows whose dpid is in `seen` or earlier in `voters` become DUPLICATE_DPID
+    quarantine rows; `seen` gains the dpids kept."""
+    dpids = voters.column("dpid").to_pylist()
+    if seen.isdisjoint(dpids) and len(set(dpids)) == len(dpids):
+        seen.update(dpids)
+        return voters, []
+    keep, repeated = [], []
+    for i, (dpid, row_number) in enumerate(
+        zip(dpids, voters.column("row_number").to_pylist(), strict=True)
+    ):
+        if dpid in seen:
+            repeated.append(_duplicate(file_name, row_number, dpid))
+        else:
+            seen.add(dpid)
+            keep.append(i)
+    return voters.take(keep), repeated
 
 
 def _duplicate(file_name: str, row_number: int, dpid: str) -> dict:
@@ -271,7 +281,6 @@ def init_voters(settings: Settings, path: Path, actor: str | None = None) -> dic
 def _first_of_each_dpid(con, voters: pa.Table, file_name: str) -> tuple[pa.Table, list[dict]]:
     """A dpid repeated in the file: its first row is the voter, later rows
     (in this chunk or after an earlier one) are quarantined."""
-    dpids = voters.column("dpid").to_pylist()
     con.register("_dpids", pa.table({"dpid": voters.column("dpid")}))
     loaded = {
         r[0]
@@ -280,18 +289,7 @@ def _first_of_each_dpid(con, voters: pa.Table, file_name: str) -> tuple[pa.Table
         ).fetchall()
     }
     con.unregister("_dpids")
-    if not loaded and len(set(dpids)) == len(dpids):
-        return voters, []
-    seen, keep, repeated = set(loaded), [], []
-    for i, (dpid, row_number) in enumerate(
-        zip(dpids, voters.column("row_number").to_pylist(), strict=True)
-    ):
-        if dpid in seen:
-            repeated.append(_duplicate(file_name, row_number, dpid))
-        else:
-            seen.add(dpid)
-            keep.append(i)
-    return voters.take(keep), repeated
+    return _drop_repeats(voters, loaded, file_name)
 
 
 def _insert_quarantine(con, rows: list[dict]) -> None:
