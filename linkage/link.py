@@ -27,7 +27,7 @@ import pyarrow as pa
 from splink import DuckDBAPI, Linker
 
 from linkage.frames import event_frame, event_uid, reference_frame
-from linkage.settings import DIFFERENT_NIKS_SQL
+from linkage.settings import DIFFERENT_NIKS_SQL, NIK_CONFLICT_SQL
 from linkage.train import DEFAULT_MODEL_PATH
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,8 @@ RESULT_SCHEMA = pa.schema(
 # N records is this person", so it is rescaled by the size of the reference.
 EVENT_MATCH_SHARE = 0.5
 # Candidates within this match weight of the best are treated as the same
-# score (a person registered twice); then AKTIF and the lowest id win.
+# score (a person registered twice); then AKTIF, a record with its own NIK,
+# the higher score and the lowest id win, in that order.
 ALIKE_WEIGHT = 1.0
 # Name similarity (Jaro-Winkler on normalised names) that corroborates a NIK.
 CORROBORATING_NAME_SIMILARITY = 0.85
@@ -86,42 +87,64 @@ def _load_model(model_path: Path, reference_rows: int) -> dict:
     return model
 
 
+# The exact pass's corroboration, on the event (e) and NIK holder (r) frames.
+# A NIK encodes its holder's birth date (DDMMYY) and sex, so a record that
+# carries the event's NIK by mistake (a typo that gave another person's
+# serial, often someone born the same day in the same kecamatan) agrees on
+# them too: a birth date alone corroborates only when the two also share a
+# family card or a desa. The name corroborates on its own.
+_NAME_AGREES = f"""coalesce(jaro_winkler_similarity(e.nama_norm, r.nama_norm)
+        >= {CORROBORATING_NAME_SIMILARITY} or e.nama_sorted = r.nama_sorted, false)"""
+_DATE_AGREES = """(coalesce(e.tanggal_lahir = r.tanggal_lahir, false)
+        or coalesce(day(e.tanggal_lahir) = month(r.tanggal_lahir)
+                    and month(e.tanggal_lahir) = day(r.tanggal_lahir)
+                    and year(e.tanggal_lahir) = year(r.tanggal_lahir), false))"""
+_HOME_AGREES = "(coalesce(e.nkk = r.nkk, false) or coalesce(e.wilayah = r.wilayah, false))"
+
+
 def _exact_pass(
     con: duckdb.DuckDBPyConnection, valid_uids: list[str]
 ) -> tuple[dict[str, Outcome], dict[str, str]]:
     """Events whose valid NIK is on the list: linked when corroborated. When
-    the NIK holder is clearly someone else (sex, birth date and name all
-    differ) the event is a suspect, returned as {uid: NIK holder} and left to
-    Splink (see `_resolve_suspect`)."""
+    several records carry the NIK (a person registered twice, or a record
+    holding a mistyped NIK that is someone else's), the AKTIF record that
+    agrees most wins: the same name, then birth date, then name similarity,
+    desa and family card. When the NIK holder is clearly someone else (sex,
+    birth date and name all differ), or agrees on the birth date only with no
+    home in common, the event is a suspect, returned as {uid: NIK holder} and
+    left to Splink (see `_resolve_suspect`)."""
     con.execute(
         "create or replace temp table nik_valid_uid as select unnest(?::varchar[]) as uid",
         [valid_uids],
     )
     rows = con.execute(
         f"""
-        select e.uid, r.uid as target_id, s.status,
-            coalesce(jaro_winkler_similarity(e.nama_norm, r.nama_norm) >= {CORROBORATING_NAME_SIMILARITY}
-                     or e.nama_sorted = r.nama_sorted, false)
-            or coalesce(e.tanggal_lahir = r.tanggal_lahir, false)
-            or coalesce(day(e.tanggal_lahir) = month(r.tanggal_lahir)
-                        and month(e.tanggal_lahir) = day(r.tanggal_lahir)
-                        and year(e.tanggal_lahir) = year(r.tanggal_lahir), false) as corroborated,
-            coalesce(e.jenis_kelamin <> r.jenis_kelamin, false)
-            and coalesce(e.tanggal_lahir <> r.tanggal_lahir, false)
-            and coalesce(jaro_winkler_similarity(e.nama_norm, r.nama_norm) < 0.75, false) as different
+        select e.uid, r.uid as target_id,
+            {_NAME_AGREES} or ({_DATE_AGREES} and {_HOME_AGREES}) as corroborated,
+            {_DATE_AGREES} or (
+                coalesce(e.jenis_kelamin <> r.jenis_kelamin, false)
+                and coalesce(e.tanggal_lahir <> r.tanggal_lahir, false)
+                and coalesce(jaro_winkler_similarity(e.nama_norm, r.nama_norm) < 0.75, false)
+            ) as suspect
         from ev_frame e
         join nik_valid_uid v using (uid)
         join ref_frame r on e.nik = r.nik
         join ref_status s on s.uid = r.uid
-        order by e.uid, (s.status = 'AKTIF') desc, r.uid
+        order by e.uid, (s.status = 'AKTIF') desc,
+            coalesce(e.nama_norm = r.nama_norm or e.nama_sorted = r.nama_sorted, false) desc,
+            coalesce(e.tanggal_lahir = r.tanggal_lahir, false) desc,
+            coalesce(jaro_winkler_similarity(e.nama_norm, r.nama_norm), 0) desc,
+            coalesce(e.wilayah = r.wilayah, false) desc,
+            coalesce(e.nkk = r.nkk, false) desc,
+            r.uid
         """
     ).fetchall()
     outcomes: dict[str, Outcome] = {}
     suspects: dict[str, str] = {}
-    for uid, target_id, _status, corroborated, different in rows:
+    for uid, target_id, corroborated, suspect in rows:
         if corroborated and uid not in outcomes:
             outcomes[uid] = Outcome("LINK", target_id, "NIK_EXACT", 1.0)
-        elif different and uid not in suspects:
+        elif suspect and uid not in suspects:
             suspects[uid] = target_id
     return outcomes, {u: t for u, t in suspects.items() if u not in outcomes}
 
@@ -151,9 +174,12 @@ def _best_candidates(
     Before choosing: a candidate born more than a year apart with another
     first name is dropped (decisive: a parent or sibling, not a typo); the
     off-list kinds get their lower prior. `capped` marks a candidate whose
-    trusted NIK differs from the event's trusted NIK (settings.DIFFERENT_NIKS_SQL):
+    trusted NIK differs from the event's trusted NIK other than by a typo of
+    the same person (settings.DIFFERENT_NIKS_SQL, settings.NIK_CONFLICT_SQL):
     such a pair is never linked automatically, review at most. Near-equal
-    scores prefer AKTIF, then the lowest id (a person registered twice)."""
+    scores (a person registered twice) prefer AKTIF, then a record whose NIK
+    agrees with its own birth date and sex, then the higher score, then the
+    lowest id."""
     shift = math.log2(OFF_LIST_PRIOR_FACTOR)
     rows = con.execute(
         f"""
@@ -161,7 +187,9 @@ def _best_candidates(
             select p.uid_l as uid, p.uid_r as target_id, s.status,
                    p.match_weight + case when k.jenis in ({_sql_list(OFF_LIST_KINDS)})
                                          then {shift} else 0 end as weight,
-                   coalesce({_aliased(DIFFERENT_NIKS_SQL)}, false) as capped
+                   coalesce({_aliased(DIFFERENT_NIKS_SQL)}, false)
+                   or coalesce({_aliased(NIK_CONFLICT_SQL)}, false) as capped,
+                   f.nik_ok as own_nik
             from {predictions_table} p
             join ref_reachable_status s on s.uid = p.uid_r
             join ev_kind k on k.uid = p.uid_l
@@ -177,7 +205,8 @@ def _best_candidates(
         from scored
         where weight >= best_weight - {ALIKE_WEIGHT}
         qualify row_number() over (
-            partition by uid order by (status = 'AKTIF') desc, target_id
+            partition by uid order by (status = 'AKTIF') desc, coalesce(own_nik, false) desc,
+                weight desc, target_id
         ) = 1
         """
     ).fetchall()

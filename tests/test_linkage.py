@@ -265,3 +265,53 @@ def test_events_about_people_usually_off_the_list_get_a_lower_prior():
     p_kawin, p_baru = out["E1"]["match_probability"], out["E2"]["match_probability"]
     odds_ratio = (p_baru / (1 - p_baru)) / (p_kawin / (1 - p_kawin))
     assert odds_ratio == pytest.approx(OFF_LIST_PRIOR_FACTOR, rel=1e-6)
+
+
+# --- a NIK on the wrong record, namesakes, a person registered twice ------------------
+
+
+def test_nik_on_two_records_links_to_the_one_that_agrees_with_the_event():
+    voters = household()
+    # A kecamatan-mate born the same day (serial 0001 against 0002): a typo in
+    # his record gave him D04 HASAN's NIK, and his dpid sorts first.
+    mate = voter("C01", voters[3]["nik"], "HERMAN", date(2000, 7, 20), "L", nkk=None,
+                 kode_wilayah="36.01.01.2002", alamat="KP. LAIN")  # fmt: skip
+    out = run([event_of(voters[3], "E1")], [mate, *voters])
+    assert (out["E1"]["decision"], out["E1"]["target_id"]) == ("LINK", "D04")
+    assert out["E1"]["match_method"] == "NIK_EXACT"
+
+
+def test_nik_corroborated_only_by_the_birth_date_it_encodes_goes_to_review():
+    voters = household()
+    # The only holder of the event's NIK agrees on the birth date (which the
+    # NIK itself encodes) and on nothing else: no name, card or desa in common.
+    mate = voter("C01", "3601012007000009", "HERMAN", date(2000, 7, 20), "L", nkk=None,
+                 kode_wilayah="36.01.01.2002", alamat="KP. LAIN")  # fmt: skip
+    person = voter("Z", "3601012007000009", "YUSUF MAULANA", date(2000, 7, 20), "L",
+                   nkk="3601012811150003", kode_wilayah="36.01.01.2003", alamat="JL. JATI 3")  # fmt: skip
+    out = run([event_of(person, "E1")], [mate, *voters])
+    assert out["E1"]["decision"] == "REVIEW"
+    assert out["E1"]["flag"] == "NIK_MISUSE_SUSPECTED"
+
+
+def test_namesake_born_the_same_day_in_another_kecamatan_is_not_linked():
+    voters = household()
+    # Same name, birth date, sex and birthplace; his own trusted NIK is one
+    # digit away (kecamatan 01 against 07), another card, another kecamatan.
+    namesake = voter("N01", "3601071203700001", "SUPARMAN", date(1970, 3, 12), "L",
+                     nkk="3601071504100002", kode_wilayah="36.01.07.2004", alamat="KP. JAUH")  # fmt: skip
+    event = event_of(voters[0], "E1", nik="3601011203700001")
+    event.update(nkk="3601011111110001", kode_wilayah="36.01.01.2009", alamat="KP. BARU")
+    out = run([event], [namesake, *voters[1:]])
+    assert out["E1"]["decision"] != "LINK"
+
+
+def test_person_registered_twice_event_goes_to_the_record_with_its_own_nik():
+    voters = household()
+    # An older registration of BUDI with the same card, dpid first, with a NIK
+    # one digit short: the death belongs on the record whose NIK is its own.
+    budi = voters[5]
+    older = voter("D00", budi["nik"][:15], "BUDI SANTOSO", budi["tanggal_lahir"], "L",
+                  nkk=budi["nkk"], alamat=budi["alamat"])  # fmt: skip
+    out = run([event_of(budi, "E1", nik=None)], [older, *voters])
+    assert (out["E1"]["decision"], out["E1"]["target_id"]) == ("LINK", "D10")
