@@ -25,11 +25,11 @@ from importlib.metadata import version
 from pathlib import Path
 
 SCALES = {
-    # name: (voters, periods)
-    "small": (20_000, 1),
-    "kabupaten": (1_000_000, 1),
-    "banten": (8_900_000, 1),
-    "jabar": (36_000_000, 1),
+    # name: (voters, periods, province code)
+    "small": (20_000, 1, "36"),
+    "kabupaten": (1_000_000, 1, "36"),
+    "banten": (8_900_000, 1, "36"),
+    "jabar": (36_000_000, 1, "32"),  # Jawa Barat's own regencies and desa
 }
 PACKAGES = ("duckdb", "splink", "dbt-core", "dbt-duckdb", "great-expectations", "apache-airflow")
 
@@ -41,13 +41,13 @@ def peak_rss_mb() -> float:
 def cached_data(home: Path, scale: str, seed: int) -> Path:
     from pdpb.synth import generate
 
-    voters, periods = SCALES[scale]
+    voters, periods, province = SCALES[scale]
     out = home / "bench" / f"data-{scale}-{seed}"
     if not (out / "manifest.json").exists():
         if out.exists():
             shutil.rmtree(out)
         started = time.perf_counter()
-        generate(out, province="36", voters=voters, periods=periods, start="2026-01", seed=seed)
+        generate(out, province=province, voters=voters, periods=periods, start="2026-01", seed=seed)
         print(
             f"generated {scale} data in {time.perf_counter() - started:.1f} s -> {out}",
             file=sys.stderr,

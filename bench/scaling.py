@@ -61,7 +61,7 @@ def cached_list(home: Path, voters: int, seed: int) -> Path:
     """A generated province of `voters` voters and one period, generated once."""
     from bench.__main__ import SCALES, cached_data
 
-    for scale, (size, periods) in SCALES.items():
+    for scale, (size, periods, _province) in SCALES.items():
         if size == voters and periods == 1:
             return cached_data(home, scale, seed)
     from pdpb.synth import generate
