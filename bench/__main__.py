@@ -70,7 +70,14 @@ def floor_seconds(warehouse: Path, period: str) -> float:
     return seconds
 
 
-def run(scale: str, seed: int, home: Path, dedupe: bool = True, with_peer: bool = True) -> dict:
+def run(
+    scale: str,
+    seed: int,
+    home: Path,
+    dedupe: bool = True,
+    with_peer: bool = True,
+    init_only: bool = False,
+) -> dict:
     from pdpb import pipeline
     from pdpb.config import Settings
     from pdpb.voterlist import init_voters
@@ -113,6 +120,8 @@ def run(scale: str, seed: int, home: Path, dedupe: bool = True, with_peer: bool 
         stages[-1]["rows"] = counts["rows_in"]
         shutil.copyfile(settings.warehouse_path, initialised)
         init_record.write_text(json.dumps(stages[-1]))
+    if init_only:
+        return {"scale": scale, "init": stages[-1]}
     cutoff = pipeline.resolve_cutoff(period, None)
     pipeline.start_period(settings, period, cutoff)
     period_started = time.perf_counter()
@@ -180,13 +189,22 @@ def main() -> int:
     parser.add_argument("--home", help="pipeline home (default: $PDPB_HOME or ./var)")
     parser.add_argument("--no-dedupe", action="store_true", help="skip the whole-list dedupe")
     parser.add_argument("--no-peer", action="store_true", help="skip the recordlinkage peer")
+    parser.add_argument(
+        "--init-only", action="store_true", help="generate and load the cached list, then stop"
+    )
     args = parser.parse_args()
     # The link stage logs the seconds of each of its steps.
     step_log = logging.getLogger("linkage.link")
     step_log.setLevel(logging.INFO)
     step_log.addHandler(logging.StreamHandler(sys.stderr))
     home = Settings.load(args.home).home
-    result = run(args.scale, args.seed, home, dedupe=not args.no_dedupe, with_peer=not args.no_peer)
+    result = run(
+        args.scale, args.seed, home, dedupe=not args.no_dedupe, with_peer=not args.no_peer,
+        init_only=args.init_only,
+    )  # fmt: skip
+    if args.init_only:
+        print(json.dumps(result))
+        return 0
     out = home / "bench" / f"result-{args.scale}-{datetime.now():%Y%m%dT%H%M%S}.json"
     out.write_text(json.dumps(result, indent=1))
     print(table(result))

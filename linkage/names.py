@@ -12,6 +12,7 @@ comparison keys only.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Titles and degrees, written without dots or spaces (S.PD. -> SPD). Matched
 # against a token with its punctuation removed, so "S.Pd.", "S.PD" and "SPD"
@@ -164,6 +165,11 @@ def _split_raw_tokens(nama: str) -> list[str]:
     return [t for t in re.split(r"\s+", text) if t]
 
 
+@lru_cache(maxsize=200_000)
+def _bare(token: str) -> str:
+    return re.sub(r"[^A-Z]", "", token)
+
+
 def _strip_titles(raw_tokens: list[str]) -> list[str]:
     """Remove title and degree tokens; a comma starts the degree tail, where
     every following token is a degree (e.g. 'SITI AMINAH, S.PD., M.M')."""
@@ -175,14 +181,14 @@ def _strip_titles(raw_tokens: list[str]) -> list[str]:
             continue
         if in_degree_tail:
             continue
-        bare = re.sub(r"[^A-Z]", "", token)
+        bare = _bare(token)
         if not bare:
             continue
         if bare in TITLES and (bare not in AMBIGUOUS_TITLES or "." in token):
             continue
         kept.append(token)
     # Degrees written after the name without a comma ('SITI AMINAH SE').
-    while len(kept) > 2 and re.sub(r"[^A-Z]", "", kept[-1]) in TITLES:
+    while len(kept) > 2 and _bare(kept[-1]) in TITLES:
         kept.pop()
     return kept
 
@@ -195,6 +201,9 @@ def modernise_spelling(token: str) -> str:
     return _DOUBLED.sub(r"\1", token)
 
 
+# Tokens repeat far more than names: a province's few hundred thousand names
+# are made of some tens of thousands of tokens, so the per-token work is cached.
+@lru_cache(maxsize=200_000)
 def canonical_token(token: str) -> str:
     """One canonical spelling for a token of a known family (MOCH. -> MUHAMAD)."""
     bare = re.sub(r"[^A-Z]", "", token.upper())
@@ -258,6 +267,7 @@ _PHONETIC_MERGES: tuple[tuple[str, str], ...] = (
 )
 
 
+@lru_cache(maxsize=200_000)
 def phonetic_key(token: str | None) -> str | None:
     """A sound-alike key of one token (SYAIFUL, SAIPUL -> SFL)."""
     if not token:

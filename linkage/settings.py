@@ -18,6 +18,12 @@ from splink import SettingsCreator, block_on
 # Every rule pairs on a high-cardinality key, so the number of comparisons grows
 # with the events, not with the square of the list. Together they keep a true
 # pair reachable when any one of NIK, name spelling, birth date or desa is wrong.
+# Measured on the Banten-scale province (8.9 M voters, the 41,642 events of a
+# period that reach Splink, 9,293 true pairs among them): these five find
+# 9,291 with 2.0 M pairs, and 0.85 M voters can be paired with an event. The
+# earlier rules (desa + last-name key; sorted-name key + birth year anywhere
+# in the province) found the same 9,291 with 17.2 M pairs and 4.9 M voters:
+# eight times the work for no pair (bench/README.md).
 BLOCKING_RULES = [
     # The same NIK (most events carry one).
     block_on("nik"),
@@ -25,12 +31,12 @@ BLOCKING_RULES = [
     block_on("nkk"),
     # Same birth date and a first name that sounds alike.
     block_on("tanggal_lahir", "bk_first"),
-    # Same desa and a last name that sounds alike (birth date typos).
-    block_on("wilayah", "bk_last"),
     # Same desa and birth date (names spelled beyond recognition).
     block_on("wilayah", "tanggal_lahir"),
-    # The whole name sounds alike and the birth year agrees (moved, day/month swapped).
-    block_on("bk_sorted", "lahir_tahun"),
+    # The whole name sounds alike, the birth year agrees, in the same kab/kota
+    # (an unknown birth date written as 1 July, day and month swapped, a move
+    # inside the kab/kota).
+    block_on("bk_sorted", "lahir_tahun", "substr(wilayah, 1, 5)"),
 ]
 
 # EM passes for training: each fixes the attributes it blocks on and learns the rest.
