@@ -5,10 +5,13 @@ person behind each event and that person's records on the list; a link is
 right when its record is one of them (or a tracked future voter created by an
 event about the same person). Pairwise precision and recall, F1, wrongful
 links, the review share, and the wrongful TMS (a TMS change the truth's
-`expected_changes.csv` does not call for; TMS 2 from dedupe is checked against
-`duplicates.csv`) are reported at the configured thresholds, with a
-precision-recall curve over the stored match probabilities written as a
-self-contained SVG to `<home>/reports/evaluation/`.
+`expected_changes.csv` does not call for, on a record that is not the event's
+person; TMS 2 from dedupe is checked against `duplicates.csv`) are reported at
+the configured thresholds. A TMS on the right person's other record (someone
+registered twice) is counted apart: no one loses a vote, but that person's
+other record stays on the list. A precision-recall curve over the stored
+match probabilities is written as a self-contained SVG to
+`<home>/reports/evaluation/`.
 """
 
 from __future__ import annotations
@@ -102,7 +105,15 @@ def _is_right(link: Link, truth: tuple[str, set[str]], futures: dict, person_of:
     return creator is not None and person_of.get(creator) == person
 
 
-def _wrongful_tms(truth_dir: Path, tms: list[tuple], period: str | None) -> list[tuple]:
+def _wrongful_tms(
+    truth_dir: Path, tms: list[tuple], period: str | None, truth: dict
+) -> tuple[list[tuple], list[tuple]]:
+    """(wrongful, other record) among the TMS changes the truth does not call for.
+
+    Wrongful: the record is not the event's person (or, for dedupe's TMS 2,
+    not a duplicate): a living or different citizen loses the vote. Other
+    record: the right person, registered twice, removed on the record the
+    truth did not pick; that person's other record stays on the list."""
     expected = {
         (r["period"], r["sumber"], r["event_id"], r["dpid"], r["tms_code"])
         for r in _read_csv(truth_dir / "expected_changes.csv")
@@ -112,14 +123,15 @@ def _wrongful_tms(truth_dir: Path, tms: list[tuple], period: str | None) -> list
         _read_csv(truth_dir / "duplicates.csv") if (truth_dir / "duplicates.csv").exists() else []
     )
     ganda = {r["dpid"] for r in duplicates if r["is_primary"] != "true"}
-    wrong = []
+    wrong, other_record = [], []
     for p, s, e, dpid, code in tms:
         if s == "DEDUPE":
             if dpid not in ganda:
                 wrong.append((p, s, e, dpid, code))
         elif (p, s, e, dpid, str(code)) not in expected:
-            wrong.append((p, s, e, dpid, code))
-    return wrong
+            _person, dpids = truth.get((p, s, e), (None, set()))
+            (other_record if dpid in dpids else wrong).append((p, s, e, dpid, code))
+    return wrong, other_record
 
 
 def _precision_recall(
@@ -175,7 +187,7 @@ def evaluate(settings: Settings, truth_dir: Path, period: str | None = None) -> 
     truth, person_of = _truth_persons(truth_dir)
     scores, judged, wrong = pairwise_scores(matches, truth, futures, person_of)
     positives = scores["true_pairs"]
-    wrongful_tms = _wrongful_tms(truth_dir, tms, period)
+    wrongful_tms, other_record_tms = _wrongful_tms(truth_dir, tms, period, truth)
     # The curve: every event with a stored candidate, scored by its probability.
     scored = [
         (m.probability, _is_right(m, t, futures, person_of))
@@ -190,6 +202,7 @@ def evaluate(settings: Settings, truth_dir: Path, period: str | None = None) -> 
         "period": period or "all",
         **scores,
         "wrongful_tms": len(wrongful_tms),
+        "tms_other_record": len(other_record_tms),
         "review": sum(m.decision == "REVIEW" for m in matches),
         "review_share": round(sum(m.decision == "REVIEW" for m in matches) / len(matches), 4),
         "upper": settings.thresholds.upper,
@@ -219,6 +232,7 @@ def format_table(result: dict) -> str:
         ("F1", f"{result['f1']:.4f}"),
         ("tautan salah", result["wrongful_links"]),
         ("TMS salah", result["wrongful_tms"]),
+        ("TMS di rekaman ganda lain", result["tms_other_record"]),
         ("review", f"{result['review']} ({result['review_share']:.2%})"),
         ("ambang", f"atas {result['upper']}, bawah {result['lower']}"),
         ("grafik", result["chart"]),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pdpb.config import Settings, default_cutoff
-from pdpb.evaluation import evaluate
+from pdpb.evaluation import _read_csv, _truth_persons, _wrongful_tms, evaluate
 from pdpb.pipeline import apply, ingest, link, start_period
 from pdpb.voterlist import init_voters
 
@@ -44,3 +44,26 @@ def test_precision_recall_chart_is_self_contained_svg(evaluated):
 
     assert result["chart"].startswith(str(settings.home / "reports" / "evaluation"))
     assert svg.startswith("<svg") and "<polyline" in svg and "<script" not in svg
+
+
+def test_tms_on_the_persons_other_record_is_counted_apart_from_wrongful(small_synth):
+    truth_dir = small_synth / "truth"
+    truth, _ = _truth_persons(truth_dir)
+    expected = [
+        r for r in _read_csv(truth_dir / "expected_changes.csv") if r["change_type"] == "TMS"
+    ]
+
+    def key(r: dict) -> tuple:
+        return (r["period"], r["sumber"], r["event_id"])
+
+    # A person registered twice whose death or move the truth puts on one record.
+    twice = next(r for r in expected if len(truth[key(r)][1]) > 1)
+    other = next(d for d in truth[key(twice)][1] if d != twice["dpid"])
+    stranger = next(r["dpid"] for r in expected if truth[key(r)][0] != truth[key(twice)][0])
+    code = twice["tms_code"]
+    tms = [(*key(twice), d, code) for d in (twice["dpid"], other, stranger)]
+
+    wrong, other_record = _wrongful_tms(truth_dir, tms, None, truth)
+
+    assert other_record == [(*key(twice), other, code)]
+    assert wrong == [(*key(twice), stranger, code)]
