@@ -22,24 +22,29 @@ import pyarrow.compute as pc
 
 from linkage import names
 
+# Repetitive columns are dictionary-encoded (int32 codes into the distinct
+# values): a province's list repeats a few hundred thousand names, a few
+# thousand addresses and desa codes, so a frame of 36 M voters takes a few GB
+# instead of some ten. DuckDB reads them as VARCHAR.
+CODED = pa.dictionary(pa.int32(), pa.string())
 FRAME_SCHEMA = pa.schema(
     [
         ("uid", pa.string()),
         ("nik", pa.string()),
         ("nik_ok", pa.bool_()),
         ("nkk", pa.string()),
-        ("nama_norm", pa.string()),
-        ("nama_sorted", pa.string()),
+        ("nama_norm", CODED),
+        ("nama_sorted", CODED),
         ("tanggal_lahir", pa.date32()),
         ("lahir_tahun", pa.int32()),
-        ("jenis_kelamin", pa.string()),
-        ("tempat_lahir", pa.string()),
-        ("alamat", pa.string()),
-        ("rt", pa.string()),
-        ("rw", pa.string()),
-        ("wilayah", pa.string()),
-        ("bk_first", pa.string()),
-        ("bk_sorted", pa.string()),
+        ("jenis_kelamin", CODED),
+        ("tempat_lahir", CODED),
+        ("alamat", CODED),
+        ("rt", CODED),
+        ("rw", CODED),
+        ("wilayah", CODED),
+        ("bk_first", CODED),
+        ("bk_sorted", CODED),
     ]
 )
 
@@ -156,20 +161,27 @@ def _column(table: pa.Table, name: str) -> Array:
     return pa.nulls(table.num_rows, pa.string())
 
 
-def _map_distinct(values: Array, fn: Callable) -> Array:
+def _map_distinct(values: Array, fn: Callable, blank: Array | None = None) -> pa.Array:
     """`fn` applied to each distinct value once, then spread back over the rows:
     a list of millions of voters has a few hundred thousand names, a few
     thousand addresses and a few dozen places."""
     values = values.cast(pa.string())
     distinct = pc.unique(values)
     mapped = pa.array([fn(v) for v in distinct.to_pylist()], pa.string())
-    return mapped.take(pc.index_in(values, value_set=distinct, skip_nulls=False))
+    return _spread(mapped, pc.index_in(values, value_set=distinct, skip_nulls=False), blank)
 
 
-def _blanked(values: Array, blank: Array | None) -> Array:
-    if blank is None:
-        return values
-    return pc.if_else(blank, pa.scalar(None, values.type), values)
+def _spread(mapped: pa.Array, index: Array, blank: Array | None = None) -> pa.Array:
+    """Row i holds mapped[index[i]] (null where that is null or `blank[i]`), as
+    a dictionary array: no copy of the strings per row."""
+    if isinstance(index, pa.ChunkedArray):
+        index = index.combine_chunks()
+    keep = pc.is_valid(mapped).take(index)
+    if blank is not None:
+        blank = blank.combine_chunks() if isinstance(blank, pa.ChunkedArray) else blank
+        keep = pc.and_(keep, pc.invert(blank))
+    codes = pc.if_else(keep, index, pa.scalar(None, pa.int32()))
+    return pa.DictionaryArray.from_arrays(codes, pc.fill_null(mapped, ""))
 
 
 def build_frame(
@@ -181,8 +193,8 @@ def build_frame(
     forms = [name_forms(n) for n in distinct_names.to_pylist()]
     name_index = pc.index_in(nama, value_set=distinct_names, skip_nulls=False)
 
-    def form(i: int) -> Array:
-        return pa.array([f[i] for f in forms], pa.string()).take(name_index)
+    def form(i: int) -> pa.Array:
+        return _spread(pa.array([f[i] for f in forms], pa.string()), name_index)
 
     tanggal = table.column("tanggal_lahir").cast(pa.date32())
     jenis_kelamin = _map_distinct(
@@ -202,10 +214,10 @@ def build_frame(
         "lahir_tahun": pc.year(tanggal).cast(pa.int32()),
         "jenis_kelamin": jenis_kelamin,
         "tempat_lahir": _map_distinct(_column(table, "tempat_lahir"), clean_place),
-        "alamat": _blanked(_map_distinct(_column(table, "alamat"), clean_address), blank_address),
-        "rt": _blanked(_map_distinct(_column(table, "rt"), clean_rt_rw), blank_address),
-        "rw": _blanked(_map_distinct(_column(table, "rw"), clean_rt_rw), blank_address),
-        "wilayah": wilayah.cast(pa.string()),
+        "alamat": _map_distinct(_column(table, "alamat"), clean_address, blank_address),
+        "rt": _map_distinct(_column(table, "rt"), clean_rt_rw, blank_address),
+        "rw": _map_distinct(_column(table, "rw"), clean_rt_rw, blank_address),
+        "wilayah": _map_distinct(wilayah, lambda v: v),
         "bk_first": form(2),
         "bk_sorted": form(3),
     }
