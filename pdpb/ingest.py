@@ -223,10 +223,13 @@ def read_xlsx_rows(path: Path) -> tuple[list[str], Iterator[list[object]]]:
     if first is None:
         raise FileRejected(f"{path.name}: the workbook's first sheet is empty")
     header = [("" if v is None else str(v)) for v in first]
+    # A workbook stores no empty cells: without a recorded sheet size a row
+    # ends at its last filled cell. The missing cells are empty, not absent.
+    padding = [None] * len(header)
 
     def body() -> Iterator[list[object]]:
         try:
-            yield from (list(row) for row in rows)
+            yield from (list(row) + padding[len(row) :] for row in rows)
         finally:
             workbook.close()
 

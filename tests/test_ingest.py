@@ -56,9 +56,11 @@ def csv_bytes(
     return buf.getvalue().encode(encoding)
 
 
-def xlsx_bytes(rows: list[list[object]], header: tuple[str, ...] = LANDING_COLUMNS) -> bytes:
-    wb = Workbook()
-    ws = wb.active
+def xlsx_bytes(
+    rows: list[list[object]], header: tuple[str, ...] = LANDING_COLUMNS, write_only: bool = False
+) -> bytes:
+    wb = Workbook(write_only=write_only)
+    ws = wb.create_sheet("data") if write_only else wb.active
     ws.append(list(header))
     for r in rows:
         ws.append(r)
@@ -254,6 +256,12 @@ CORPUS: dict[str, tuple[dict[str, bytes], tuple]] = {
                                   *list(GOOD.values())[5:8], 32878, *list(GOOD.values())[9:]]])},
         ("LOADED", lambda e: (e["tanggal_peristiwa"], e["nik"], e["tanggal_lahir"])
          == (date(2026, 3, 15), "3601014501900001", date(1990, 1, 5))),
+    ),
+    # Workbooks store no empty cells: an exporter that writes no sheet size
+    # gives rows that stop at their last filled cell (kode_wilayah_asal empty).
+    "xlsx_rows_without_trailing_empty_cells": (
+        {"bad.xlsx": xlsx_bytes([list(GOOD.values())[:-1]], write_only=True)},
+        ("LOADED", lambda e: e["kode_wilayah_asal"] is None and e["kode_wilayah"] == "36.01.01.2001"),
     ),
     "parquet": ({"bad.parquet": parquet_bytes([GOOD])}, ("LOADED", lambda e: e["rt"] == "001")),
     "undotted_region_rt_000_titles": (
