@@ -39,20 +39,50 @@ def peak_rss_mb() -> float:
 
 
 def cached_data(home: Path, scale: str, seed: int) -> Path:
+    voters, periods, province = SCALES[scale]
+    return generated_once(home / "bench" / f"data-{scale}-{seed}", voters, periods, province, seed)
+
+
+def generated_once(out: Path, voters: int, periods: int, province: str, seed: int) -> Path:
+    """A synthetic province in `out`, generated unless a finished one is there."""
     from pdpb.synth import generate
 
-    voters, periods, province = SCALES[scale]
-    out = home / "bench" / f"data-{scale}-{seed}"
     if not (out / "manifest.json").exists():
         if out.exists():
             shutil.rmtree(out)
         started = time.perf_counter()
         generate(out, province=province, voters=voters, periods=periods, start="2026-01", seed=seed)
         print(
-            f"generated {scale} data in {time.perf_counter() - started:.1f} s -> {out}",
+            f"generated {voters:,} voters in {time.perf_counter() - started:.1f} s -> {out}",
             file=sys.stderr,
         )
     return out
+
+
+def time_period(settings, period: str, echo: bool = False) -> tuple[list[dict], int]:
+    """Run the delivered `period` stage by stage; (one timing per stage and one
+    for the whole period, the events ingest counted)."""
+    from pdpb import pipeline
+
+    cutoff = pipeline.resolve_cutoff(period, None)
+    pipeline.start_period(settings, period, cutoff)
+    stages, events = [], 0
+    period_started = time.perf_counter()
+    for name, fn in pipeline.stages(settings, period, cutoff):
+        started = time.perf_counter()
+        result = pipeline.run_stage(settings, period, name, fn)
+        seconds = time.perf_counter() - started
+        stages.append(
+            {"stage": name, "seconds": round(seconds, 3), "peak_rss_mb": round(peak_rss_mb())}
+        )
+        if echo:
+            print(f"  {name:12} {seconds:8.2f} s", file=sys.stderr)
+        if name == "ingest":
+            events = result["rows_in"]
+    pipeline.finish_period(settings, period)
+    stages.append({"stage": "period", "seconds": round(time.perf_counter() - period_started, 3),
+                   "peak_rss_mb": round(peak_rss_mb())})  # fmt: skip
+    return stages, events
 
 
 def floor_seconds(warehouse: Path, period: str) -> float:
@@ -78,69 +108,33 @@ def run(
     with_peer: bool = True,
     init_only: bool = False,
 ) -> dict:
-    from pdpb import pipeline
-    from pdpb.config import Settings
-    from pdpb.voterlist import init_voters
+    from bench.scaling import initialised, start_from
 
     data = cached_data(home, scale, seed)
-    run_home = home / "bench" / f"run-{scale}"
-    if run_home.exists():
-        shutil.rmtree(run_home)
-    settings = Settings.load(run_home)
     period = sorted(p.name for p in (data / "landing").iterdir())[0]
-    shutil.copytree(data / "landing" / period, settings.landing_dir(period))
-
-    stages: list[dict] = []
-
-    def timed(name: str, fn, rows: int | None = None) -> dict:
-        started = time.perf_counter()
-        result = fn()
-        seconds = time.perf_counter() - started
-        stages.append(
-            {
-                "stage": name,
-                "seconds": round(seconds, 3),
-                "rows": rows,
-                "peak_rss_mb": round(peak_rss_mb()),
-            }
-        )
-        print(f"  {name:12} {seconds:8.2f} s", file=sys.stderr)
-        return result
-
     # The initial list is loaded once per cached data set: later runs start
     # from a copy of the initialised warehouse and report the measured init.
-    initialised = data / "initialised.duckdb"
-    init_record = data / "init.json"
-    if initialised.exists() and init_record.exists():
-        settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(initialised, settings.warehouse_path)
-        stages.append({**json.loads(init_record.read_text()), "cached": True})
-    else:
-        counts = timed("init", lambda: init_voters(settings, data / "voters.csv"))
-        stages[-1]["rows"] = counts["rows_in"]
-        shutil.copyfile(settings.warehouse_path, initialised)
-        init_record.write_text(json.dumps(stages[-1]))
+    cached = (data / "initialised.duckdb").exists() and (data / "init.json").exists()
+    db, _ = initialised(data)
+    init = json.loads((data / "init.json").read_text())
+    stages: list[dict] = [{**init, "cached": True} if cached else init]
     if init_only:
-        return {"scale": scale, "init": stages[-1]}
-    cutoff = pipeline.resolve_cutoff(period, None)
-    pipeline.start_period(settings, period, cutoff)
-    period_started = time.perf_counter()
-    events = 0
-    for name, fn in pipeline.stages(settings, period, cutoff):
-        result = timed(
-            name, lambda fn=fn, name=name: pipeline.run_stage(settings, period, name, fn)
-        )
-        if name == "ingest":
-            events = result["rows_in"]
-    pipeline.finish_period(settings, period)
-    stages.append({"stage": "period", "seconds": round(time.perf_counter() - period_started, 3),
-                   "rows": events, "peak_rss_mb": round(peak_rss_mb())})  # fmt: skip
+        return {"scale": scale, "init": init}
+    settings = start_from(db, home / "bench" / f"run-{scale}")
+    shutil.copytree(data / "landing" / period, settings.landing_dir(period))
+    period_stages, events = time_period(settings, period, echo=True)
+    for s in period_stages:
+        s["rows"] = events if s["stage"] == "period" else None
+    stages += period_stages
     if dedupe:
         from pdpb.dedupe import run_dedupe
 
-        found = timed("dedupe", lambda: run_dedupe(settings))
-        stages[-1]["rows"] = found["voters"]
-        stages[-1]["proposals"] = found["proposals"]
+        started = time.perf_counter()
+        found = run_dedupe(settings)
+        seconds = time.perf_counter() - started
+        print(f"  {'dedupe':12} {seconds:8.2f} s", file=sys.stderr)
+        stages.append({"stage": "dedupe", "seconds": round(seconds, 3), "rows": found["voters"],
+                       "peak_rss_mb": round(peak_rss_mb()), "proposals": found["proposals"]})  # fmt: skip
     floor = floor_seconds(settings.warehouse_path, period)
     for s in stages:
         rows = s["rows"] if s["rows"] is not None else events

@@ -59,23 +59,12 @@ WARM_IMPORTS = ("pdpb.ingest", "pdpb.quality", "great_expectations", "linkage", 
 
 def cached_list(home: Path, voters: int, seed: int) -> Path:
     """A generated province of `voters` voters and one period, generated once."""
-    from bench.__main__ import SCALES, cached_data
+    from bench.__main__ import SCALES, cached_data, generated_once
 
     for scale, (size, periods, _province) in SCALES.items():
         if size == voters and periods == 1:
             return cached_data(home, scale, seed)
-    from pdpb.synth import generate
-
-    out = home / "bench" / f"data-v{voters}-{seed}"
-    if not (out / "manifest.json").exists():
-        if out.exists():
-            shutil.rmtree(out)
-        started = time.perf_counter()
-        generate(out, province="36", voters=voters, periods=1, start="2026-01", seed=seed)
-        print(
-            f"generated {voters:,} voters in {time.perf_counter() - started:.1f} s", file=sys.stderr
-        )
-    return out
+    return generated_once(home / "bench" / f"data-v{voters}-{seed}", voters, 1, "36", seed)
 
 
 def first_period(data: Path) -> str:
@@ -234,8 +223,7 @@ def start_from(db: Path, run_home: Path):
 
 def time_point(db: Path, run_home: Path, landing: Path) -> dict:
     """Start from a copy of `db`, deliver `landing`, run its period stage by stage; the timings."""
-    from bench.__main__ import floor_seconds, peak_rss_mb
-    from pdpb import pipeline
+    from bench.__main__ import floor_seconds, time_period
 
     started = time.perf_counter()
     for module in WARM_IMPORTS:
@@ -244,22 +232,7 @@ def time_point(db: Path, run_home: Path, landing: Path) -> dict:
     settings = start_from(db, run_home)
     period = landing.name
     shutil.copytree(landing, settings.landing_dir(period))
-    cutoff = pipeline.resolve_cutoff(period, None)
-    pipeline.start_period(settings, period, cutoff)
-    stages, events = [], 0
-    period_started = time.perf_counter()
-    for name, fn in pipeline.stages(settings, period, cutoff):
-        started = time.perf_counter()
-        result = pipeline.run_stage(settings, period, name, fn)
-        seconds = time.perf_counter() - started
-        stages.append(
-            {"stage": name, "seconds": round(seconds, 3), "peak_rss_mb": round(peak_rss_mb())}
-        )
-        if name == "ingest":
-            events = result["rows_in"]
-    pipeline.finish_period(settings, period)
-    stages.append({"stage": "period", "seconds": round(time.perf_counter() - period_started, 3),
-                   "peak_rss_mb": round(peak_rss_mb())})  # fmt: skip
+    stages, events = time_period(settings, period)
     return {
         "events": events,
         "imports_seconds": round(imports_seconds, 3),

@@ -102,9 +102,9 @@ CERTAIN_SQL = """
 ANCHORED_SQL = "p.gamma_nik = 4 or p.gamma_rumah_tangga = 6"
 # So every proposal, AUTO (CERTAIN_SQL) or REVIEW (ANCHORED_SQL), is a pair
 # with the same NIK (gamma_nik 4) or the same family card (gamma_rumah_tangga
-# 6), and only such pairs are scored: the link stage's wider rules (same desa
-# and last name, same birth date and first name) would score hundreds of
-# millions of look-alike pairs in a province's list to propose none of them.
+# 6), and only such pairs are scored: the link stage's wider rules (same birth
+# date and first name, same name and birth year in the kab/kota) would score
+# a great many look-alike pairs in a province's list to propose none of them.
 DEDUPE_BLOCKING_RULES = ['l."nik" = r."nik"', 'l."nkk" = r."nkk"']
 
 

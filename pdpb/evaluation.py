@@ -106,7 +106,7 @@ def _is_right(link: Link, truth: tuple[str, set[str]], futures: dict, person_of:
 
 
 def _wrongful_tms(
-    truth_dir: Path, tms: list[tuple], period: str | None, truth: dict
+    truth_dir: Path, tms: list[tuple], truth: dict
 ) -> tuple[list[tuple], list[tuple]]:
     """(wrongful, other record) among the TMS changes the truth does not call for.
 
@@ -129,7 +129,7 @@ def _wrongful_tms(
             if dpid not in ganda:
                 wrong.append((p, s, e, dpid, code))
         elif (p, s, e, dpid, str(code)) not in expected:
-            _person, dpids = truth.get((p, s, e), (None, set()))
+            dpids = truth.get((p, s, e), (None, set()))[1]
             (other_record if dpid in dpids else wrong).append((p, s, e, dpid, code))
     return wrong, other_record
 
@@ -187,7 +187,7 @@ def evaluate(settings: Settings, truth_dir: Path, period: str | None = None) -> 
     truth, person_of = _truth_persons(truth_dir)
     scores, judged, wrong = pairwise_scores(matches, truth, futures, person_of)
     positives = scores["true_pairs"]
-    wrongful_tms, other_record_tms = _wrongful_tms(truth_dir, tms, period, truth)
+    wrongful_tms, other_record_tms = _wrongful_tms(truth_dir, tms, truth)
     # The curve: every event with a stored candidate, scored by its probability.
     scored = [
         (m.probability, _is_right(m, t, futures, person_of))

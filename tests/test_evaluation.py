@@ -63,7 +63,7 @@ def test_tms_on_the_persons_other_record_is_counted_apart_from_wrongful(small_sy
     code = twice["tms_code"]
     tms = [(*key(twice), d, code) for d in (twice["dpid"], other, stranger)]
 
-    wrong, other_record = _wrongful_tms(truth_dir, tms, None, truth)
+    wrong, other_record = _wrongful_tms(truth_dir, tms, truth)
 
     assert other_record == [(*key(twice), other, code)]
     assert wrong == [(*key(twice), stranger, code)]
