@@ -32,17 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     con = connect(settings, read_only=True)
     try:
         events, reference, decisions = read_link_inputs(con, args.period)
+        matches = link_events(
+            events, reference, upper=settings.thresholds.upper, lower=settings.thresholds.lower,
+            model_path=settings.model_path, decisions=decisions if decisions.num_rows else None,
+        )  # fmt: skip
     finally:
         con.close()
-    read_seconds = time.perf_counter() - started
-    matches = link_events(
-        events, reference, upper=settings.thresholds.upper, lower=settings.thresholds.lower,
-        model_path=settings.model_path, decisions=decisions if decisions.num_rows else None,
-    )  # fmt: skip
     result = {
         "events": events.num_rows,
-        "reference": reference.num_rows,
-        "read_seconds": round(read_seconds, 1),
         "wall_seconds": round(time.perf_counter() - started, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "decisions": dict(Counter(matches.column("decision").to_pylist())),

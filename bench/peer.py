@@ -88,11 +88,13 @@ def export(settings, period: str, out: Path) -> tuple[Path, Path]:
     events, reference = out / "events.parquet", out / "reference.parquet"
     con = connect(settings, read_only=True)
     try:
-        event_table, reference_table, _ = read_link_inputs(con, period)
+        event_table, reference_rows, _ = read_link_inputs(con, period)
+        with pq.ParquetWriter(reference, reference_rows.schema) as writer:
+            for batch in reference_rows:
+                writer.write_batch(batch)
     finally:
         con.close()
     pq.write_table(event_table, events)
-    pq.write_table(reference_table, reference)
     return events, reference
 
 

@@ -12,7 +12,7 @@ so that a move is not evidence against the match.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from functools import lru_cache
 
@@ -240,6 +240,29 @@ def reference_frame(reference: pa.Table) -> pa.Table:
     return build_frame(
         reference.column("target_id"), reference, reference.column("kode_wilayah"), None
     )
+
+
+# Rows of the reference made into frame rows at a time when it is streamed.
+REFERENCE_BATCH_ROWS = 1_000_000
+
+
+def table_batches(rows: pa.Table | pa.RecordBatchReader, size: int) -> Iterator[pa.Table]:
+    """`rows` as tables of about `size` rows: a table sliced, a stream's
+    batches (a warehouse reader yields some 100,000 rows at a time) gathered."""
+    if isinstance(rows, pa.Table):
+        for start in range(0, rows.num_rows, size):
+            yield rows.slice(start, size)
+        return
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in rows:
+        pending.append(batch)
+        count += batch.num_rows
+        if count >= size:
+            yield pa.Table.from_batches(pending)
+            pending, count = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending)
 
 
 def event_frame(events: pa.Table) -> pa.Table:

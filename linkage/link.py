@@ -24,9 +24,17 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from splink import DuckDBAPI, Linker
 
-from linkage.frames import event_frame, event_uid, reference_frame
+from linkage.frames import (
+    FRAME_SCHEMA,
+    REFERENCE_BATCH_ROWS,
+    event_frame,
+    event_uid,
+    reference_frame,
+    table_batches,
+)
 from linkage.settings import DIFFERENT_NIKS_SQL, NIK_CONFLICT_SQL
 from linkage.train import DEFAULT_MODEL_PATH
 
@@ -79,12 +87,8 @@ class Outcome:
     flag: str | None = None
 
 
-def _load_model(model_path: Path, reference_rows: int) -> dict:
-    model = json.loads(Path(model_path).read_text())
-    model["probability_two_random_records_match"] = min(
-        EVENT_MATCH_SHARE / max(reference_rows, 1), 0.5
-    )
-    return model
+def _event_prior(reference_rows: int) -> float:
+    return min(EVENT_MATCH_SHARE / max(reference_rows, 1), 0.5)
 
 
 # The exact pass's corroboration, on the event (e) and NIK holder (r) frames.
@@ -187,8 +191,6 @@ def _best_candidates(
             select p.uid_l as uid, p.uid_r as target_id, s.status,
                    p.match_weight + case when k.jenis in ({_sql_list(OFF_LIST_KINDS)})
                                          then {shift} else 0 end as weight,
-                   coalesce({_aliased(DIFFERENT_NIKS_SQL)}, false)
-                   or coalesce({_aliased(NIK_CONFLICT_SQL)}, false) as capped,
                    f.nik_ok as own_nik
             from {predictions_table} p
             join ref_reachable_status s on s.uid = p.uid_r
@@ -200,14 +202,23 @@ def _best_candidates(
                 and e.bk_first <> f.bk_first, false)
         ), scored as (
             select *, max(weight) over (partition by uid) as best_weight from candidates
+        ), chosen as (
+            select uid, target_id, weight
+            from scored
+            where weight >= best_weight - {ALIKE_WEIGHT}
+            qualify row_number() over (
+                partition by uid order by (status = 'AKTIF') desc, coalesce(own_nik, false) desc,
+                    weight desc, target_id
+            ) = 1
         )
-        select uid, target_id, 1 / (1 + pow(2, -weight)) as probability, capped
-        from scored
-        where weight >= best_weight - {ALIKE_WEIGHT}
-        qualify row_number() over (
-            partition by uid order by (status = 'AKTIF') desc, coalesce(own_nik, false) desc,
-                weight desc, target_id
-        ) = 1
+        -- The NIK checks (an edit distance) only for the chosen candidate:
+        -- they decide whether it may be linked, not which one is chosen.
+        select c.uid, c.target_id, 1 / (1 + pow(2, -c.weight)) as probability,
+               coalesce({_aliased(DIFFERENT_NIKS_SQL)}, false)
+               or coalesce({_aliased(NIK_CONFLICT_SQL)}, false) as capped
+        from chosen c
+        join ev_frame e on e.uid = c.uid
+        join ref_reachable f on f.uid = c.target_id
         """
     ).fetchall()
     return {uid: (target_id, prob, capped) for uid, target_id, prob, capped in rows}
@@ -326,6 +337,60 @@ def _reachable_sql(model: dict, candidates: str, probes: str) -> str:
     return " union ".join(selects)
 
 
+def _load_reference(
+    con: duckdb.DuckDBPyConnection, reference: pa.Table | pa.RecordBatchReader, model: dict
+) -> dict:
+    """Read the reference a batch at a time into `ref_frame` and `ref_status`
+    on `con` (which holds ev_frame), keeping only the records an event can
+    meet: the holders of an event's NIK (the exact pass) and the records that
+    share a key of the model's blocking rules with an event (Splink). A
+    province's list is tens of millions of records; an event reaches a few
+    dozen, so neither its raw rows nor its whole frame are ever held (at
+    36 M voters, some 6 and 4 GB). Name frequencies (`pdpb_tf_nama_norm`,
+    Splink's formula: the share of non-null names that are this name) count
+    every record. Returns the number of records, the kept frame and status."""
+    keeps = f"""select uid from ref_batch semi join ev_frame e on ref_batch.nik = e.nik
+                union {_reachable_sql(model, "ref_batch", "ev_frame")}"""
+    frames, statuses, names = [], [], []
+    records = 0
+    for rows in table_batches(reference, REFERENCE_BATCH_ROWS):
+        frame = reference_frame(rows)
+        records += frame.num_rows
+        con.register("ref_batch", frame)
+        keep = con.sql(keeps).to_arrow_table().column("uid")
+        names.append(
+            con.sql(
+                """select nama_norm, count(*) as n from ref_batch
+                   where nama_norm is not null group by nama_norm"""
+            ).to_arrow_table()
+        )
+        con.unregister("ref_batch")
+        mask = pc.is_in(frame.column("uid"), value_set=keep.combine_chunks())
+        frames.append(frame.filter(mask))
+        status = pc.dictionary_encode(rows.column("status").cast(pa.string()))
+        statuses.append(pa.table({"uid": frame.column("uid"), "status": status}).filter(mask))
+    kept = pa.concat_tables(frames or [FRAME_SCHEMA.empty_table()])
+    status = pa.concat_tables(
+        statuses
+        or [pa.table({"uid": pa.array([], pa.string()), "status": pa.array([], pa.string())})]
+    )
+    con.register("ref_frame", kept)
+    con.register("ref_status", status)
+    con.register(
+        "ref_name_counts",
+        pa.concat_tables(names)
+        if names
+        else pa.table({"nama_norm": pa.array([], pa.string()), "n": pa.array([], pa.int64())}),
+    )
+    con.execute(
+        """create temp table pdpb_tf_nama_norm as
+           select nama_norm, sum(n)::double / sum(sum(n)) over () as tf_nama_norm
+           from ref_name_counts group by nama_norm"""
+    )
+    con.unregister("ref_name_counts")
+    return {"records": records, "frame": kept, "status": status}
+
+
 class _Timer:
     """Logs the seconds of each step of a link run (the benchmark reads them)."""
 
@@ -340,26 +405,35 @@ class _Timer:
 
 def link_events(
     events: pa.Table,
-    reference: pa.Table,
+    reference: pa.Table | pa.RecordBatchReader,
     *,
     upper: float,
     lower: float,
     model_path: Path | None = None,
     decisions: pa.Table | None = None,
 ) -> pa.Table:
-    """One row per event: LINK, NEW, REVIEW or DUPLICATE_EVENT (see docs/linkage.md)."""
+    """One row per event: LINK, NEW, REVIEW or DUPLICATE_EVENT (see docs/linkage.md).
+
+    `reference` (voters and future voters: target_id, the identity columns and
+    status) may be a stream, e.g. a warehouse query's reader, consumed once."""
     timer = _Timer()
     ev = event_frame(events)
-    ref = reference_frame(reference)
-    timer.lap(f"comparison frames ({ev.num_rows} events, {ref.num_rows} records)")
     uids = ev.column("uid").to_pylist()
     if len(set(uids)) != len(uids):
         raise ValueError("events must be unique by (sumber, event_id)")
+    model = json.loads(Path(model_path or DEFAULT_MODEL_PATH).read_text())
     con = duckdb.connect()
     try:
-        outcomes, within_pairs = _link_with_connection(
-            con, events, ev, ref, reference, upper, lower, model_path or DEFAULT_MODEL_PATH, timer
+        con.register("ev_frame_arrow", ev)
+        con.execute("create temp table ev_frame as select * from ev_frame_arrow")
+        con.unregister("ev_frame_arrow")
+        kept = _load_reference(con, reference, model)
+        model["probability_two_random_records_match"] = _event_prior(kept["records"])
+        timer.lap(
+            f"comparison frames ({ev.num_rows} events, {kept['records']} records, "
+            f"{kept['frame'].num_rows} kept)"
         )
+        outcomes, within_pairs = _link_with_connection(con, events, ev, model, upper, lower, timer)
     finally:
         con.close()
     _apply_decisions(outcomes, decisions)
@@ -371,25 +445,13 @@ def _link_with_connection(
     con: duckdb.DuckDBPyConnection,
     events: pa.Table,
     ev: pa.Table,
-    ref: pa.Table,
-    reference: pa.Table,
+    model: dict,
     upper: float,
     lower: float,
-    model_path: Path,
     timer: _Timer,
 ) -> tuple[dict[str, Outcome], list[tuple[str, str]]]:
-    """Steps (a), (b) and the within-period pairs of (d) on one connection."""
-    con.register("ev_frame_arrow", ev)
-    con.execute("create temp table ev_frame as select * from ev_frame_arrow")
-    con.unregister("ev_frame_arrow")
-    # The reference is scanned where it lies (Arrow), not copied: a province's
-    # list is millions of rows and only a small share of it is ever compared.
-    con.register("ref_frame", ref)
-    status = pa.table(
-        {"uid": ref.column("uid"), "status": reference.column("status").cast(pa.string())}
-    )
-    con.register("ref_status", status)
-
+    """Steps (a), (b) and the within-period pairs of (d) on one connection
+    holding ev_frame and `_load_reference`'s tables."""
     valid = [
         event_uid(s, e)
         for s, e, v in zip(
@@ -411,24 +473,16 @@ def _link_with_connection(
         "create temp table ev_rest as select * from ev_frame where uid in (select unnest(?::varchar[]))",
         [rest],
     )
-    # Only the voters that share a blocking key with an event can be paired
-    # with one: a province's list shrinks to a small share of itself ...
-    model = _load_model(model_path, ref.num_rows)
+    # Only the voters that share a blocking key with an event still unlinked
+    # can be paired with one.
     con.execute(
         f"""create temp table ref_reachable as
             select * from ref_frame where uid in ({_reachable_sql(model, "ref_frame", "ev_rest")})"""
     )
-    # Candidates are chosen among these only: joins stay off the whole list.
+    # Candidates are chosen among these only.
     con.execute(
         """create temp table ref_reachable_status as
            select s.* from ref_status s semi join ref_reachable r on r.uid = s.uid"""
-    )
-    # ... while name frequencies come from the whole list (Splink's own
-    # formula: the share of non-null names that are this name).
-    con.execute(
-        """create temp table pdpb_tf_nama_norm as
-           select nama_norm, count(*)::double / sum(count(*)) over () as tf_nama_norm
-           from ref_frame where nama_norm is not null group by nama_norm"""
     )
     db_api = DuckDBAPI(con)
     rest_sdf = db_api.register("ev_rest", table_name="pdpb_events_rest")
@@ -439,11 +493,11 @@ def _link_with_connection(
     )
     timer.lap("exact pass, reachable voters and name frequencies")
     predictions = linker.inference.predict_between(rest_sdf, reachable_sdf, warning_mode="never")
-    timer.lap(
-        f"predict_between ({len(rest)} events, "
-        f"{con.execute('select count(*) from ref_reachable').fetchone()[0]} reachable voters)"
-    )
+    reachable = con.execute("select count(*) from ref_reachable").fetchone()[0]
+    scored = con.execute(f"select count(*) from {predictions.physical_name}").fetchone()[0]
+    timer.lap(f"predict_between ({len(rest)} events, {reachable} reachable voters, {scored} pairs)")
     best = _best_candidates(con, predictions.physical_name)
+    timer.lap("best candidates")
     nik_ok = dict(zip(ev.column("uid").to_pylist(), ev.column("nik_ok").to_pylist(), strict=True))
     for uid in rest:
         if uid in suspects:

@@ -167,9 +167,13 @@ def gate_events(settings: Settings, period: str) -> dict:
     return run_gate(settings, "delta_events", period)
 
 
-def read_link_inputs(con, period: str) -> tuple[pa.Table, pa.Table, pa.Table]:
+def read_link_inputs(con, period: str) -> tuple[pa.Table, pa.RecordBatchReader, pa.Table]:
     """The period's events, the reference (voters and open future voters) and
-    the clerical decisions, as the link stage reads them."""
+    the clerical decisions, as the link stage reads them. The reference is a
+    stream, read while `con` stays open: a province's list is turned into the
+    link stage's frame a batch at a time, never held whole as raw rows."""
+    from linkage.frames import REFERENCE_BATCH_ROWS
+
     events = con.sql(
         """select sumber, event_id, jenis_peristiwa, tanggal_peristiwa, nik, nik_valid, nkk, nama, gelar,
                   tempat_lahir, tanggal_lahir, jenis_kelamin, status_kawin, alamat, rt, rw,
@@ -177,6 +181,11 @@ def read_link_inputs(con, period: str) -> tuple[pa.Table, pa.Table, pa.Table]:
            from core.events where period = ? order by sumber, event_id""",
         params=[period],
     ).to_arrow_table()
+    decisions = con.sql(
+        "select sumber, event_id, target_id, keputusan from core.review_decisions where period = ?",
+        params=[period],
+    ).to_arrow_table()
+    # Last: while the stream is open, the connection runs no other query.
     reference = con.sql(
         """select dpid as target_id, nik, nkk, nama, gelar, tempat_lahir, tanggal_lahir, jenis_kelamin,
                   status_kawin, alamat, rt, rw, kode_wilayah, status
@@ -185,11 +194,7 @@ def read_link_inputs(con, period: str) -> tuple[pa.Table, pa.Table, pa.Table]:
            select future_id, nik, nkk, nama, gelar, tempat_lahir, tanggal_lahir, jenis_kelamin,
                   status_kawin, alamat, rt, rw, kode_wilayah, 'CALON'
            from core.future_voters where closed_period is null"""
-    ).to_arrow_table()
-    decisions = con.sql(
-        "select sumber, event_id, target_id, keputusan from core.review_decisions where period = ?",
-        params=[period],
-    ).to_arrow_table()
+    ).to_arrow_reader(REFERENCE_BATCH_ROWS)
     return events, reference, decisions
 
 

@@ -315,3 +315,31 @@ def test_person_registered_twice_event_goes_to_the_record_with_its_own_nik():
                   nkk=budi["nkk"], alamat=budi["alamat"])  # fmt: skip
     out = run([event_of(budi, "E1", nik=None)], [older, *voters])
     assert (out["E1"]["decision"], out["E1"]["target_id"]) == ("LINK", "D10")
+
+
+def test_a_reference_streamed_in_batches_links_as_the_whole_table(period_home, monkeypatch):
+    """The link stage reads a province's list as a stream and builds its
+    frame a batch at a time, each batch's coded columns with their own
+    dictionaries: the decisions are those of the list read whole."""
+    import linkage.frames
+    from pdpb.pipeline import read_link_inputs
+    from pdpb.warehouse import connect
+
+    monkeypatch.setattr(linkage.frames, "REFERENCE_BATCH_ROWS", 500)
+    con = connect(period_home, read_only=True)
+    try:
+        events, stream, _ = read_link_inputs(con, "2026-01")
+        batches = list(stream)
+        streamed = link_events(
+            events, pa.RecordBatchReader.from_batches(batches[0].schema, batches),
+            upper=0.99, lower=0.5,
+        )  # fmt: skip
+        monkeypatch.setattr(linkage.frames, "REFERENCE_BATCH_ROWS", 10**9)
+        events, stream, _ = read_link_inputs(con, "2026-01")
+        whole = link_events(events, stream.read_all().combine_chunks(), upper=0.99, lower=0.5)
+    finally:
+        con.close()
+    assert len(batches) > 4
+    assert streamed.num_rows == events.num_rows > 0
+    assert streamed.equals(whole)
+    assert set(streamed.column("decision").to_pylist()) >= {"LINK", "NEW"}
