@@ -42,11 +42,12 @@ bench: setup peer
 	$(BIN)/python -m bench --scale $(SCALE)
 
 # How a period's cost grows: three list sizes at min(EVENTS) events, and
-# max(SIZES) voters at each of EVENTS events (bench/scaling.py).
+# max(SIZES) voters (or EVENTS_AT, one of SIZES) at each of EVENTS events
+# (bench/scaling.py).
 SIZES ?= 20000,40000,80000
 EVENTS ?= 200,400,800
 bench-scaling: setup
-	$(BIN)/python -m bench.scaling --sizes $(SIZES) --events $(EVENTS)
+	$(BIN)/python -m bench.scaling --sizes $(SIZES) --events $(EVENTS) $(if $(EVENTS_AT),--events-at $(EVENTS_AT))
 
 # The recordlinkage peer of the benchmark in its own environment: its latest
 # release needs pandas < 3, which constraints.txt cannot hold (bench/peer.py).

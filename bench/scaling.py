@@ -5,7 +5,8 @@ does (bench/__main__.py's helpers):
 
 - list sizes: voter lists of sizes A, B, C (one generated province each,
   seed fixed) with the same number of events, min(X, Y, Z);
-- event counts: the largest list, max(A, B, C), with X, Y and Z events.
+- event counts: the largest list, max(A, B, C), with X, Y and Z events
+  (`--events-at N`: the list of size N, one of the sizes, instead).
 
 The generator has no event-rate knob (its budget is about 1.1% of the voter
 count), so a point's events are a fixed-seed random subsample of the first
@@ -266,10 +267,20 @@ def run_point(db: Path, run_home: Path, landing: Path, keep: bool = False) -> di
 # --------------------------------------------------------------------------- series
 
 
-def run(home: Path, sizes: list[int], events: list[int], seed: int = 7, keep: bool = False) -> dict:
-    """Both series; a point shared by the two is run once."""
+def run(
+    home: Path,
+    sizes: list[int],
+    events: list[int],
+    seed: int = 7,
+    keep: bool = False,
+    events_at: int | None = None,
+) -> dict:
+    """Both series; a point shared by the two is run once. The event series
+    runs on the list of size `events_at` (default: the largest)."""
     sizes, events = sorted(sizes), sorted(events)
-    fixed_events, fixed_size = events[0], sizes[-1]
+    fixed_events, fixed_size = events[0], sizes[-1] if events_at is None else events_at
+    if fixed_size not in sizes:
+        raise SystemExit(f"--events-at {fixed_size:,} is not one of the sizes {sizes}")
     wanted = [(v, fixed_events, "sizes") for v in sizes]
     wanted += [(fixed_size, e, "events") for e in events if e != fixed_events]
     data = {v: cached_list(home, v, seed) for v in sizes}
@@ -393,12 +404,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="voter-list sizes, comma-separated (default 20000,40000,80000)")  # fmt: skip
     parser.add_argument("--events", type=_ints, default=[200, 400, 800],
                         help="event counts, comma-separated (default 200,400,800)")  # fmt: skip
+    parser.add_argument("--events-at", type=int,
+                        help="list size of the event series, one of SIZES (default: the largest)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--home", help="pipeline home (default: $PDPB_HOME or ./var)")
     parser.add_argument("--keep", action="store_true", help="keep each point's run home")
     args = parser.parse_args(argv)
     home = Settings.load(args.home).home
-    result = run(home, args.sizes, args.events, args.seed, args.keep)
+    result = run(home, args.sizes, args.events, args.seed, args.keep, args.events_at)
     out = home / "bench" / f"scaling-{datetime.now():%Y%m%dT%H%M%S}.json"
     out.write_text(json.dumps(result, indent=1))
     print(table(result))
