@@ -153,9 +153,8 @@ def pairwise_scores(
     linked = [m for m in matches if m.decision in ("LINK", "DUPLICATE_EVENT") and m.target_id]
     judged = [(m, truth.get((m.period, m.sumber, m.event_id))) for m in matches]
     judged = [(m, t) for m, t in judged if t is not None]
-    positives = sum(
-        1 for m, (person, dpids) in judged if dpids or _future_of(m, person, futures, person_of)
-    )
+    creators = _creators_by_person(futures, person_of)
+    positives = sum(1 for m, (person, dpids) in judged if dpids or _future_of(m, person, creators))
     wrong = [
         m
         for m in linked
@@ -214,12 +213,21 @@ def evaluate(settings: Settings, truth_dir: Path, period: str | None = None) -> 
     }
 
 
-def _future_of(link: Link, person: str, futures: dict, person_of: dict) -> bool:
-    """Whether another event made this person a tracked future voter."""
-    return any(
-        person_of.get(creator) == person and creator != (link.sumber, link.event_id)
-        for creator in futures.values()
-    )
+def _creators_by_person(futures: dict, person_of: dict) -> dict[str, set]:
+    """person_id -> the events that made that person a tracked future voter."""
+    creators: dict[str, set] = {}
+    for creator in futures.values():
+        person = person_of.get(creator)
+        if person is not None:
+            creators.setdefault(person, set()).add(creator)
+    return creators
+
+
+def _future_of(link: Link, person: str, creators: dict[str, set]) -> bool:
+    """Whether another event made this person a tracked future voter (looked
+    up per person: a province has some 100,000 future voters and as many
+    events to judge)."""
+    return bool(creators.get(person, set()) - {(link.sumber, link.event_id)})
 
 
 def format_table(result: dict) -> str:
