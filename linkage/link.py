@@ -96,7 +96,9 @@ def _event_prior(reference_rows: int) -> float:
 # carries the event's NIK by mistake (a typo that gave another person's
 # serial, often someone born the same day in the same kecamatan) agrees on
 # them too: a birth date alone corroborates only when the two also share a
-# family card or a desa. The name corroborates on its own.
+# family card or a desa. The name corroborates on its own only when the
+# holder's NIK agrees with the holder's own birth date and sex: a NIK that
+# contradicts its holder may be a copy of the event person's.
 _NAME_AGREES = f"""coalesce(jaro_winkler_similarity(e.nama_norm, r.nama_norm)
         >= {CORROBORATING_NAME_SIMILARITY} or e.nama_sorted = r.nama_sorted, false)"""
 _DATE_AGREES = """(coalesce(e.tanggal_lahir = r.tanggal_lahir, false)
@@ -124,7 +126,8 @@ def _exact_pass(
     rows = con.execute(
         f"""
         select e.uid, r.uid as target_id,
-            {_NAME_AGREES} or ({_DATE_AGREES} and {_HOME_AGREES}) as corroborated,
+            ({_NAME_AGREES} and (coalesce(r.nik_ok, false) or {_DATE_AGREES} or {_HOME_AGREES}))
+            or ({_DATE_AGREES} and {_HOME_AGREES}) as corroborated,
             {_DATE_AGREES} or (
                 coalesce(e.jenis_kelamin <> r.jenis_kelamin, false)
                 and coalesce(e.tanggal_lahir <> r.tanggal_lahir, false)

@@ -71,10 +71,10 @@ DIFFERENT_NIKS_SQL = (
 
 # Two trusted NIKs that differ are a typo of one person only when they differ
 # in the serial (the last four digits, after kecamatan and birth date), the
-# names agree, and the two records share a family card or a desa. Otherwise
-# they are two people even when one or two digits apart: the same name born
-# the same day in a neighbouring kecamatan, a twin, or a kecamatan-mate born
-# that day (serial 0001 against 0002). The NIK encodes the birth date and sex,
+# names agree, and the two records share a family card. Otherwise they are
+# two people even when one or two digits apart: the same name born the same
+# day in a neighbouring kecamatan, a twin, or a kecamatan-mate born that day
+# (serials are given in order: 0001 against 0002), even in the same desa. The NIK encodes the birth date and sex,
 # so those people agree on both as well, and the model's NIK edit levels
 # (whose u is learnt on random pairs) count the near-NIK as strong evidence.
 # The link stage never links such a pair automatically (REVIEW at most).
@@ -83,7 +83,7 @@ NIK_CONFLICT_SQL = (
     "left(nik_l, 12) = left(nik_r, 12)"
     " and coalesce(nama_norm_l = nama_norm_r or nama_sorted_l = nama_sorted_r"
     " or jaro_winkler_similarity(nama_norm_l, nama_norm_r) >= 0.95, false)"
-    " and (coalesce(nkk_l = nkk_r, false) or coalesce(wilayah_l = wilayah_r, false)))"
+    " and coalesce(nkk_l = nkk_r, false))"
 )
 
 NIK = cl.CustomComparison(

@@ -317,6 +317,33 @@ def test_person_registered_twice_event_goes_to_the_record_with_its_own_nik():
     assert (out["E1"]["decision"], out["E1"]["target_id"]) == ("LINK", "D10")
 
 
+def test_namesake_of_the_same_desa_with_a_nik_one_serial_away_is_not_linked():
+    # The person's own record has no NIK but the event's family card and
+    # address; a namesake of the desa born the same day holds serial 0001 of
+    # the event's 0003 (sequential serials of one kecamatan and birth date)
+    # under another card. Seen at Jawa Barat scale as a death on the namesake.
+    voters = household()
+    own = voter("T01", None, "SUPARMAN", date(1970, 3, 12), "L")
+    namesake = voter("N01", "3601011203700001", "SUPARMAN", date(1970, 3, 12), "L",
+                     nkk="3601011504100002", alamat="KP. JAUH")  # fmt: skip
+    event = event_of(own, "E1", nik="3601011203700003", nik_valid=True)
+    out = run([event], [own, namesake, *voters[1:]])
+    assert (out["E1"]["decision"], out["E1"]["target_id"]) != ("LINK", "N01")
+
+
+def test_nik_holder_whose_birth_date_contradicts_the_nik_is_not_linked_on_the_name_alone():
+    # A namesake two years younger, of another desa and card, carries the
+    # event's NIK, which encodes the event's birth date, not his: a copied
+    # NIK. The person's own record (no NIK) shares the event's card and date.
+    voters = household()
+    own = voter("T01", None, "HASAN BASRI", date(2000, 7, 20), "L", nkk="3601011001050009")
+    holder = voter("H01", "3601012007000009", "HASAN BASRI", date(2002, 7, 20), "L",
+                   nkk="3601011504100002", kode_wilayah="36.01.01.2005", alamat="KP. JAUH")  # fmt: skip
+    event = event_of(own, "E1", nik="3601012007000009", nik_valid=True)
+    out = run([event], [own, holder, *voters])
+    assert (out["E1"]["decision"], out["E1"]["target_id"]) != ("LINK", "H01")
+
+
 def test_a_reference_streamed_in_batches_links_as_the_whole_table(period_home, monkeypatch):
     """The link stage reads a province's list as a stream and builds its
     frame a batch at a time, each batch's coded columns with their own
