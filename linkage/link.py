@@ -342,7 +342,7 @@ def _reachable_sql(model: dict, candidates: str, probes: str) -> str:
 
 def _load_reference(
     con: duckdb.DuckDBPyConnection, reference: pa.Table | pa.RecordBatchReader, model: dict
-) -> dict:
+) -> tuple[int, int]:
     """Read the reference a batch at a time into `ref_frame` and `ref_status`
     on `con` (which holds ev_frame), keeping only the records an event can
     meet: the holders of an event's NIK (the exact pass) and the records that
@@ -351,7 +351,7 @@ def _load_reference(
     dozen, so neither its raw rows nor its whole frame are ever held (at
     36 M voters, some 6 and 4 GB). Name frequencies (`pdpb_tf_nama_norm`,
     Splink's formula: the share of non-null names that are this name) count
-    every record. Returns the number of records, the kept frame and status."""
+    every record. Returns the number of records and of those kept."""
     keeps = f"""select uid from ref_batch semi join ev_frame e on ref_batch.nik = e.nik
                 union {_reachable_sql(model, "ref_batch", "ev_frame")}"""
     frames, statuses, names = [], [], []
@@ -391,7 +391,7 @@ def _load_reference(
            from ref_name_counts group by nama_norm"""
     )
     con.unregister("ref_name_counts")
-    return {"records": records, "frame": kept, "status": status}
+    return records, kept.num_rows
 
 
 class _Timer:
@@ -430,12 +430,9 @@ def link_events(
         con.register("ev_frame_arrow", ev)
         con.execute("create temp table ev_frame as select * from ev_frame_arrow")
         con.unregister("ev_frame_arrow")
-        kept = _load_reference(con, reference, model)
-        model["probability_two_random_records_match"] = _event_prior(kept["records"])
-        timer.lap(
-            f"comparison frames ({ev.num_rows} events, {kept['records']} records, "
-            f"{kept['frame'].num_rows} kept)"
-        )
+        records, kept = _load_reference(con, reference, model)
+        model["probability_two_random_records_match"] = _event_prior(records)
+        timer.lap(f"comparison frames ({ev.num_rows} events, {records} records, {kept} kept)")
         outcomes, within_pairs = _link_with_connection(con, events, ev, model, upper, lower, timer)
     finally:
         con.close()
