@@ -185,16 +185,17 @@ def cached_landing(home: Path, data: Path, voters: int, count: int, seed: int) -
 # --------------------------------------------------------------------------- one point
 
 
-def initialised(data: Path) -> tuple[Path, float]:
-    """The warehouse with `data`'s list loaded, and what init took; loaded once and
-    kept beside the data as `make bench` keeps it (initialised.duckdb, init.json)."""
+def initialised(data: Path) -> tuple[Path, dict, bool]:
+    """The warehouse with `data`'s list loaded, init's record (seconds, rows,
+    peak RSS) and whether both came from the cache; loaded once and kept
+    beside the data as `make bench` keeps it (initialised.duckdb, init.json)."""
     from bench.__main__ import peak_rss_mb
     from pdpb.config import Settings
     from pdpb.voterlist import init_voters
 
     db, record = data / "initialised.duckdb", data / "init.json"
     if db.exists() and record.exists():
-        return db, json.loads(record.read_text())["seconds"]
+        return db, json.loads(record.read_text()), True
     scratch = data.parent / f".init-{data.name}-{os.getpid()}"
     shutil.rmtree(scratch, ignore_errors=True)
     settings = Settings.load(scratch)
@@ -204,10 +205,11 @@ def initialised(data: Path) -> tuple[Path, float]:
     partial = db.with_name(f"{db.name}.{os.getpid()}.tmp")
     shutil.copyfile(settings.warehouse_path, partial)
     os.replace(partial, db)  # never a half-copied cache for a concurrent reader
-    record.write_text(json.dumps({"stage": "init", "seconds": round(seconds, 3),
-                                  "rows": counts["rows_in"], "peak_rss_mb": round(peak_rss_mb())}))  # fmt: skip
+    done = {"stage": "init", "seconds": round(seconds, 3), "rows": counts["rows_in"],
+            "peak_rss_mb": round(peak_rss_mb())}  # fmt: skip
+    record.write_text(json.dumps(done))
     shutil.rmtree(scratch, ignore_errors=True)
-    return db, seconds
+    return db, done, False
 
 
 def start_from(db: Path, run_home: Path):
@@ -290,8 +292,8 @@ def run(
             raise SystemExit(f"{v:,} voters give {available:,} events in a period; asked {e:,}")
     points, inits = [], {}
     for v in sizes:
-        db, init_seconds = initialised(data[v])
-        inits[v] = round(init_seconds, 3)
+        db, init, _ = initialised(data[v])
+        inits[v] = round(init["seconds"], 3)
         for size, count, series in wanted:
             if size != v:
                 continue
