@@ -1,8 +1,9 @@
 """`python -m bench.link_only --home H --period P`: the link stage alone, on a home
 whose period has been ingested (e.g. `<home>/bench/run-banten` after `make bench
-SCALE=banten`). Reads the events and the reference as the stage does, runs
+SCALE=banten`). Reads the events and the reference as the stage does (`pdpb.pipeline.link_decisions`), runs
 `linkage.link_events` and prints wall seconds, peak RSS and the decisions; the
-step timings are logged by the link stage itself. Nothing is written.
+step timings are logged by the link stage itself. Only the name forms that
+the warehouse lacks are written (as the stage does); the decisions are not.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from collections import Counter
 
 
 def main(argv: list[str] | None = None) -> int:
-    from linkage import link_events
     from pdpb.config import Settings
-    from pdpb.pipeline import read_link_inputs
+    from pdpb.pipeline import link_decisions
     from pdpb.warehouse import connect
 
     parser = argparse.ArgumentParser(prog="python -m bench.link_only", description=__doc__)
@@ -29,13 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     settings = Settings.load(args.home)
     started = time.perf_counter()
-    con = connect(settings, read_only=True)
+    con = connect(settings)
     try:
-        events, reference, decisions = read_link_inputs(con, args.period)
-        matches = link_events(
-            events, reference, upper=settings.thresholds.upper, lower=settings.thresholds.lower,
-            model_path=settings.model_path, decisions=decisions if decisions.num_rows else None,
-        )  # fmt: skip
+        events, matches = link_decisions(con, settings, args.period)
     finally:
         con.close()
     result = {

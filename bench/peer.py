@@ -88,7 +88,7 @@ def export(settings, period: str, out: Path) -> tuple[Path, Path]:
     events, reference = out / "events.parquet", out / "reference.parquet"
     con = connect(settings, read_only=True)
     try:
-        event_table, reference_rows, _ = read_link_inputs(con, period)
+        event_table, reference_rows, _, _ = read_link_inputs(con, period)
         with pq.ParquetWriter(reference, reference_rows.schema) as writer:
             for batch in reference_rows:
                 writer.write_batch(batch)
@@ -183,7 +183,10 @@ def run(home: Path, data: Path, period: str | None = None) -> dict:
     peer_scores = {name: score(links[name], events, period, truth) for name in CLASSIFIERS}
 
     # Both clocks start after the imports: the worker times itself once its
-    # libraries are loaded, and Splink is loaded here before our stage.
+    # libraries (recordlinkage, pandas) are loaded, and Splink is loaded here
+    # before our stage, with pandas, which pyarrow.compute imports on first use.
+    import pandas  # noqa: F401
+
     import linkage  # noqa: F401
 
     started = time.perf_counter()

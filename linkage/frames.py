@@ -11,10 +11,13 @@ so that a move is not evidence against the match.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import re
 from collections.abc import Callable, Iterator
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -152,6 +155,25 @@ def name_forms(nama: str | None) -> tuple[str | None, str | None, str | None, st
     return " ".join(tokens), " ".join(ordered), names.phonetic_key(tokens[0]), sorted_key or None
 
 
+# The name forms as columns (in `name_forms` order). A warehouse keeps them per
+# distinct name (pdpb's core.name_forms), so a period computes only new names'.
+FORM_COLUMNS = ("nama_norm", "nama_sorted", "bk_first", "bk_sorted")
+# Which code made stored forms: a digest of linkage/names.py and `name_forms`.
+# Any change to either makes forms stored earlier stale.
+NAME_FORMS_VERSION = hashlib.sha256(
+    Path(names.__file__).read_bytes() + inspect.getsource(name_forms).encode()
+).hexdigest()[:16]
+
+
+def name_forms_table(nama: list[str]) -> pa.Table:
+    """`name_forms` of each name: nama and the FORM_COLUMNS."""
+    forms = [name_forms(n) for n in nama]
+    columns = {"nama": pa.array(nama, pa.string())}
+    for i, column in enumerate(FORM_COLUMNS):
+        columns[column] = pa.array([f[i] for f in forms], pa.string())
+    return pa.table(columns)
+
+
 Array = pa.Array | pa.ChunkedArray
 
 
@@ -187,14 +209,23 @@ def _spread(mapped: pa.Array, index: Array, blank: Array | None = None) -> pa.Ar
 def build_frame(
     uids: Array, table: pa.Table, wilayah: Array, blank_address: Array | None
 ) -> pa.Table:
-    """The comparison frame for `table` (events or voters) with given ids."""
-    nama = _column(table, "nama").cast(pa.string())
-    distinct_names = pc.unique(nama)
-    forms = [name_forms(n) for n in distinct_names.to_pylist()]
-    name_index = pc.index_in(nama, value_set=distinct_names, skip_nulls=False)
+    """The comparison frame for `table` (events or voters) with given ids.
+    The name forms are taken from `table` when it carries all FORM_COLUMNS
+    (stored forms, see `name_forms_table`), else computed from `nama`."""
+    if all(c in table.column_names for c in FORM_COLUMNS):
 
-    def form(i: int) -> pa.Array:
-        return _spread(pa.array([f[i] for f in forms], pa.string()), name_index)
+        def form(i: int) -> pa.Array:
+            column = table.column(FORM_COLUMNS[i]).cast(pa.string())
+            return pc.dictionary_encode(column.combine_chunks())
+
+    else:
+        nama = _column(table, "nama").cast(pa.string())
+        distinct_names = pc.unique(nama)
+        forms = [name_forms(n) for n in distinct_names.to_pylist()]
+        name_index = pc.index_in(nama, value_set=distinct_names, skip_nulls=False)
+
+        def form(i: int) -> pa.Array:
+            return _spread(pa.array([f[i] for f in forms], pa.string()), name_index)
 
     tanggal = table.column("tanggal_lahir").cast(pa.date32())
     jenis_kelamin = _map_distinct(

@@ -328,7 +328,7 @@ def _mark_duplicates(
             outcomes[uid].duplicate_of = first
 
 
-def _reachable_sql(model: dict, candidates: str, probes: str) -> str:
+def reachable_sql(model: dict, candidates: str, probes: str) -> str:
     """The uids of `candidates` that the model's blocking rules can pair with
     at least one row of `probes`, as `predict_between(probes, candidates)`
     applies them (left `l.` is the probe, right `r.` the candidate)."""
@@ -340,8 +340,22 @@ def _reachable_sql(model: dict, candidates: str, probes: str) -> str:
     return " union ".join(selects)
 
 
+@dataclass(frozen=True)
+class ReferenceCounts:
+    """The size and name counts of a whole reference, for a caller that passes
+    `link_events` only the records the events can reach (the link stage
+    selects them in the warehouse, see `reachable_sql`): `records` counts the
+    reference's rows, `names` (nama_norm, n) its rows per non-null nama_norm."""
+
+    records: int
+    names: pa.Table
+
+
 def _load_reference(
-    con: duckdb.DuckDBPyConnection, reference: pa.Table | pa.RecordBatchReader, model: dict
+    con: duckdb.DuckDBPyConnection,
+    reference: pa.Table | pa.RecordBatchReader,
+    model: dict,
+    counts: ReferenceCounts | None = None,
 ) -> tuple[int, int]:
     """Read the reference a batch at a time into `ref_frame` and `ref_status`
     on `con` (which holds ev_frame), keeping only the records an event can
@@ -351,9 +365,10 @@ def _load_reference(
     dozen, so neither its raw rows nor its whole frame are ever held (at
     36 M voters, some 6 and 4 GB). Name frequencies (`pdpb_tf_nama_norm`,
     Splink's formula: the share of non-null names that are this name) count
-    every record. Returns the number of records and of those kept."""
+    every record, unless `counts` gives them for a reference that holds
+    only reachable records. Returns the number of records and of those kept."""
     keeps = f"""select uid from ref_batch semi join ev_frame e on ref_batch.nik = e.nik
-                union {_reachable_sql(model, "ref_batch", "ev_frame")}"""
+                union {reachable_sql(model, "ref_batch", "ev_frame")}"""
     frames, statuses, names = [], [], []
     records = 0
     for rows in table_batches(reference, REFERENCE_BATCH_ROWS):
@@ -361,12 +376,13 @@ def _load_reference(
         records += frame.num_rows
         con.register("ref_batch", frame)
         keep = con.sql(keeps).to_arrow_table().column("uid")
-        names.append(
-            con.sql(
-                """select nama_norm, count(*) as n from ref_batch
-                   where nama_norm is not null group by nama_norm"""
-            ).to_arrow_table()
-        )
+        if counts is None:
+            names.append(
+                con.sql(
+                    """select nama_norm, count(*) as n from ref_batch
+                       where nama_norm is not null group by nama_norm"""
+                ).to_arrow_table()
+            )
         con.unregister("ref_batch")
         mask = pc.is_in(frame.column("uid"), value_set=keep.combine_chunks())
         frames.append(frame.filter(mask))
@@ -379,6 +395,8 @@ def _load_reference(
     )
     con.register("ref_frame", kept)
     con.register("ref_status", status)
+    if counts is not None:
+        records, names = counts.records, [counts.names.select(["nama_norm", "n"])]
     con.register(
         "ref_name_counts",
         pa.concat_tables(names)
@@ -414,11 +432,15 @@ def link_events(
     lower: float,
     model_path: Path | None = None,
     decisions: pa.Table | None = None,
+    counts: ReferenceCounts | None = None,
 ) -> pa.Table:
     """One row per event: LINK, NEW, REVIEW or DUPLICATE_EVENT (see docs/linkage.md).
 
     `reference` (voters and future voters: target_id, the identity columns and
-    status) may be a stream, e.g. a warehouse query's reader, consumed once."""
+    status) may be a stream, e.g. a warehouse query's reader, consumed once.
+    Given `counts` (the whole reference's), `reference` may hold only the
+    records that share a blocking key with an event. Events and reference may
+    carry stored name forms (`frames.FORM_COLUMNS`)."""
     timer = _Timer()
     ev = event_frame(events)
     uids = ev.column("uid").to_pylist()
@@ -430,7 +452,7 @@ def link_events(
         con.register("ev_frame_arrow", ev)
         con.execute("create temp table ev_frame as select * from ev_frame_arrow")
         con.unregister("ev_frame_arrow")
-        records, kept = _load_reference(con, reference, model)
+        records, kept = _load_reference(con, reference, model, counts)
         model["probability_two_random_records_match"] = _event_prior(records)
         timer.lap(f"comparison frames ({ev.num_rows} events, {records} records, {kept} kept)")
         outcomes, within_pairs = _link_with_connection(con, events, ev, model, upper, lower, timer)
@@ -477,7 +499,7 @@ def _link_with_connection(
     # can be paired with one.
     con.execute(
         f"""create temp table ref_reachable as
-            select * from ref_frame where uid in ({_reachable_sql(model, "ref_frame", "ev_rest")})"""
+            select * from ref_frame where uid in ({reachable_sql(model, "ref_frame", "ev_rest")})"""
     )
     # Candidates are chosen among these only.
     con.execute(

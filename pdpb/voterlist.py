@@ -228,6 +228,7 @@ def init_voters(settings: Settings, path: Path, actor: str | None = None) -> dic
     transaction: voters, history, quarantine, the file's ledger row and the
     INIT audit row land together or not at all."""
     from pdpb.audit import record
+    from pdpb.pipeline import refresh_name_forms
 
     path = Path(path)
     if not path.is_file():
@@ -271,6 +272,8 @@ def init_voters(settings: Settings, path: Path, actor: str | None = None) -> dic
             record(con, "INIT", INIT_PERIOD, INIT_PERIOD,
                    f"initial list: {loaded} voters, {quarantined} rows quarantined",
                    f"pdpb init --voters {path.name}", actor=actor)  # fmt: skip
+        # The list's name forms now, once, rather than in the first period's link.
+        refresh_name_forms(con)
     finally:
         con.close()
     counts = {"rows_in": loaded + quarantined, "voters": loaded, "quarantined": quarantined}

@@ -53,6 +53,15 @@ create table if not exists core.voter_history (
     primary key (dpid, version)
 );
 
+-- The comparison name forms (linkage.frames.name_forms) of each distinct name
+-- of the list, the future voters and the events: kept by the link stage
+-- (pipeline.refresh_name_forms) so a period computes only new names' forms.
+-- forms_version names the code that made them; other versions are dropped.
+create table if not exists core.name_forms (
+    nama varchar not null, forms_version varchar not null,
+    nama_norm varchar, nama_sorted varchar, bk_first varchar, bk_sorted varchar
+);
+
 -- People known to the population data but not yet eligible (under 17, unmarried):
 -- promoted to BARU automatically in the period they qualify.
 create table if not exists core.future_voters (

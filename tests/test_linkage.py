@@ -355,14 +355,14 @@ def test_a_reference_streamed_in_batches_links_as_the_whole_table(period_home, m
     monkeypatch.setattr(linkage.frames, "REFERENCE_BATCH_ROWS", 500)
     con = connect(period_home, read_only=True)
     try:
-        events, stream, _ = read_link_inputs(con, "2026-01")
+        events, stream, _, _ = read_link_inputs(con, "2026-01")
         batches = list(stream)
         streamed = link_events(
             events, pa.RecordBatchReader.from_batches(batches[0].schema, batches),
             upper=0.99, lower=0.5,
         )  # fmt: skip
         monkeypatch.setattr(linkage.frames, "REFERENCE_BATCH_ROWS", 10**9)
-        events, stream, _ = read_link_inputs(con, "2026-01")
+        events, stream, _, _ = read_link_inputs(con, "2026-01")
         whole = link_events(events, stream.read_all().combine_chunks(), upper=0.99, lower=0.5)
     finally:
         con.close()
@@ -370,3 +370,76 @@ def test_a_reference_streamed_in_batches_links_as_the_whole_table(period_home, m
     assert streamed.num_rows == events.num_rows > 0
     assert streamed.equals(whole)
     assert set(streamed.column("decision").to_pylist()) >= {"LINK", "NEW"}
+
+
+def test_the_stage_links_from_stored_name_forms_and_the_reachable_records_as_from_the_whole_list(
+    period_home,
+):
+    """The link stage reads the stored name forms and only the records an
+    event can reach, selected in the warehouse, with the whole list's counts:
+    its decisions are those of the whole list with every form computed."""
+    import json
+
+    from pdpb.pipeline import read_link_inputs
+    from pdpb.warehouse import connect
+
+    model = json.loads(period_home.model_path.read_text())
+    con = connect(period_home, read_only=True)
+    try:
+        events, stream, _, counts = read_link_inputs(con, "2026-01", model)
+        reachable = stream.read_all()
+        staged = link_events(events, reachable, upper=0.99, lower=0.5, counts=counts)
+        events, stream, _, none = read_link_inputs(con, "2026-01")
+        whole = stream.read_all()
+        computed = link_events(events, whole, upper=0.99, lower=0.5)
+    finally:
+        con.close()
+    assert none is None
+    assert counts.records == whole.num_rows > reachable.num_rows > 0
+    assert {"nama_norm", "bk_first"} <= set(reachable.column_names) - set(whole.column_names)
+    assert staged.equals(computed)
+    assert set(staged.column("decision").to_pylist()) >= {"LINK", "NEW"}
+
+
+def test_name_forms_are_computed_once_per_name_and_again_when_their_code_changes(
+    period_home, tmp_path, monkeypatch
+):
+    import json
+    import shutil
+
+    import linkage.frames
+    from pdpb.config import PdpbError, Settings
+    from pdpb.pipeline import read_link_inputs, refresh_name_forms
+    from pdpb.warehouse import connect
+
+    settings = Settings.load(tmp_path / "home")
+    settings.warehouse_path.parent.mkdir(parents=True)
+    shutil.copyfile(period_home.warehouse_path, settings.warehouse_path)
+    model = json.loads(settings.model_path.read_text())
+    con = connect(settings)
+    try:
+        stored = con.execute("select count(*) from core.name_forms").fetchall()[0][0]
+        assert stored > 0
+        assert refresh_name_forms(con, "2026-01") == 0  # the period's run stored them all
+        con.execute("update core.voters set nama = 'SITI NURHALIZA BINTI ABDUL' where dpid = "
+                    "(select min(dpid) from core.voters)")  # fmt: skip
+        con.execute("delete from core.name_forms where nama = 'SITI NURHALIZA BINTI ABDUL'")
+        with pytest.raises(PdpbError, match="no stored name forms"):
+            read_link_inputs(con, "2026-01", model)
+        assert refresh_name_forms(con, "2026-01") == 1
+        row = con.execute(
+            "select nama_norm, bk_first from core.name_forms where nama = 'SITI NURHALIZA BINTI ABDUL'"
+        ).fetchall()
+        assert row == [(normalise_name("SITI NURHALIZA BINTI ABDUL"),
+                        phonetic_key(normalise_name("SITI NURHALIZA BINTI ABDUL").split()[0]))]  # fmt: skip
+        names = con.execute(
+            """select count(distinct nama) from (select nama from core.voters
+               union all select nama from core.future_voters where closed_period is null
+               union all select nama from core.events where period = '2026-01')"""
+        ).fetchall()[0][0]
+        monkeypatch.setattr(linkage.frames, "NAME_FORMS_VERSION", "changed-code")
+        assert refresh_name_forms(con, "2026-01") == names
+        versions = con.execute("select distinct forms_version from core.name_forms").fetchall()
+        assert versions == [("changed-code",)]
+    finally:
+        con.close()
