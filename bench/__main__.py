@@ -154,7 +154,7 @@ def run(
         peer_data = (
             data if scale in ("small", "kabupaten") else cached_data(home, "kabupaten", seed)
         )
-        result["peer"] = peer.run(home, peer_data)
+        result["peer"] = peer.run_fresh(home, peer_data)
     return result
 
 

@@ -195,6 +195,7 @@ def run(home: Path, data: Path, period: str | None = None) -> dict:
     ours = evaluate(settings, truth, period)
     ours_scores = {k: ours[k] for k in ("links", "true_pairs", "precision", "recall", "f1")}
     ours_scores["wrongful_links"] = ours["wrongful_links"]
+    ours_scores["recall_if_review_decided"] = ours["recall_if_review_decided"]
     ours_scores["review"] = ours["review"]
 
     return {
@@ -230,6 +231,28 @@ def run(home: Path, data: Path, period: str | None = None) -> dict:
     }
 
 
+def run_fresh(home: Path, data: Path) -> dict:
+    """`run` in a fresh Python process (`python -m bench.peer`), as the peer
+    runs in its own: our stage's clock then does not depend on what the
+    calling process did before (`make bench` has run a whole period and a
+    whole-list dedupe by then, and a heap of millions of objects slows
+    Python's garbage collector)."""
+    reason = missing_reason()
+    if reason:
+        return {"skipped": reason}
+    out = Path(home) / "bench" / f"peer-{Path(data).name}.json"
+    out.unlink(missing_ok=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.peer", "--data", str(data), "--home", str(home)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode or not out.exists():
+        raise RuntimeError(f"bench.peer failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+    return json.loads(out.read_text())
+
+
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
@@ -254,6 +277,10 @@ def table(result: dict) -> str:
             f" {_num(ratios[name]['ours_precision_over_peer']):>12}"
             f" {_num(ratios[name]['ours_recall_over_peer']):>12}"
         )
+    lines.append(
+        f"ours leaves {ours['review']:,} events to review; recall if each is decided: "
+        f"{ours['recall_if_review_decided']:.4f}"
+    )
     lines.append(
         f"peer: {peer['candidate_pairs']:,} candidate pairs, peak RSS {peer['peak_rss_mb']:,} MB, "
         f"seconds {peer['stage_seconds']}; time peer/ours {ratios['peer_seconds_over_ours']}"

@@ -164,6 +164,13 @@ def pairwise_scores(
         )
     ]
     right = len(linked) - len(wrong)
+    # REVIEW events whose proposed record is the right one: found once an
+    # operator confirms the proposal (SAMA).
+    proposed = sum(
+        1
+        for m, t in judged
+        if m.decision == "REVIEW" and m.target_id and _is_right(m, t, futures, person_of)
+    )
     precision = right / len(linked) if linked else 1.0
     recall = right / positives if positives else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -175,6 +182,7 @@ def pairwise_scores(
         "recall": round(recall, 4),
         "f1": round(f1, 4),
         "wrongful_links": len(wrong),
+        "recall_if_review_decided": round((right + proposed) / positives, 4) if positives else 1.0,
     }
     return scores, judged, wrong
 
@@ -237,6 +245,7 @@ def format_table(result: dict) -> str:
         ("tautan", result["links"]),
         ("precision", f"{result['precision']:.4f}"),
         ("recall", f"{result['recall']:.4f}"),
+        ("recall bila review diputuskan", f"{result['recall_if_review_decided']:.4f}"),
         ("F1", f"{result['f1']:.4f}"),
         ("tautan salah", result["wrongful_links"]),
         ("TMS salah", result["wrongful_tms"]),

@@ -67,3 +67,20 @@ def test_tms_on_the_persons_other_record_is_counted_apart_from_wrongful(small_sy
 
     assert other_record == [(*key(twice), other, code)]
     assert wrong == [(*key(twice), stranger, code)]
+
+
+def test_review_proposals_of_the_right_record_count_only_for_recall_if_review_decided():
+    from pdpb.evaluation import Link, pairwise_scores
+
+    truth = {(PERIOD, "DUKCAPIL", f"E{i}"): (f"P{i}", {f"D{i}"}) for i in range(4)}
+    person_of = {("DUKCAPIL", f"E{i}"): f"P{i}" for i in range(4)}
+    matches = [
+        Link(PERIOD, "DUKCAPIL", "E0", "LINK", "D0", 1.0),
+        Link(PERIOD, "DUKCAPIL", "E1", "REVIEW", "D1", 0.9),  # the right record proposed
+        Link(PERIOD, "DUKCAPIL", "E2", "REVIEW", "D3", 0.9),  # another person's record
+        Link(PERIOD, "DUKCAPIL", "E3", "NEW", None, 0.1),
+    ]
+    scores = pairwise_scores(matches, truth, {}, person_of)[0]
+    assert scores["links"] == 1 and scores["true_pairs"] == 4
+    assert scores["recall"] == 0.25
+    assert scores["recall_if_review_decided"] == 0.5
