@@ -509,7 +509,10 @@ def _link_with_connection(
     db_api = DuckDBAPI(con)
     rest_sdf = db_api.register("ev_rest", table_name="pdpb_events_rest")
     reachable_sdf = db_api.register("ref_reachable", table_name="pdpb_reference_reachable")
-    linker = Linker(reachable_sdf, model, log_level=logging.WARNING)
+    # Splink's settings validation (SQL parsing, a few tenths of a second a
+    # run) only warns of model columns missing from the frame; the frame's
+    # schema is fixed, and a test runs the validation once.
+    linker = Linker(reachable_sdf, model, log_level=logging.WARNING, validate_settings=False)
     linker.table_management.register_term_frequency_lookup(
         db_api.register("pdpb_tf_nama_norm", table_name="pdpb_tf_nama_norm"), "nama_norm"
     )

@@ -226,7 +226,8 @@ def _duplicate(file_name: str, row_number: int, dpid: str) -> dict:
 def init_voters(settings: Settings, path: Path, actor: str | None = None) -> dict:
     """Load the initial list; refuses a home that already has voters. One
     transaction: voters, history, quarantine, the file's ledger row and the
-    INIT audit row land together or not at all."""
+    INIT audit row land together or not at all. Then the list's name forms
+    are stored (core.name_forms, a cache the link stage also fills)."""
     from pdpb.audit import record
     from pdpb.pipeline import refresh_name_forms
 

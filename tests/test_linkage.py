@@ -443,3 +443,44 @@ def test_name_forms_are_computed_once_per_name_and_again_when_their_code_changes
         assert versions == [("changed-code",)]
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("dropped", [None, "bk_first"])
+def test_splink_settings_validation_finds_every_model_column_in_the_comparison_frame(dropped):
+    """link_events skips Splink's settings validation each period (it only
+    warns); here it runs once on the frame's schema, and a frame lacking a
+    blocking key is reported."""
+    import json
+    import logging
+
+    import duckdb
+    from splink import DuckDBAPI, Linker
+
+    from linkage.frames import FRAME_SCHEMA
+    from linkage.train import DEFAULT_MODEL_PATH
+
+    frame = FRAME_SCHEMA.empty_table()
+    if dropped:
+        frame = frame.drop_columns([dropped])
+    con = duckdb.connect()
+    con.register("frame_arrow", frame)
+    con.execute("create table frame as select * from frame_arrow")
+    sdf = DuckDBAPI(con).register("frame", table_name="pdpb_frame")
+    warnings: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            warnings.append(record.getMessage())
+
+    handler = Collect(level=logging.WARNING)
+    logging.getLogger("splink").addHandler(handler)
+    try:
+        model = json.loads(DEFAULT_MODEL_PATH.read_text())
+        Linker(sdf, model, log_level=logging.WARNING, validate_settings=True)
+    finally:
+        logging.getLogger("splink").removeHandler(handler)
+        con.close()
+    if dropped:
+        assert any(dropped in w for w in warnings)
+    else:
+        assert warnings == []
