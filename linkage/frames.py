@@ -88,6 +88,23 @@ def clean_address(value: str | None) -> str | None:
     return text or None
 
 
+def clean_address_array(values: pa.Array) -> pa.Array:
+    """`clean_address` over an array: ASCII values in Arrow (a province's
+    list has hundreds of thousands of distinct addresses), the few others in
+    Python, whose upper-casing Arrow's does not match for every character."""
+    text = pc.utf8_upper(values)
+    text = pc.replace_substring_regex(text, r"[^A-Z0-9 ]+", " ")
+    for word, short in _ADDRESS_WORDS.items():
+        text = pc.replace_substring_regex(text, rf"\b{word}\b", short)
+    text = pc.utf8_trim(pc.replace_substring_regex(text, r" +", " "), characters=" ")
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    other = pc.invert(pc.fill_null(pc.string_is_ascii(values), True))
+    if pc.any(other).as_py():
+        python = pa.array([clean_address(v) for v in values.to_pylist()], pa.string())
+        text = pc.if_else(other, python, text)
+    return text
+
+
 def clean_rt_rw(value: str | None) -> str | None:
     """RT/RW as an integer string; 000 and empty mean unknown."""
     digits = clean_digits(value)
@@ -183,13 +200,19 @@ def _column(table: pa.Table, name: str) -> Array:
     return pa.nulls(table.num_rows, pa.string())
 
 
-def _map_distinct(values: Array, fn: Callable, blank: Array | None = None) -> pa.Array:
-    """`fn` applied to each distinct value once, then spread back over the rows:
-    a list of millions of voters has a few hundred thousand names, a few
-    thousand addresses and a few dozen places."""
+def _map_distinct(
+    values: Array, fn: Callable, blank: Array | None = None, on_array: bool = False
+) -> pa.Array:
+    """`fn` applied to each distinct value once (to the array of them when
+    `on_array`), then spread back over the rows: a list of millions of voters
+    has a few hundred thousand names, a few thousand addresses and a few
+    dozen places."""
     values = values.cast(pa.string())
     distinct = pc.unique(values)
-    mapped = pa.array([fn(v) for v in distinct.to_pylist()], pa.string())
+    if on_array:
+        mapped = fn(distinct)
+    else:
+        mapped = pa.array([fn(v) for v in distinct.to_pylist()], pa.string())
     return _spread(mapped, pc.index_in(values, value_set=distinct, skip_nulls=False), blank)
 
 
@@ -245,7 +268,9 @@ def build_frame(
         "lahir_tahun": pc.year(tanggal).cast(pa.int32()),
         "jenis_kelamin": jenis_kelamin,
         "tempat_lahir": _map_distinct(_column(table, "tempat_lahir"), clean_place),
-        "alamat": _map_distinct(_column(table, "alamat"), clean_address, blank_address),
+        "alamat": _map_distinct(
+            _column(table, "alamat"), clean_address_array, blank_address, on_array=True
+        ),
         "rt": _map_distinct(_column(table, "rt"), clean_rt_rw, blank_address),
         "rw": _map_distinct(_column(table, "rw"), clean_rt_rw, blank_address),
         "wilayah": _map_distinct(wilayah, lambda v: v),

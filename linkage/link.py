@@ -331,13 +331,14 @@ def _mark_duplicates(
 def reachable_sql(model: dict, candidates: str, probes: str) -> str:
     """The uids of `candidates` that the model's blocking rules can pair with
     at least one row of `probes`, as `predict_between(probes, candidates)`
-    applies them (left `l.` is the probe, right `r.` the candidate)."""
+    applies them (left `l.` is the probe, right `r.` the candidate). A uid
+    may repeat (one per rule that reaches it): callers test membership."""
     selects = []
     for rule in model["blocking_rules_to_generate_predictions"]:
         sql = rule["blocking_rule"] if isinstance(rule, dict) else str(rule)
         on = re.sub(r"\br\.", "c.", re.sub(r"\bl\.", "p.", sql))
         selects.append(f"select c.uid from {candidates} c semi join {probes} p on {on}")
-    return " union ".join(selects)
+    return " union all ".join(selects)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -301,9 +302,15 @@ def link_decisions(con, settings: Settings, period: str) -> tuple[pa.Table, pa.T
     the name forms are refreshed first, the decisions not stored."""
     from linkage import link_events
 
-    refresh_name_forms(con, period)
+    started = time.perf_counter()
+    added = refresh_name_forms(con, period)
+    log.info(
+        "link: name forms of %d new names stored in %.1f s", added, time.perf_counter() - started
+    )
+    started = time.perf_counter()
     model = json.loads(settings.model_path.read_text())
     events, reference, decisions, counts = read_link_inputs(con, period, model)
+    log.info("link: inputs and the list's counts read in %.1f s", time.perf_counter() - started)
     thresholds = settings.thresholds
     matches = link_events(
         events,
