@@ -58,7 +58,7 @@ create table if not exists core.voter_history (
 -- (pipeline.refresh_name_forms) so a period computes only new names' forms.
 -- forms_version names the code that made them; other versions are dropped.
 create table if not exists core.name_forms (
-    nama varchar not null, forms_version varchar not null,
+    nama varchar primary key, forms_version varchar not null,
     nama_norm varchar, nama_sorted varchar, bk_first varchar, bk_sorted varchar
 );
 
