@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from datetime import date
 from functools import lru_cache
@@ -135,17 +137,29 @@ NIK_AGREES_SQL = f"""
 """
 
 
+_scratch = threading.local()
+
+
+def _scratch_connection() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection of this thread and process, opened once
+    (opening one costs some 25 ms, and every frame checks its NIKs)."""
+    con, pid = getattr(_scratch, "con", None), getattr(_scratch, "pid", None)
+    if con is None or pid != os.getpid():
+        _scratch.con, _scratch.pid = duckdb.connect(), os.getpid()
+    return _scratch.con
+
+
 def nik_agrees_array(table: pa.Table) -> pa.ChunkedArray:
     """`NIK_AGREES_SQL` over a table with nik, tanggal_lahir, jenis_kelamin."""
-    con = duckdb.connect()
+    con = _scratch_connection()
+    con.register("frame_rows", table.select(["nik", "tanggal_lahir", "jenis_kelamin"]))
     try:
-        con.register("frame_rows", table.select(["nik", "tanggal_lahir", "jenis_kelamin"]))
         return con.sql(
             f"""select {NIK_AGREES_SQL} as ok
                 from (select *, try_cast(nik as ubigint) as nik_number from frame_rows)"""
         ).to_arrow_table()["ok"]
     finally:
-        con.close()
+        con.unregister("frame_rows")
 
 
 def nik_agrees(nik: str | None, tanggal_lahir: date | None, jenis_kelamin: str | None) -> bool:

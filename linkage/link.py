@@ -366,29 +366,36 @@ def _load_reference(
     dozen, so neither its raw rows nor its whole frame are ever held (at
     36 M voters, some 6 and 4 GB). Name frequencies (`pdpb_tf_nama_norm`,
     Splink's formula: the share of non-null names that are this name) count
-    every record, unless `counts` gives them for a reference that holds
-    only reachable records. Returns the number of records and of those kept."""
+    every record. Given `counts`, the reference holds only reachable records
+    (a superset of those this keeps is fine) and `counts` gives the whole
+    reference's size and name counts. Returns the number of records and of
+    those kept."""
     keeps = f"""select uid from ref_batch semi join ev_frame e on ref_batch.nik = e.nik
                 union {reachable_sql(model, "ref_batch", "ev_frame")}"""
     frames, statuses, names = [], [], []
     records = 0
     for rows in table_batches(reference, REFERENCE_BATCH_ROWS):
         frame = reference_frame(rows)
+        status = pc.dictionary_encode(rows.column("status").cast(pa.string()))
+        status = pa.table({"uid": frame.column("uid"), "status": status})
         records += frame.num_rows
-        con.register("ref_batch", frame)
-        keep = con.sql(keeps).to_arrow_table().column("uid")
         if counts is None:
+            con.register("ref_batch", frame)
+            keep = con.sql(keeps).to_arrow_table().column("uid")
             names.append(
                 con.sql(
                     """select nama_norm, count(*) as n from ref_batch
                        where nama_norm is not null group by nama_norm"""
                 ).to_arrow_table()
             )
-        con.unregister("ref_batch")
-        mask = pc.is_in(frame.column("uid"), value_set=keep.combine_chunks())
-        frames.append(frame.filter(mask))
-        status = pc.dictionary_encode(rows.column("status").cast(pa.string()))
-        statuses.append(pa.table({"uid": frame.column("uid"), "status": status}).filter(mask))
+            con.unregister("ref_batch")
+            mask = pc.is_in(frame.column("uid"), value_set=keep.combine_chunks())
+            frame, status = frame.filter(mask), status.filter(mask)
+        # Else the caller chose these records; a record beyond what the
+        # filter above keeps changes nothing: the exact pass joins on NIK
+        # and the candidates are re-chosen against the unlinked events.
+        frames.append(frame)
+        statuses.append(status)
     kept = pa.concat_tables(frames or [FRAME_SCHEMA.empty_table()])
     status = pa.concat_tables(
         statuses
