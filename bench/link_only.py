@@ -1,8 +1,8 @@
 """`python -m bench.link_only --home H --period P`: the link stage alone, on a home
 whose period has been ingested (e.g. `<home>/bench/run-banten` after `make bench
-SCALE=banten`). Reads the events and the reference as the stage does (`pdpb.pipeline.link_decisions`), runs
-`linkage.link_events` and prints wall seconds, peak RSS and the decisions; the
-step timings are logged by the link stage itself. Only the name forms that
+SCALE=banten`). Reads the events and the reference and runs `linkage.link_events`
+as the stage does (`pdpb.pipeline.link_decisions`), and prints wall seconds,
+peak RSS and the decisions; the step timings are logged by the stage itself. Only the name forms that
 the warehouse lacks are written (as the stage does); the decisions are not.
 """
 

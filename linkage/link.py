@@ -371,7 +371,7 @@ def _load_reference(
     reference's size and name counts. Returns the number of records and of
     those kept."""
     keeps = f"""select uid from ref_batch semi join ev_frame e on ref_batch.nik = e.nik
-                union {reachable_sql(model, "ref_batch", "ev_frame")}"""
+                union all {reachable_sql(model, "ref_batch", "ev_frame")}"""
     frames, statuses, names = [], [], []
     records = 0
     for rows in table_batches(reference, REFERENCE_BATCH_ROWS):
