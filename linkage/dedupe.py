@@ -18,14 +18,15 @@ studio for operators shows NIK and NKK masked.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from splink.clustering import cluster_pairwise_predictions_at_threshold
 
-from linkage.frames import reference_frame
 from linkage.link import DECISIVE_BIRTH_GAP_DAYS, _aliased
 from linkage.scoring import PairScorer, write_offline_html
 from linkage.settings import DIFFERENT_NIKS_SQL
@@ -105,7 +106,16 @@ ANCHORED_SQL = "p.gamma_nik = 4 or p.gamma_rumah_tangga = 6"
 # 6), and only such pairs are scored: the link stage's wider rules (same birth
 # date and first name, same name and birth year in the kab/kota) would score
 # a great many look-alike pairs in a province's list to propose none of them.
-DEDUPE_BLOCKING_RULES = ['l."nik" = r."nik"', 'l."nkk" = r."nkk"']
+SAME_NIK, SAME_NKK = 'l."nik" = r."nik"', 'l."nkk" = r."nkk"'
+DEDUPE_BLOCKING_RULES = [SAME_NIK, SAME_NKK]
+# The list is scored in parts of about this many records, so that a
+# province's list (36 M voters in Jawa Barat) never sits in DuckDB whole: the
+# records with a family card in parts cut by a hash of the card (a pair with
+# the same card is always in one part), and once more the records whose NIK
+# another record also holds (a few percent), for the pairs with the same NIK
+# and different cards. Each pair is so scored exactly once, as one
+# predict_within over the whole list with both rules would score it.
+PARTITION_ROWS = 2_000_000
 
 
 def register_masks(con, voters: pa.Table) -> str:
@@ -139,39 +149,83 @@ def masked_pairs(con, source: str, target: str) -> str:
     return target
 
 
-def _scored_pairs(scorer: PairScorer, lower: float, upper: float) -> str:
-    """predict_within over the list with the safety nets; each pair marked
-    `certain` and `anchored` or not. Returns the table name."""
-    predictions = scorer.linker.inference.predict_within(
-        scorer.reference, threshold_match_probability=lower, warning_mode="never"
-    )
-    scorer.con.execute(
-        f"""create or replace table pdpb_dedupe_pairs as
-            with p as (
-                select p.*, coalesce({_aliased(DIFFERENT_NIKS_SQL)}, false) as capped,
-                       e.nik_ok and f.nik_ok as niks_own
-                from {predictions.physical_name} p
-                join pdpb_score_reference e on e.uid = p.uid_l
-                join pdpb_score_reference f on f.uid = p.uid_r
-                where not coalesce(
-                    abs(date_diff('day', e.tanggal_lahir, f.tanggal_lahir)) > {DECISIVE_BIRTH_GAP_DAYS}
-                    and e.bk_first <> f.bk_first, false)
-            )
-            select p.*, {CERTAIN_SQL.format(upper=upper)} as certain,
-                   coalesce({ANCHORED_SQL}, false) as anchored
-            from p"""
-    )
+def _parts(scorer: PairScorer, partition_rows: int) -> list[tuple[str, str, str]]:
+    """(records of pdpb_score_reference, blocking rule, pairs kept) per part."""
+    records = scorer.con.execute("select count(*) from pdpb_score_reference").fetchone()[0]
+    parts = max(1, math.ceil(records / partition_rows))
+    by_card = [
+        (f"nkk is not null and hash(nkk) % {parts} = {i}", SAME_NKK, "true") for i in range(parts)
+    ]
+    shared_nik = """nik in (select nik from pdpb_score_reference where nik is not null
+                            group by nik having count(*) > 1)"""
+    # A pair with the same NIK and the same card was scored in its card's part.
+    return [*by_card, (shared_nik, SAME_NIK, "not coalesce(p.nkk_l = p.nkk_r, false)")]
+
+
+def _scored_pairs(
+    scorer: PairScorer, lower: float, upper: float, partition_rows: int = PARTITION_ROWS
+) -> str:
+    """predict_within over the list, part by part (`_parts`), with the safety
+    nets; each pair marked `certain` and `anchored` or not. Returns the table
+    name."""
+    con = scorer.con
+    for number, (records, rule, kept) in enumerate(_parts(scorer, partition_rows)):
+        con.execute(
+            f"""create or replace table pdpb_dedupe_part as
+                select * from pdpb_score_reference where {records}"""
+        )
+        part = scorer.db_api.register("pdpb_dedupe_part", table_name=f"pdpb_dedupe_part_{number}")
+        predictions = scorer.linker.inference.predict_within(
+            part,
+            blocking_rules_to_generate_predictions=[rule],
+            threshold_match_probability=lower,
+            warning_mode="never",
+        )
+        verb = (
+            "create or replace table pdpb_dedupe_pairs as"
+            if number == 0
+            else "insert into pdpb_dedupe_pairs"
+        )
+        con.execute(
+            f"""{verb}
+                with p as (
+                    select p.*, coalesce({_aliased(DIFFERENT_NIKS_SQL)}, false) as capped,
+                           e.nik_ok and f.nik_ok as niks_own
+                    from {predictions.physical_name} p
+                    join pdpb_dedupe_part e on e.uid = p.uid_l
+                    join pdpb_dedupe_part f on f.uid = p.uid_r
+                    where not coalesce(
+                        abs(date_diff('day', e.tanggal_lahir, f.tanggal_lahir))
+                            > {DECISIVE_BIRTH_GAP_DAYS}
+                        and e.bk_first <> f.bk_first, false)
+                      and {kept}
+                )
+                select p.*, {CERTAIN_SQL.format(upper=upper)} as certain,
+                       coalesce({ANCHORED_SQL}, false) as anchored
+                from p"""
+        )
+        predictions.drop_table_from_database_and_remove_from_cache()
+    con.execute("drop table pdpb_dedupe_part")
     return "pdpb_dedupe_pairs"
 
 
 def _certain_clusters(scorer: PairScorer, upper: float) -> dict[str, list[str]]:
-    """Splink clusters (two records or more) of the certain pairs."""
+    """Splink clusters (two records or more) of the certain pairs, over the
+    records in a certain pair only (not the whole list)."""
     scorer.con.execute(
         "create or replace table pdpb_dedupe_certain as select * from pdpb_dedupe_pairs where certain"
     )
-    sdf = scorer.db_api.table_to_splink_dataframe("__splink__df_predict", "pdpb_dedupe_certain")
-    clusters = scorer.linker.clustering.cluster_pairwise_predictions_at_threshold(
-        sdf, threshold_match_probability=upper
+    scorer.con.execute(
+        """create or replace table pdpb_dedupe_certain_nodes as
+           select uid_l as uid from pdpb_dedupe_certain
+           union select uid_r from pdpb_dedupe_certain"""
+    )
+    clusters = cluster_pairwise_predictions_at_threshold(
+        "pdpb_dedupe_certain_nodes",
+        "pdpb_dedupe_certain",
+        scorer.db_api,
+        node_id_column_name="uid",
+        threshold_match_probability=upper,
     )
     groups: dict[str, list[str]] = {}
     for cluster_id, uid in scorer.con.execute(
@@ -182,23 +236,23 @@ def _certain_clusters(scorer: PairScorer, upper: float) -> dict[str, list[str]]:
 
 
 def find_duplicates(
-    voters: pa.Table,
+    frame: pa.Table,
+    details: Callable[[list[str]], pa.Table],
     *,
     upper: float,
     lower: float,
     model_path: Path | None = None,
     studio_path: Path | None = None,
+    partition_rows: int = PARTITION_ROWS,
 ) -> list[Proposal]:
-    """Proposals for the active `voters` (core.voters columns, dpid as id):
-    AUTO clusters of certain pairs, then REVIEW pairs (`review_pairs`). The
-    cluster studio shows NIK and NKK only as `nik_masked` / `nkk_masked`
-    (columns of `voters`, blank when absent)."""
-    reference = voters.rename_columns(
-        ["target_id" if c == "dpid" else c for c in voters.column_names]
-    )
-    frame = reference_frame(reference)
+    """Proposals for the active voters whose comparison frame
+    (`linkage.frames.reference_frame`, dpid as uid) is `frame`: AUTO clusters
+    of certain pairs, then REVIEW pairs (`review_pairs`). `details(dpids)`
+    gives the core.voters columns of the records in a scored pair (the
+    survivor rule ranks them) with `nik_masked` and `nkk_masked`, which the
+    cluster studio shows instead of NIK and NKK (blank when absent)."""
     with PairScorer(frame, model_path, blocking_rules=DEDUPE_BLOCKING_RULES) as scorer:
-        _scored_pairs(scorer, lower, upper)
+        _scored_pairs(scorer, lower, upper, partition_rows)
         pairs = [
             ScoredPair(*row)
             for row in scorer.con.execute(
@@ -207,10 +261,11 @@ def find_duplicates(
             ).fetchall()
         ]
         # Only the records in a scored pair are ranked: a province has millions.
-        involved = pa.array(sorted({u for p in pairs for u in (p.uid_l, p.uid_r)}), pa.string())
-        in_pairs = pc.is_in(voters.column("dpid").cast(pa.string()), value_set=involved)
-        by_dpid = {v["dpid"]: v for v in voters.filter(in_pairs).to_pylist()}
-        frame_in_pairs = frame.filter(pc.is_in(frame.column("uid"), value_set=involved))
+        involved = sorted({u for p in pairs for u in (p.uid_l, p.uid_r)})
+        voters = details(involved)
+        by_dpid = {v["dpid"]: v for v in voters.to_pylist()}
+        in_pairs = pc.is_in(frame.column("uid"), value_set=pa.array(involved, pa.string()))
+        frame_in_pairs = frame.filter(in_pairs)
         nik_ok = dict(
             zip(
                 frame_in_pairs.column("uid").to_pylist(),

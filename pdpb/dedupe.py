@@ -62,15 +62,66 @@ def dedupe_dir(settings: Settings) -> Path:
     return settings.home / "review" / "dedupe"
 
 
-def _active_voters(settings: Settings) -> pa.Table:
+# The comparison frame's columns of the active voters, with the stored name
+# forms (core.name_forms) and whether a name lacks them.
+_ACTIVE_FRAME_SQL = """
+    select v.dpid as target_id, v.nik, v.nkk, v.nama, v.tempat_lahir, v.tanggal_lahir,
+           v.jenis_kelamin, v.alamat, v.rt, v.rw, v.kode_wilayah, {forms},
+           v.nama is not null and f.nama is null as forms_missing
+    from core.voters v
+    left join (select * from core.name_forms where forms_version = $version) f using (nama)
+    where v.status = 'AKTIF'"""
+
+
+def _require_warehouse(settings: Settings) -> None:
     if not settings.warehouse_path.exists():
         raise PdpbError(
             f"home {settings.home} has no warehouse: run `pdpb init --voters FILE` first"
         )
+
+
+def _active_frame(settings: Settings) -> pa.Table:
+    """The comparison frame (`linkage.frames.reference_frame`, dpid as uid)
+    of every active voter, made a million records at a time from the
+    warehouse: a province's list is never held as raw rows (at 36 M voters,
+    some 8 GB, and twice that while DuckDB hands them over). The stored name
+    forms are used; a batch with a name that lacks them (stored by an older
+    version of the name code) computes its forms instead."""
+    import pyarrow.compute as pc
+
+    from linkage.frames import (
+        FORM_COLUMNS,
+        FRAME_SCHEMA,
+        NAME_FORMS_VERSION,
+        REFERENCE_BATCH_ROWS,
+        reference_frame,
+        table_batches,
+    )
+
+    _require_warehouse(settings)
+    sql = _ACTIVE_FRAME_SQL.format(forms=", ".join(f"f.{c}" for c in FORM_COLUMNS))
+    frames = []
     con = connect(settings, read_only=True)
     try:
+        reader = con.sql(sql, params={"version": NAME_FORMS_VERSION}).to_arrow_reader(
+            REFERENCE_BATCH_ROWS
+        )
+        for rows in table_batches(reader, REFERENCE_BATCH_ROWS):
+            if pc.any(rows.column("forms_missing")).as_py():
+                rows = rows.drop_columns(list(FORM_COLUMNS))
+            frames.append(reference_frame(rows))
+    finally:
+        con.close()
+    return pa.concat_tables(frames) if frames else FRAME_SCHEMA.empty_table()
+
+
+def _voter_details(settings: Settings, dpids: list[str]) -> pa.Table:
+    """core.voters columns (VOTER_COLUMNS: NIK and NKK also masked) of `dpids`."""
+    con = connect(settings, read_only=True)
+    try:
+        con.register("_dpids", pa.table({"dpid": pa.array(dpids, pa.string())}))
         return con.sql(
-            f"select {VOTER_COLUMNS} from core.voters where status = 'AKTIF' order by dpid"
+            f"select {VOTER_COLUMNS} from core.voters semi join _dpids using (dpid)"
         ).to_arrow_table()
     finally:
         con.close()
@@ -80,15 +131,16 @@ def run_dedupe(settings: Settings) -> dict:
     """Propose TMS 2 for duplicate registrations; returns counts (XCom-sized)."""
     from linkage.dedupe import find_duplicates
 
-    voters = _active_voters(settings)
-    if voters.num_rows == 0:
+    frame = _active_frame(settings)
+    if frame.num_rows == 0:
         raise PdpbError(
             f"home {settings.home} has no active voters: run `pdpb init --voters FILE` first"
         )
     studio = dedupe_dir(settings) / "cluster_studio.html"
     studio.unlink(missing_ok=True)  # never leave an older run's studio beside new proposals
     proposals = find_duplicates(
-        voters,
+        frame,
+        lambda dpids: _voter_details(settings, dpids),
         upper=settings.thresholds.upper,
         lower=settings.thresholds.lower,
         model_path=settings.model_path,
@@ -96,7 +148,7 @@ def run_dedupe(settings: Settings) -> dict:
     )
     written = _replace_proposals(settings, proposals)
     counts = {
-        "voters": voters.num_rows,
+        "voters": frame.num_rows,
         "clusters": len({p.cluster_id for p in written if p.decision == "AUTO"}),
         "proposals": len(written),
         "AUTO": sum(p.decision == "AUTO" for p in written),
@@ -219,13 +271,9 @@ def _explained(
     import pyarrow.compute as pc
 
     from linkage.dedupe import masked_pairs, register_masks
-    from linkage.frames import reference_frame
     from linkage.scoring import PairScorer, explain
 
-    voters = _active_voters(settings)
-    frame = reference_frame(
-        voters.rename_columns(["target_id" if c == "dpid" else c for c in voters.column_names])
-    )
+    frame = _active_frame(settings)
     pairs = [(r["dpid"], r["survivor_dpid"]) for r in queue]
     queued = frame.filter(
         pc.is_in(frame["uid"], value_set=pa.array({u for pair in pairs for u in pair}, pa.string()))
@@ -253,7 +301,7 @@ def _explained(
         )
         for row in scorer.rows(every):
             reasons[(row["uid_l"], row["uid_r"])] = explain(row)
-        register_masks(scorer.con, voters)
+        register_masks(scorer.con, _voter_details(settings, sorted(nik_ok)))
         masked = masked_pairs(scorer.con, "pdpb_dedupe_scored", "pdpb_dedupe_shown")
         scorer.comparison_viewer(
             scorer.db_api.table_to_splink_dataframe("__splink__df_predict", masked), viewer

@@ -10,13 +10,18 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from openpyxl import load_workbook
 
-from linkage.dedupe import ScoredPair, review_pairs, survivor_key
+from linkage.dedupe import ScoredPair, find_duplicates, review_pairs, survivor_key
+from linkage.frames import NAME_FORMS_VERSION
 from pdpb.cli import main
 from pdpb.config import PdpbError, Settings, default_cutoff
 from pdpb.dedupe import (
+    _active_frame,
+    _voter_details,
     dedupe_dir,
     evaluate_dedupe,
     export_dedupe,
@@ -149,6 +154,63 @@ def test_rerunning_dedupe_replaces_open_proposals(deduped):
 
     assert _proposals(settings) == rows
     assert again["proposals"] == counts["proposals"] == len(rows)
+
+
+def test_the_list_scored_in_parts_gives_the_proposals_of_the_whole_list(deduped):
+    settings, counts, rows = deduped
+    frame = _active_frame(settings)
+
+    def proposals(partition_rows: int) -> list[tuple]:
+        found = find_duplicates(
+            frame,
+            lambda dpids: _voter_details(settings, dpids),
+            upper=settings.thresholds.upper,
+            lower=settings.thresholds.lower,
+            model_path=settings.model_path,
+            partition_rows=partition_rows,
+        )
+        return sorted(
+            (p.cluster_id, p.dpid, p.survivor_dpid, p.decision, round(p.match_probability, 9))
+            for p in found
+        )
+
+    whole = proposals(frame.num_rows)
+    # Seven parts by family card, and the records sharing a NIK.
+    parted = proposals(frame.num_rows // 7 + 1)
+
+    assert parted == whole
+    assert len(whole) == counts["proposals"] == len(rows)
+    assert {"AUTO", "REVIEW"} <= {p[3] for p in whole}
+
+
+def test_the_frame_computes_the_name_forms_that_the_warehouse_lacks(deduped):
+    settings, _, _ = deduped
+    stored = _active_frame(settings)
+
+    def set_version(old: str, new: str) -> None:
+        con = connect(settings)
+        try:
+            con.execute(
+                "update core.name_forms set forms_version = ? where forms_version = ?", [new, old]
+            )
+        finally:
+            con.close()
+
+    # As after a change of the name code: every stored form is stale.
+    set_version(NAME_FORMS_VERSION, "older")
+    try:
+        computed = _active_frame(settings)
+    finally:
+        set_version("older", NAME_FORMS_VERSION)
+
+    key = [("uid", "ascending")]
+    assert computed.num_rows == stored.num_rows > 0
+    for column in ("nama_norm", "nama_sorted", "bk_first", "bk_sorted"):
+        assert (
+            computed.sort_by(key).column(column).cast(pa.string()).to_pylist()
+            == stored.sort_by(key).column(column).cast(pa.string()).to_pylist()
+        )
+    assert pc.count(stored.column("nama_norm")).as_py() > 0
 
 
 def test_cluster_studio_is_written_offline(deduped):
