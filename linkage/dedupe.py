@@ -1,6 +1,7 @@
 """Whole-list dedupe: find people registered more than once and pick a survivor.
 
-Splink `predict_within` over the active voter list with the trained model (its
+Splink `predict_within` over the active voter list, in parts that keep every
+pair with the same NIK or family card (`_parts`), with the trained model (its
 prior describes duplicates inside a list, so it is used as trained), the link
 stage's safety nets over the scores (two different trusted NIKs are never
 certain; born more than a year apart with another first name is never the same

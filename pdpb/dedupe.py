@@ -1,6 +1,7 @@
 """The whole-list duplicate (ganda) job: `pdpb dedupe`, its review, and its Airflow task.
 
-`run_dedupe` reads the active voters from the warehouse, asks `linkage.dedupe`
+`run_dedupe` reads the active voters from the warehouse into comparison frames
+(a batch at a time, with the stored name forms), asks `linkage.dedupe`
 for AUTO clusters and REVIEW pairs, and replaces the unapplied, undecided rows
 of `core.dedupe_proposals` with the new ones (operator decisions and applied
 rows are kept, and the pairs they settled are not proposed again). The cluster
