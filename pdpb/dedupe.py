@@ -128,10 +128,30 @@ def _voter_details(settings: Settings, dpids: list[str]) -> pa.Table:
         con.close()
 
 
+def find_proposals(
+    settings: Settings,
+    frame: pa.Table,
+    studio_path: Path | None = None,
+    partition_rows: int | None = None,
+) -> list:
+    """`linkage.dedupe.find_duplicates` on `frame` (`_active_frame`) with the
+    home's thresholds and model; the records in a scored pair are read from
+    the warehouse."""
+    from linkage.dedupe import PARTITION_ROWS, find_duplicates
+
+    return find_duplicates(
+        frame,
+        lambda dpids: _voter_details(settings, dpids),
+        upper=settings.thresholds.upper,
+        lower=settings.thresholds.lower,
+        model_path=settings.model_path,
+        studio_path=studio_path,
+        partition_rows=partition_rows or PARTITION_ROWS,
+    )
+
+
 def run_dedupe(settings: Settings) -> dict:
     """Propose TMS 2 for duplicate registrations; returns counts (XCom-sized)."""
-    from linkage.dedupe import find_duplicates
-
     frame = _active_frame(settings)
     if frame.num_rows == 0:
         raise PdpbError(
@@ -139,14 +159,7 @@ def run_dedupe(settings: Settings) -> dict:
         )
     studio = dedupe_dir(settings) / "cluster_studio.html"
     studio.unlink(missing_ok=True)  # never leave an older run's studio beside new proposals
-    proposals = find_duplicates(
-        frame,
-        lambda dpids: _voter_details(settings, dpids),
-        upper=settings.thresholds.upper,
-        lower=settings.thresholds.lower,
-        model_path=settings.model_path,
-        studio_path=studio,
-    )
+    proposals = find_proposals(settings, frame, studio)
     written = _replace_proposals(settings, proposals)
     counts = {
         "voters": frame.num_rows,

@@ -15,16 +15,16 @@ import pyarrow.compute as pc
 import pytest
 from openpyxl import load_workbook
 
-from linkage.dedupe import ScoredPair, find_duplicates, review_pairs, survivor_key
+from linkage.dedupe import ScoredPair, review_pairs, survivor_key
 from linkage.frames import NAME_FORMS_VERSION
 from pdpb.cli import main
 from pdpb.config import PdpbError, Settings, default_cutoff
 from pdpb.dedupe import (
     _active_frame,
-    _voter_details,
     dedupe_dir,
     evaluate_dedupe,
     export_dedupe,
+    find_proposals,
     import_dedupe_decisions,
     run_dedupe,
 )
@@ -161,14 +161,7 @@ def test_the_list_scored_in_parts_gives_the_proposals_of_the_whole_list(deduped)
     frame = _active_frame(settings)
 
     def proposals(partition_rows: int) -> list[tuple]:
-        found = find_duplicates(
-            frame,
-            lambda dpids: _voter_details(settings, dpids),
-            upper=settings.thresholds.upper,
-            lower=settings.thresholds.lower,
-            model_path=settings.model_path,
-            partition_rows=partition_rows,
-        )
+        found = find_proposals(settings, frame, partition_rows=partition_rows)
         return sorted(
             (p.cluster_id, p.dpid, p.survivor_dpid, p.decision, round(p.match_probability, 9))
             for p in found
