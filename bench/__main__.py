@@ -185,10 +185,13 @@ def main() -> int:
         "--init-only", action="store_true", help="generate and load the cached list, then stop"
     )
     args = parser.parse_args()
-    # The link stage logs the seconds of each of its steps.
-    step_log = logging.getLogger("linkage.link")
-    step_log.setLevel(logging.INFO)
-    step_log.addHandler(logging.StreamHandler(sys.stderr))
+    # The link stage logs the seconds of each of its steps: reading its
+    # inputs (pdpb.pipeline), then linking them (linkage.link).
+    steps = logging.StreamHandler(sys.stderr)
+    steps.addFilter(lambda record: record.getMessage().startswith("link: "))
+    for name in ("pdpb.pipeline", "linkage.link"):
+        logging.getLogger(name).setLevel(logging.INFO)
+        logging.getLogger(name).addHandler(steps)
     home = Settings.load(args.home).home
     result = run(
         args.scale, args.seed, home, dedupe=not args.no_dedupe, with_peer=not args.no_peer,

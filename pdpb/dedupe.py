@@ -74,13 +74,6 @@ _ACTIVE_FRAME_SQL = """
     where v.status = 'AKTIF'"""
 
 
-def _require_warehouse(settings: Settings) -> None:
-    if not settings.warehouse_path.exists():
-        raise PdpbError(
-            f"home {settings.home} has no warehouse: run `pdpb init --voters FILE` first"
-        )
-
-
 def _active_frame(settings: Settings) -> pa.Table:
     """The comparison frame (`linkage.frames.reference_frame`, dpid as uid)
     of every active voter, made a million records at a time from the
@@ -99,7 +92,10 @@ def _active_frame(settings: Settings) -> pa.Table:
         table_batches,
     )
 
-    _require_warehouse(settings)
+    if not settings.warehouse_path.exists():
+        raise PdpbError(
+            f"home {settings.home} has no warehouse: run `pdpb init --voters FILE` first"
+        )
     sql = _ACTIVE_FRAME_SQL.format(forms=", ".join(f"f.{c}" for c in FORM_COLUMNS))
     frames = []
     con = connect(settings, read_only=True)
