@@ -28,7 +28,14 @@ from linkage.train import DEFAULT_MODEL_PATH
 # levels in linkage/settings.py (strongest first), then the null level's words.
 LEVEL_WORDS: dict[str, tuple[list[str], str]] = {
     "nik": (
-        ["NIK sama", "NIK beda (dua NIK sah)", "NIK beda 1 digit", "NIK beda 2 digit", "NIK beda"],
+        [
+            "NIK sama",
+            "NIK beda nomor urut saja (kemungkinan kembar)",
+            "NIK beda (dua NIK sah)",
+            "NIK beda 1 digit",
+            "NIK beda 2 digit",
+            "NIK beda",
+        ],
         "NIK kosong",
     ),
     "nama": (

@@ -69,30 +69,42 @@ DIFFERENT_NIKS_SQL = (
     " or damerau_levenshtein(nik_l, nik_r) > 2)"
 )
 
-# Two trusted NIKs that differ are a typo of one person only when they differ
-# in the serial (the last four digits, after kecamatan and birth date), the
-# names agree, and the two records share a family card. Otherwise they are
-# two people even when one or two digits apart: the same name born the same
-# day in a neighbouring kecamatan, a twin, or a kecamatan-mate born that day
-# (serials are given in order: 0001 against 0002), even in the same desa. The NIK encodes the birth date and sex,
-# so those people agree on both as well, and the model's NIK edit levels
-# (whose u is learnt on random pairs) count the near-NIK as strong evidence.
-# The link stage never links such a pair automatically (REVIEW at most).
-NIK_CONFLICT_SQL = (
-    "nik_ok_l and nik_ok_r and nik_l <> nik_r and not ("
-    "left(nik_l, 12) = left(nik_r, 12)"
-    " and coalesce(nama_norm_l = nama_norm_r or nama_sorted_l = nama_sorted_r"
-    " or jaro_winkler_similarity(nama_norm_l, nama_norm_r) >= 0.95, false)"
-    " and coalesce(nkk_l = nkk_r, false))"
-)
+# Two trusted NIKs that differ only in the serial (the last four digits, after
+# the kecamatan of issue and the birth date) are two people unless an
+# operator says otherwise: twins share the family card, the address, the
+# birth date, usually the sex and the kecamatan of issue, and serials are
+# given in order, so a twin's NIK is one serial away (0001 against 0002); so
+# is a kecamatan-mate born the same day. A typo of one person's serial looks
+# the same, and only a person can tell the two apart.
+SERIAL_ONLY_SQL = "nik_ok_l and nik_ok_r and nik_l <> nik_r and left(nik_l, 12) = left(nik_r, 12)"
+
+# Two trusted NIKs that differ in any way (the serial, the kecamatan, the birth
+# date) are never linked, merged or deduplicated automatically: REVIEW at
+# most. The NIK encodes the birth date and sex, so people it tells apart agree
+# on both as well, and the model's NIK edit levels (whose u is learnt on random
+# pairs) would count a near-NIK as strong evidence.
+NIK_CONFLICT_SQL = "nik_ok_l and nik_ok_r and nik_l <> nik_r"
+
+# The weight of a serial-only difference is fixed, not trained: u learnt on
+# random pairs is about 1e-7 (two random people seldom share kecamatan and
+# birth date), which would make the level some +13 bits of evidence for one
+# person, while among the pairs blocking actually meets (one family card, one
+# desa and birth date) it is mostly twins. m/u = 1/16: four bits against.
+SERIAL_ONLY_M, SERIAL_ONLY_U = 0.001, 0.016
 
 NIK = cl.CustomComparison(
     output_column_name="nik",
-    comparison_description="NIK: exact, one edit or a transposition, two edits, "
-    "two different trusted NIKs",
+    comparison_description="NIK: exact, two trusted NIKs differing in the serial only, "
+    "two different trusted NIKs, one edit or a transposition, two edits",
     comparison_levels=[
         cll.NullLevel("nik"),
         _m(cll.ExactMatchLevel("nik"), 0.93),
+        cll.CustomLevel(SERIAL_ONLY_SQL, "two trusted NIKs, serial only: possibly twins").configure(
+            m_probability=SERIAL_ONLY_M,
+            u_probability=SERIAL_ONLY_U,
+            fix_m_probability=True,
+            fix_u_probability=True,
+        ),
         # A parent and a child share everything else (card, address, desa); their
         # own NIKs are what tells them apart.
         _m(cll.CustomLevel(DIFFERENT_NIKS_SQL, "two different trusted NIKs"), 0.0002),

@@ -38,20 +38,29 @@ PRIOR_SHARE = 0.3
 U_FLOOR = 1e-6
 
 
-def _shrink(values: list[float | None], priors: list[float | None], share: float) -> list[float]:
+def _shrink(
+    values: list[float | None],
+    priors: list[float | None],
+    share: float,
+    fixed: list[bool] | None = None,
+) -> list[float]:
     """Blend estimates with priors (an unestimated level takes its prior) and
-    renormalise so the level probabilities of a comparison sum to one."""
+    renormalise so the level probabilities of a comparison sum to one. A
+    `fixed` level keeps its prior exactly; the others share what it leaves."""
+    fixed = fixed or [False] * len(values)
     blended = []
-    for value, prior in zip(values, priors, strict=True):
+    for value, prior, is_fixed in zip(values, priors, fixed, strict=True):
         prior = prior if prior is not None else U_FLOOR
         value = prior if value is None else value
-        blended.append(max((1 - share) * value + share * prior, U_FLOOR))
-    total = sum(blended)
-    return [b / total for b in blended]
+        blended.append(prior if is_fixed else max((1 - share) * value + share * prior, U_FLOOR))
+    kept = sum(b for b, f in zip(blended, fixed, strict=True) if f)
+    total = sum(b for b, f in zip(blended, fixed, strict=True) if not f)
+    return [b if f else b / total * (1 - kept) for b, f in zip(blended, fixed, strict=True)]
 
 
 def regularise_model(model: dict) -> dict:
-    """Shrink m towards the priors of linkage.settings and floor u, in place."""
+    """Shrink m towards the priors of linkage.settings and floor u, in place;
+    levels whose m or u settings.py fixes keep them."""
     priors = model_settings().get_settings("duckdb").as_dict()["comparisons"]
     for comparison, prior in zip(model["comparisons"], priors, strict=True):
         levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
@@ -60,8 +69,17 @@ def regularise_model(model: dict) -> dict:
             [lv.get("m_probability") for lv in levels],
             [lv.get("m_probability") for lv in prior_levels],
             PRIOR_SHARE,
+            [bool(lv.get("fix_m_probability")) for lv in prior_levels],
         )
-        u = _shrink([lv.get("u_probability") for lv in levels], [None] * len(levels), 0.0)
+        u = _shrink(
+            [lv.get("u_probability") for lv in levels],
+            [
+                lv.get("u_probability") if lv.get("fix_u_probability") else None
+                for lv in prior_levels
+            ],
+            0.0,
+            [bool(lv.get("fix_u_probability")) for lv in prior_levels],
+        )
         for level, m_value, u_value in zip(levels, m, u, strict=True):
             level["m_probability"], level["u_probability"] = m_value, u_value
     return model
