@@ -35,7 +35,7 @@ from linkage.frames import (
     reference_frame,
     table_batches,
 )
-from linkage.settings import DIFFERENT_NIKS_SQL, NIK_CONFLICT_SQL
+from linkage.settings import DIFFERENT_NIKS_SQL, NIK_CONFLICT_SQL, SERIAL_ONLY_SQL
 from linkage.train import DEFAULT_MODEL_PATH
 
 logger = logging.getLogger(__name__)
@@ -75,6 +75,15 @@ OFF_LIST_PRIOR_FACTOR = 0.05
 # whatever the household and the rest say (a parent, a sibling). Within a year
 # stays possible: unknown dates are recorded as 01-07 or 31-12 of the year.
 DECISIVE_BIRTH_GAP_DAYS = 366
+# Two people of one household (same family card) whose scores for an event
+# are within this many bits of each other: the event cannot tell them apart
+# by score (twins with names one letter apart, a son with his father's name,
+# alike-named siblings), only by a field that discriminates (`_AGREES`).
+HOUSEHOLD_MARGIN = 8.0
+# Flags of events that wait for an operator because two relatives could be
+# meant; the review file shows them in words (pdpb.review).
+FLAG_TWINS = "KEMUNGKINAN_KEMBAR"
+FLAG_RELATIVES = "KELUARGA_MIRIP"
 
 
 @dataclass
@@ -108,6 +117,24 @@ _DATE_AGREES = """(coalesce(e.tanggal_lahir = r.tanggal_lahir, false)
 _HOME_AGREES = "(coalesce(e.nkk = r.nkk, false) or coalesce(e.wilayah = r.wilayah, false))"
 
 
+# A record of the holder's household (or the event's) that is a person
+# other than the NIK holder, yet carries the event's full name and a birth
+# date that agrees with the event's: a twin, or a son with his father's name
+# when the event carries the father's NIK. Then the NIK alone does not say
+# who is meant. A record with the holder's own name and birth date is read
+# as the holder registered twice, not as a relative.
+_HOUSEHOLD_RIVAL = """exists (
+        select 1 from ref_frame o
+        where o.uid <> r.uid
+          and (o.nkk = r.nkk or o.nkk = e.nkk)
+          and not coalesce(o.nik = r.nik, false)
+          and (o.nama_norm = e.nama_norm or o.nama_sorted = e.nama_sorted)
+          and (coalesce(o.tanggal_lahir = e.tanggal_lahir, false)
+               or coalesce(abs(date_diff('day', o.tanggal_lahir, e.tanggal_lahir)) <= 366, false))
+          and not (coalesce(o.nama_norm = r.nama_norm, false)
+                   and coalesce(o.tanggal_lahir = r.tanggal_lahir, false)))"""
+
+
 def _exact_pass(
     con: duckdb.DuckDBPyConnection, valid_uids: list[str]
 ) -> tuple[dict[str, Outcome], dict[str, str]]:
@@ -118,7 +145,11 @@ def _exact_pass(
     desa and family card. When the NIK holder is clearly someone else (sex,
     birth date and name all differ), or agrees on the birth date only with no
     home in common, the event is a suspect, returned as {uid: NIK holder} and
-    left to Splink (see `_resolve_suspect`)."""
+    left to Splink (see `_resolve_suspect`). When another member of the
+    household carries the event's full name and birth date while the holder
+    does not have the event's full name (`_HOUSEHOLD_RIVAL`), or both do and
+    the holder's birth date is not the event's, two relatives could be meant:
+    the event goes to REVIEW against the holder."""
     con.execute(
         "create or replace temp table nik_valid_uid as select unnest(?::varchar[]) as uid",
         [valid_uids],
@@ -132,7 +163,12 @@ def _exact_pass(
                 coalesce(e.jenis_kelamin <> r.jenis_kelamin, false)
                 and coalesce(e.tanggal_lahir <> r.tanggal_lahir, false)
                 and coalesce(jaro_winkler_similarity(e.nama_norm, r.nama_norm) < 0.75, false)
-            ) as suspect
+            ) as suspect,
+            {_HOUSEHOLD_RIVAL} and not (
+                coalesce(e.nama_norm = r.nama_norm or e.nama_sorted = r.nama_sorted, false)
+                and coalesce(e.tanggal_lahir = r.tanggal_lahir, false)
+            ) as rival,
+            coalesce(e.tanggal_lahir = r.tanggal_lahir, false) as same_birth_date
         from ev_frame e
         join nik_valid_uid v using (uid)
         join ref_frame r on e.nik = r.nik
@@ -148,17 +184,20 @@ def _exact_pass(
     ).fetchall()
     outcomes: dict[str, Outcome] = {}
     suspects: dict[str, str] = {}
-    for uid, target_id, corroborated, suspect in rows:
-        if corroborated and uid not in outcomes:
+    for uid, target_id, corroborated, suspect, rival, same_birth_date in rows:
+        if uid in outcomes:
+            continue
+        if corroborated and rival:
+            flag = FLAG_TWINS if same_birth_date else FLAG_RELATIVES
+            outcomes[uid] = Outcome("REVIEW", target_id, "NIK_EXACT", 1.0, flag=flag)
+        elif corroborated:
             outcomes[uid] = Outcome("LINK", target_id, "NIK_EXACT", 1.0)
         elif suspect and uid not in suspects:
             suspects[uid] = target_id
     return outcomes, {u: t for u, t in suspects.items() if u not in outcomes}
 
 
-def _resolve_suspect(
-    best: tuple[str, float, bool] | None, holder: str, nik_ok: bool, upper: float
-) -> Outcome:
+def _resolve_suspect(best: Candidate | None, holder: str, nik_ok: bool, upper: float) -> Outcome:
     """An event carrying a relative's NIK (a death reported with the spouse's
     card) is about the person it describes, never the NIK's holder. Splink's
     best candidate (name, birth date, household) is linked when it is someone
@@ -166,35 +205,72 @@ def _resolve_suspect(
     contradicts the event's own birth date or sex (so the NIK is not its own).
     Otherwise the event waits for review against the NIK holder. The flag stays."""
     flag = "NIK_MISUSE_SUSPECTED"
-    if best is not None and not nik_ok:
-        target_id, probability, capped = best
-        if target_id != holder and probability >= upper and not capped:
-            return Outcome("LINK", target_id, "SPLINK", probability, flag=flag)
+    if (
+        best is not None
+        and not nik_ok
+        and best.target_id != holder
+        and best.probability >= upper
+        and not best.capped
+    ):
+        return Outcome("LINK", best.target_id, "SPLINK", best.probability, flag=flag)
     return Outcome("REVIEW", holder, "NONE", None, flag=flag)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An event's chosen reference record: `capped` means it may not be linked
+    automatically (REVIEW at most), `flag` says why in the review file."""
+
+    target_id: str
+    probability: float
+    capped: bool
+    flag: str | None = None
+
+
+# A candidate agrees with the event on a field that tells relatives apart:
+# the whole name after normalisation, or the event's NIK being the
+# candidate's own (trusted on both sides).
+_AGREES = """(coalesce(e.nama_norm = f.nama_norm or e.nama_sorted = f.nama_sorted, false)
+    or coalesce(e.nik_ok and f.nik_ok and e.nik = f.nik, false))"""
+# Two records of a household that may be one person registered twice rather
+# than two relatives: the same NIK, or the same name and birth date without
+# two trusted NIKs that differ.
+_SAME_PERSON = """(coalesce(a.nik = b.nik, false)
+    or (coalesce(a.nama_norm = b.nama_norm, false)
+        and coalesce(a.tanggal_lahir = b.tanggal_lahir, false)
+        and not coalesce(a.nik_ok and b.nik_ok and a.nik <> b.nik, false)))"""
 
 
 def _best_candidates(
     con: duckdb.DuckDBPyConnection, predictions_table: str
-) -> dict[str, tuple[str, float, bool]]:
-    """Best reference record per event as (target_id, probability, capped).
+) -> dict[str, Candidate]:
+    """Best reference record per event.
 
     Before choosing: a candidate born more than a year apart with another
     first name is dropped (decisive: a parent or sibling, not a typo); the
-    off-list kinds get their lower prior. `capped` marks a candidate whose
-    trusted NIK differs from the event's trusted NIK other than by a typo of
-    the same person (settings.DIFFERENT_NIKS_SQL, settings.NIK_CONFLICT_SQL):
-    such a pair is never linked automatically, review at most. Near-equal
-    scores (a person registered twice) prefer AKTIF, then a record whose NIK
-    agrees with its own birth date and sex, then the higher score, then the
-    lowest id."""
+    off-list kinds get their lower prior. Near-equal scores (a person
+    registered twice) prefer AKTIF, then a record whose NIK agrees with its
+    own birth date and sex, then the higher score, then the lowest id.
+
+    Then the household rule: when another person of the chosen record's
+    household (same family card, not the same person: `_SAME_PERSON`) scores
+    within `HOUSEHOLD_MARGIN` of the best, the event is decided by what tells
+    them apart (`_AGREES`): if exactly one of them agrees, that one is the
+    candidate; otherwise it is capped at REVIEW and flagged (twins, a father
+    and son of one name, alike-named siblings).
+
+    A candidate is also capped when its trusted NIK differs from the event's
+    trusted NIK (settings.NIK_CONFLICT_SQL; flagged as possible twins when
+    only the serial differs)."""
     shift = math.log2(OFF_LIST_PRIOR_FACTOR)
-    rows = con.execute(
+    con.execute(
         f"""
+        create or replace temp table pdpb_candidates as
         with candidates as (
-            select p.uid_l as uid, p.uid_r as target_id, s.status,
+            select p.uid_l as uid, p.uid_r as target_id, s.status, f.nkk,
                    p.match_weight + case when k.jenis in ({_sql_list(OFF_LIST_KINDS)})
                                          then {shift} else 0 end as weight,
-                   f.nik_ok as own_nik
+                   f.nik_ok as own_nik, {_AGREES} as agrees
             from {predictions_table} p
             join ref_reachable_status s on s.uid = p.uid_r
             join ev_kind k on k.uid = p.uid_l
@@ -203,28 +279,71 @@ def _best_candidates(
             where not coalesce(
                 abs(date_diff('day', e.tanggal_lahir, f.tanggal_lahir)) > {DECISIVE_BIRTH_GAP_DAYS}
                 and e.bk_first <> f.bk_first, false)
-        ), scored as (
-            select *, max(weight) over (partition by uid) as best_weight from candidates
-        ), chosen as (
-            select uid, target_id, weight
-            from scored
+        )
+        select *, max(weight) over (partition by uid) as best_weight from candidates
+        """
+    )
+    rows = con.execute(
+        f"""
+        with chosen as (
+            select uid, target_id, nkk, weight, agrees, best_weight
+            from pdpb_candidates
             where weight >= best_weight - {ALIKE_WEIGHT}
             qualify row_number() over (
                 partition by uid order by (status = 'AKTIF') desc, coalesce(own_nik, false) desc,
                     weight desc, target_id
             ) = 1
+        ), relatives as (
+            -- Other people of the chosen record's household close to the best.
+            select c.uid, o.target_id, o.weight, o.agrees,
+                   coalesce(a.tanggal_lahir = b.tanggal_lahir, false) as same_birth_date
+            from chosen c
+            join pdpb_candidates o on o.uid = c.uid and o.target_id <> c.target_id
+                and o.nkk = c.nkk and o.weight >= c.best_weight - {HOUSEHOLD_MARGIN}
+            join ref_reachable a on a.uid = c.target_id
+            join ref_reachable b on b.uid = o.target_id
+            where not {_SAME_PERSON}
+        ), options as (
+            select c.uid, c.target_id, c.weight, c.agrees, true as is_chosen,
+                   exists (select 1 from relatives r where r.uid = c.uid) as has_relatives,
+                   exists (select 1 from relatives r where r.uid = c.uid and r.same_birth_date)
+                       as twins
+            from chosen c
+            union all
+            select r.uid, r.target_id, r.weight, r.agrees, false, true, r.same_birth_date
+            from relatives r
+        ), decided as (
+            -- Without relatives close by, the chosen record. With them, the one
+            -- option that agrees, if exactly one does; else the chosen record,
+            -- for review.
+            select *, count(*) filter (where agrees) over (partition by uid) as agreeing
+            from options
+            qualify case when not has_relatives then is_chosen
+                         when agreeing = 1 then agrees
+                         else is_chosen end
         )
-        -- The NIK checks (an edit distance) only for the chosen candidate:
+        -- The NIK checks (an edit distance) only for the decided candidate:
         -- they decide whether it may be linked, not which one is chosen.
-        select c.uid, c.target_id, 1 / (1 + pow(2, -c.weight)) as probability,
+        select d.uid, d.target_id, 1 / (1 + pow(2, -d.weight)) as probability,
                coalesce({_aliased(DIFFERENT_NIKS_SQL)}, false)
-               or coalesce({_aliased(NIK_CONFLICT_SQL)}, false) as capped
-        from chosen c
-        join ev_frame e on e.uid = c.uid
-        join ref_reachable f on f.uid = c.target_id
+               or coalesce({_aliased(NIK_CONFLICT_SQL)}, false) as nik_conflict,
+               coalesce({_aliased(SERIAL_ONLY_SQL)}, false) as serial_only,
+               d.has_relatives and d.agreeing <> 1 as ambiguous,
+               bool_or(d.twins) over (partition by d.uid) as twins
+        from decided d
+        join ev_frame e on e.uid = d.uid
+        join ref_reachable f on f.uid = d.target_id
         """
     ).fetchall()
-    return {uid: (target_id, prob, capped) for uid, target_id, prob, capped in rows}
+    best = {}
+    for uid, target_id, probability, nik_conflict, serial_only, ambiguous, twins in rows:
+        flag = None
+        if serial_only or (ambiguous and twins):
+            flag = FLAG_TWINS
+        elif ambiguous:
+            flag = FLAG_RELATIVES
+        best[uid] = Candidate(target_id, probability, nik_conflict or ambiguous, flag)
+    return best
 
 
 def _sql_list(values: frozenset[str]) -> str:
@@ -237,14 +356,15 @@ def _aliased(sql: str) -> str:
     return re.sub(r"\b(\w+)_([lr])\b", lambda m: f"{'e' if m[2] == 'l' else 'f'}.{m[1]}", sql)
 
 
-def _decide(
-    probability: float, target_id: str, upper: float, lower: float, capped: bool = False
-) -> Outcome:
-    if probability >= upper and not capped:
-        return Outcome("LINK", target_id, "SPLINK", probability)
+def _decide(candidate: Candidate, upper: float, lower: float) -> Outcome:
+    """LINK at or above `upper` unless capped, NEW below `lower`, otherwise
+    REVIEW with the candidate and its flag."""
+    probability = candidate.probability
+    if probability >= upper and not candidate.capped:
+        return Outcome("LINK", candidate.target_id, "SPLINK", probability)
     if probability < lower:
         return Outcome("NEW", None, "NONE", probability)
-    return Outcome("REVIEW", target_id, "SPLINK", probability)
+    return Outcome("REVIEW", candidate.target_id, "SPLINK", probability, flag=candidate.flag)
 
 
 def _apply_decisions(outcomes: dict[str, Outcome], decisions: pa.Table | None) -> None:
@@ -289,12 +409,17 @@ def _mark_duplicates(
     events: pa.Table, outcomes: dict[str, Outcome], within_pairs: list[tuple[str, str]]
 ) -> None:
     """Same jenis_peristiwa, same person: every event after the first of its
-    group becomes DUPLICATE_EVENT of it."""
+    group becomes DUPLICATE_EVENT of it. A within-period pair whose events
+    were linked to two different records is two people, not one."""
     rows = events.select(["sumber", "event_id", "jenis_peristiwa", "tanggal_peristiwa"]).to_pylist()
     info = {event_uid(r["sumber"], r["event_id"]): r for r in rows}
     groups = _Groups()
     for a, b in within_pairs:
-        if info[a]["jenis_peristiwa"] == info[b]["jenis_peristiwa"]:
+        linked_apart = (
+            outcomes[a].decision == outcomes[b].decision == "LINK"
+            and outcomes[a].target_id != outcomes[b].target_id
+        )
+        if info[a]["jenis_peristiwa"] == info[b]["jenis_peristiwa"] and not linked_apart:
             groups.union(a, b)
     by_target: dict[tuple[str, str], str] = {}
     for uid, outcome in outcomes.items():
@@ -536,8 +661,7 @@ def _link_with_connection(
         if uid in suspects:
             outcomes[uid] = _resolve_suspect(best.get(uid), suspects[uid], nik_ok[uid], upper)
         elif uid in best:
-            target_id, probability, capped = best[uid]
-            outcomes[uid] = _decide(probability, target_id, upper, lower, capped)
+            outcomes[uid] = _decide(best[uid], upper, lower)
         else:
             outcomes[uid] = Outcome("NEW", None, "NONE", 0.0)
 
@@ -545,7 +669,20 @@ def _link_with_connection(
     within = linker.inference.predict_within(
         all_sdf, threshold_match_probability=upper, warning_mode="never"
     )
-    pairs = con.execute(f"select uid_l, uid_r from {within.physical_name}").fetchall()
+    # Two events are one happening reported twice only when nothing tells
+    # their people apart: never two different trusted NIKs (twins turning 17
+    # in one month, each with their own), never two names of one household
+    # that are not the same name (twins, alike-named siblings).
+    pairs = con.execute(
+        f"""select p.uid_l, p.uid_r
+            from {within.physical_name} p
+            join ev_frame e on e.uid = p.uid_l
+            join ev_frame f on f.uid = p.uid_r
+            where not coalesce({_aliased(NIK_CONFLICT_SQL)}, false)
+              and not (coalesce(e.nkk = f.nkk, false)
+                       and not coalesce(e.nama_norm = f.nama_norm
+                                        or e.nama_sorted = f.nama_sorted, false))"""
+    ).fetchall()
     timer.lap("decisions and predict_within")
     return outcomes, pairs
 
