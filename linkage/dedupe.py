@@ -30,7 +30,7 @@ from splink.clustering import cluster_pairwise_predictions_at_threshold
 
 from linkage.link import DECISIVE_BIRTH_GAP_DAYS, _aliased
 from linkage.scoring import PairScorer, write_offline_html
-from linkage.settings import DIFFERENT_NIKS_SQL
+from linkage.settings import DIFFERENT_NIKS_SQL, NIK_CONFLICT_SQL, SERIAL_ONLY_SQL
 
 logger = logging.getLogger(__name__)
 
@@ -78,22 +78,43 @@ def _descending(text: str) -> tuple[int, ...]:
     return tuple(-ord(c) for c in text)
 
 
-# A pair is certain (AUTO) only when, besides scoring at or above the upper
-# threshold, the names agree (Jaro-Winkler >= 0.88 or better) and either the
-# NIK is the same, or the family card is the same and the NIKs differ by at
-# most a typo (or one is missing). Why: a person registered twice keeps their
-# family card, while same-day births in one household (twins) and look-alikes
-# elsewhere (same name and birth date, a NIK of another kecamatan one digit
-# away) score high on everything else; and a shared NIK is proof only when it
-# agrees with both records' own birth date and sex (`nik_ok`), since records
-# carry a relative's or a stranger's NIK (on the Banten-scale list, 8.9 M
-# voters, about 600 same-NIK AUTO pairs were different people before these
-# two conditions: a TMS 2 for any of them would remove a living voter's vote).
+# A pair is certain (AUTO: TMS 2 with nobody looking) only where one person is
+# certainly registered twice, besides scoring at or above the upper threshold:
+# - the same NIK, trusted on both records (it agrees with each record's own
+#   birth date and sex), with the same name after normalisation and the same
+#   birth date; or
+# - one record without a NIK, the same family card, name, birth date and sex,
+#   and no third record of that card close to either (`_HOUSEHOLD_CLOSE_SQL`).
+# Everything else that shares a NIK or a family card is REVIEW. Why: twins
+# share the card, the address, the birth date, usually the sex, and their
+# NIKs differ only in the serial; their names often differ by one letter
+# (RINA / RINI), which a name similarity takes for a typo. Records carry a
+# relative's or a stranger's NIK, so a shared NIK is proof only when it is
+# each record's own and the names are one. Two trusted NIKs that differ in any
+# way are two people unless an operator says otherwise (`capped`).
 CERTAIN_SQL = """
-    p.match_probability >= {upper} and not capped and p.gamma_nama >= 2 and (
-        (p.gamma_nik = 4 and p.niks_own)
-        or (p.gamma_rumah_tangga = 6 and p.gamma_nik in (-1, 2)))
+    p.match_probability >= {upper} and not capped and same_name and same_birth_date and (
+        (p.nik_l = p.nik_r and niks_own)
+        or ((p.nik_l is null or p.nik_r is null) and p.nkk_l = p.nkk_r
+            and coalesce(p.jenis_kelamin_l = p.jenis_kelamin_r, false)))
 """
+# A certain pair of the second kind (one record without a NIK) stays certain
+# only when no third record of the same card scored at or above the lower
+# threshold with either of its records: a twin or an alike-named sibling
+# close by means the record without a NIK could be either of them.
+_HOUSEHOLD_CLOSE_SQL = """
+    update pdpb_dedupe_pairs p set certain = false
+    where certain and (p.nik_l is null or p.nik_r is null) and exists (
+        select 1 from pdpb_dedupe_pairs q
+        where (q.uid_l in (p.uid_l, p.uid_r) or q.uid_r in (p.uid_l, p.uid_r))
+          and not (q.uid_l = p.uid_l and q.uid_r = p.uid_r)
+          and q.nkk_l = p.nkk_l and q.nkk_r = p.nkk_l)
+"""
+# Labelled for the operator: the two records may be twins (a serial-only NIK
+# difference, or one card and birth date under two names).
+TWINS_SQL = f"""coalesce({_aliased(SERIAL_ONLY_SQL)}, false)
+    or (coalesce(e.nkk = f.nkk and e.tanggal_lahir = f.tanggal_lahir, false)
+        and not coalesce(e.nama_norm = f.nama_norm or e.nama_sorted = f.nama_sorted, false))"""
 
 # A pair that is not certain is worth an operator's time only when the two
 # records share an identity number: the same NIK or the same family card (a
@@ -101,10 +122,9 @@ CERTAIN_SQL = """
 # else above the lower threshold is a look-alike: on the seed-7 province 853
 # such pairs (same name and birth date in another family, or a neighbour whose
 # address reads alike), not one of them a duplicate.
-ANCHORED_SQL = "p.gamma_nik = 4 or p.gamma_rumah_tangga = 6"
+ANCHORED_SQL = "p.nik_l = p.nik_r or p.nkk_l = p.nkk_r"
 # So every proposal, AUTO (CERTAIN_SQL) or REVIEW (ANCHORED_SQL), is a pair
-# with the same NIK (gamma_nik 4) or the same family card (gamma_rumah_tangga
-# 6), and only such pairs are scored: the link stage's wider rules (same birth
+# with the same NIK or the same family card, and only such pairs are scored: the link stage's wider rules (same birth
 # date and first name, same name and birth year in the kab/kota) would score
 # a great many look-alike pairs in a province's list to propose none of them.
 SAME_NIK, SAME_NKK = 'l."nik" = r."nik"', 'l."nkk" = r."nkk"'
@@ -190,8 +210,14 @@ def _scored_pairs(
         con.execute(
             f"""{verb}
                 with p as (
-                    select p.*, coalesce({_aliased(DIFFERENT_NIKS_SQL)}, false) as capped,
-                           e.nik_ok and f.nik_ok as niks_own
+                    select p.*,
+                           coalesce({_aliased(DIFFERENT_NIKS_SQL)}, false)
+                           or coalesce({_aliased(NIK_CONFLICT_SQL)}, false) as capped,
+                           coalesce(e.nik_ok and f.nik_ok, false) as niks_own,
+                           coalesce(e.nama_norm = f.nama_norm
+                                    or e.nama_sorted = f.nama_sorted, false) as same_name,
+                           coalesce(e.tanggal_lahir = f.tanggal_lahir, false) as same_birth_date,
+                           {TWINS_SQL} as twins
                     from {predictions.physical_name} p
                     join pdpb_dedupe_part e on e.uid = p.uid_l
                     join pdpb_dedupe_part f on f.uid = p.uid_r
@@ -207,6 +233,7 @@ def _scored_pairs(
         )
         predictions.drop_table_from_database_and_remove_from_cache()
     con.execute("drop table pdpb_dedupe_part")
+    con.execute(_HOUSEHOLD_CLOSE_SQL)
     return "pdpb_dedupe_pairs"
 
 

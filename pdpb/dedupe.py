@@ -244,10 +244,16 @@ select p.cluster_id, p.dpid, p.survivor_dpid, p.match_probability,
        core.mask_nik(g.nkk) as nkk_g, core.mask_nik(b.nkk) as nkk_b,
        g.nik is not null and g.nik = b.nik as nik_sama,
        g.nkk is not null and g.nkk = b.nkk as nkk_sama,
+       -- two people until an operator says otherwise (docs/dedupe.md)
+       (left(g.nik, 12) = left(b.nik, 12) and g.nik <> b.nik)
+       or (g.nkk = b.nkk and g.tanggal_lahir = b.tanggal_lahir
+           and coalesce(fg.nama_norm <> fb.nama_norm, g.nama <> b.nama)) as kembar,
        {side_by_side}
 from core.dedupe_proposals p
 join core.voters g on g.dpid = p.dpid
 join core.voters b on b.dpid = p.survivor_dpid
+left join core.name_forms fg on fg.nama = g.nama
+left join core.name_forms fb on fb.nama = b.nama
 where p.decision = 'REVIEW' and p.applied_period is null
   and g.status = 'AKTIF' and b.status = 'AKTIF'
 order by p.cluster_id, p.dpid
@@ -359,7 +365,11 @@ def _export_rows(
             if r["match_probability"] is None
             else round(r["match_probability"], 4),
             "ALASAN_BERTAHAN": _survivor_reason(r, nik_ok),
-            "CATATAN_SISTEM": "; ".join(others) or None,
+            "CATATAN_SISTEM": "; ".join(
+                (["kemungkinan kembar: dua orang kecuali terbukti sama"] if r["kembar"] else [])
+                + others
+            )
+            or None,
             "NIK_GANDA": r["nik_g"],
             "NIK_BERTAHAN": r["nik_b"],
             "NIK_SAMA": yes_no(r["nik_sama"]),
@@ -527,6 +537,21 @@ def evaluate_dedupe(settings: Settings, truth_dir: Path) -> dict:
     auto, review = by_decision.get("AUTO", set()), by_decision.get("REVIEW", set())
     accepted = auto | by_decision.get("SAMA", set())
 
+    from pdpb.evaluation import TruthPersons, count_by_relation
+
+    # An accepted pair (AUTO, or SAMA by an operator) that is not one person
+    # registered twice removes a living voter's record: a wrongful TMS 2. The
+    # REVIEW pairs that are two people are counted by relation too (the
+    # operators' work, e.g. twins).
+    wrong = sorted(tuple(sorted(p)) for p in accepted - truth)
+    not_one_person = sorted(tuple(sorted(p)) for p in review - truth)
+    index = TruthPersons(truth_dir, {d for p in wrong + not_one_person for d in p}, set())
+
+    def related(a: str, b: str) -> str:
+        return index.relation(index.person_of_dpid.get(a), b)
+
+    by_relation = count_by_relation([related(a, b) for a, b in wrong])
+
     def precision(pairs: set) -> float:
         return round(len(pairs & truth) / len(pairs), 4) if pairs else 1.0
 
@@ -546,10 +571,15 @@ def evaluate_dedupe(settings: Settings, truth_dir: Path) -> dict:
         "accepted_precision": precision(accepted),
         "accepted_recall": recall(accepted),
         "beda": len(by_decision.get("BEDA", set())),
+        "wrongful_tms": len(wrong),
+        "wrongful_tms_by_relation": by_relation,
+        "review_by_relation": count_by_relation([related(a, b) for a, b in not_one_person]),
     }
 
 
 def format_evaluation(result: dict) -> str:
+    from pdpb.evaluation import format_relations
+
     rows = [
         ("pasangan ganda (kebenaran)", result["truth_pairs"]),
         ("AUTO", result["auto"]),
@@ -562,6 +592,9 @@ def format_evaluation(result: dict) -> str:
         ("AUTO + SAMA precision", f"{result['accepted_precision']:.4f}"),
         ("AUTO + SAMA recall", f"{result['accepted_recall']:.4f}"),
         ("BEDA", result["beda"]),
+        ("TMS 2 salah (AUTO + SAMA bukan ganda)", result["wrongful_tms"]),
+        ("TMS 2 salah per hubungan", format_relations(result["wrongful_tms_by_relation"])),
+        ("REVIEW bukan ganda per hubungan", format_relations(result["review_by_relation"])),
     ]  # fmt: skip
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)

@@ -196,6 +196,14 @@ def _explained(
         return reasons
 
 
+# The link stage's flags in the operators' words.
+FLAG_WORDS = {
+    "NIK_MISUSE_SUSPECTED": "NIK dipakai orang lain?",
+    "KEMUNGKINAN_KEMBAR": "kemungkinan kembar: pastikan orang yang dimaksud",
+    "KELUARGA_MIRIP": "anggota keluarga mirip: pastikan orang yang dimaksud",
+}
+
+
 def _export_rows(queue: list[dict], reasons: dict[tuple[str, str], dict]) -> list[dict]:
     rows = []
     for r in queue:
@@ -210,9 +218,7 @@ def _export_rows(queue: list[dict], reasons: dict[tuple[str, str], dict]) -> lis
             "PROBABILITAS": None
             if r["match_probability"] is None
             else round(r["match_probability"], 4),
-            "CATATAN_SISTEM": "NIK dipakai orang lain?"
-            if r["flag"] == "NIK_MISUSE_SUSPECTED"
-            else r["flag"],
+            "CATATAN_SISTEM": FLAG_WORDS.get(r["flag"], r["flag"]),
             "NIK_PERISTIWA": r["nik_e"],
             "NIK_PEMILIH": r["nik_c"],
             "NIK_SAMA": yes_no(r["nik_sama"]),
