@@ -172,8 +172,12 @@ def cmd_dedupe_import(args: argparse.Namespace) -> int:
 
 def cmd_dedupe_evaluate(args: argparse.Namespace) -> int:
     from pdpb.dedupe import evaluate_dedupe, format_evaluation
+    from pdpb.evaluation import refuse_wrongful_tms
 
-    print(format_evaluation(evaluate_dedupe(_settings(args), Path(args.truth))))
+    result = evaluate_dedupe(_settings(args), Path(args.truth))
+    print(format_evaluation(result))
+    if args.strict:
+        refuse_wrongful_tms("dedupe", result["wrongful_tms"], result["wrongful_tms_by_relation"])
     return 0
 
 
@@ -197,10 +201,16 @@ def cmd_linkage_train(args: argparse.Namespace) -> int:
 
 
 def cmd_linkage_evaluate(args: argparse.Namespace) -> int:
-    from pdpb.evaluation import evaluate, format_table
+    from pdpb.evaluation import evaluate, format_table, refuse_wrongful_tms
 
-    print(format_table(evaluate(_settings(args), Path(args.truth), args.period)))
+    result = evaluate(_settings(args), Path(args.truth), args.period)
+    print(format_table(result))
+    if args.strict:
+        refuse_wrongful_tms("linkage", result["wrongful_tms"], result["wrongful_tms_by_relation"])
     return 0
+
+
+STRICT_HELP = "exit non-zero when any wrongful TMS is found (for benchmarks and CI)"
 
 
 def _add_review_and_linkage(sub: argparse._SubParsersAction) -> None:
@@ -233,6 +243,7 @@ def _add_review_and_linkage(sub: argparse._SubParsersAction) -> None:
     d.set_defaults(func=cmd_dedupe_import)
     d = dsub.add_parser("evaluate", help="score the proposals against a generator's truth")
     d.add_argument("--truth", default="truth", help="the generator's truth/ folder")
+    d.add_argument("--strict", action="store_true", help=STRICT_HELP)
     d.set_defaults(func=cmd_dedupe_evaluate)
 
     linkage = sub.add_parser("linkage", help="retrain or evaluate the Splink model")
@@ -244,6 +255,7 @@ def _add_review_and_linkage(sub: argparse._SubParsersAction) -> None:
     p = lsub.add_parser("evaluate", help="score the warehouse's links against a generator's truth")
     p.add_argument("--truth", default="truth", help="the generator's truth/ folder")
     p.add_argument("--period", help="one period YYYY-MM (default: every period run)")
+    p.add_argument("--strict", action="store_true", help=STRICT_HELP)
     p.set_defaults(func=cmd_linkage_evaluate)
 
 

@@ -11,7 +11,10 @@ the configured thresholds. A TMS on the right person's other record (someone
 registered twice) is counted apart: no one loses a vote, but that person's
 other record stays on the list. A precision-recall curve over the stored
 match probabilities is written as a self-contained SVG to
-`<home>/reports/evaluation/`.
+`<home>/reports/evaluation/`. Every wrong link and wrongful TMS is counted by
+the relation it confused (`truth_relations`): twin, sibling, parent/child,
+spouse, other family or unrelated, so that a rule is judged by what it does
+to the people it could wrongly remove.
 """
 
 from __future__ import annotations
@@ -48,10 +51,111 @@ def _read_csv(path: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
+# How two true persons are related, in the order evaluations print them.
+RELATIONS = ("kembar", "saudara", "orang_tua_anak", "pasangan", "keluarga_lain", "tidak_terkait")
+_PARENTS = {"KEPALA", "PASANGAN"}
+
+
+def relation(a: dict, b: dict) -> str:
+    """The relation of two rows of the truth's persons.csv (person_id,
+    household_id, hubungan, kembar_dengan): twins (or triplets) by the
+    generator's own record; within one household, siblings (two children),
+    parent and child (the head or spouse with a child, the head's parent with
+    the head), spouses (head and spouse, or the head's two parents), other
+    family (e.g. a grandparent and grandchild); else unrelated."""
+    if a["person_id"] == b["person_id"]:
+        raise ValueError(f"person {a['person_id']} compared with itself")
+    twins = (a.get("kembar_dengan") or "").split(";")
+    if b["person_id"] in twins:
+        return "kembar"
+    if a["household_id"] != b["household_id"]:
+        return "tidak_terkait"
+    roles = {a["hubungan"], b["hubungan"]}
+    if roles == {"ANAK"}:
+        return "saudara"
+    if len(roles) == 2 and "ANAK" in roles and roles & _PARENTS:
+        return "orang_tua_anak"
+    if roles == {"ORANG_TUA", "KEPALA"}:
+        return "orang_tua_anak"
+    if roles == _PARENTS or roles == {"ORANG_TUA"}:
+        return "pasangan"
+    return "keluarga_lain"
+
+
+class TruthPersons:
+    """The persons of a truth folder that some wrong decisions involve, and the
+    person behind each record of the initial list. A province's truth has
+    millions of persons and records: only the rows asked for are kept."""
+
+    def __init__(self, truth_dir: Path, dpids: set[str], persons: set[str]) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as pv
+
+        self.person_of_dpid: dict[str, str] = {}
+        self.persons: dict[str, dict] = {}
+        if not dpids and not persons:
+            return
+        strings = pv.ConvertOptions(column_types={"dpid": pa.string(), "person_id": pa.string()})
+        voters = pv.read_csv(
+            Path(truth_dir) / "voters.csv",
+            convert_options=pv.ConvertOptions(
+                include_columns=["dpid", "person_id"], column_types=strings.column_types
+            ),
+        )
+        voters = voters.filter(pc.is_in(voters["dpid"], pa.array(sorted(dpids), pa.string())))
+        self.person_of_dpid = dict(
+            zip(voters["dpid"].to_pylist(), voters["person_id"].to_pylist(), strict=True)
+        )
+        wanted = persons | set(self.person_of_dpid.values())
+        path = Path(truth_dir) / "persons.csv"
+        with path.open(newline="", encoding="utf-8") as fh:
+            header = next(csv.reader(fh))
+        # kembar_dengan is absent from truth written before twins were named
+        columns = [
+            c for c in ("person_id", "household_id", "hubungan", "kembar_dengan") if c in header
+        ]
+        table = pv.read_csv(
+            path,
+            convert_options=pv.ConvertOptions(
+                include_columns=columns, column_types={c: pa.string() for c in columns}
+            ),
+        )
+        table = table.filter(pc.is_in(table["person_id"], pa.array(sorted(wanted), pa.string())))
+        self.persons = {r["person_id"]: r for r in table.to_pylist()}
+
+    def relation(
+        self, person: str | None, dpid: str | None = None, other: str | None = None
+    ) -> str:
+        """Relation of `person` to the person of record `dpid` (or to `other`)."""
+        other = other if other is not None else self.person_of_dpid.get(dpid or "")
+        if person is None or other is None or person not in self.persons:
+            return "tidak_terkait"
+        if other == person:
+            return "orang_sama"
+        if other not in self.persons:
+            return "tidak_terkait"
+        return relation(self.persons[person], self.persons[other])
+
+
+def count_by_relation(relations: list[str]) -> dict[str, int]:
+    """Counts per relation, every relation listed (zeros included)."""
+    counts = dict.fromkeys(RELATIONS, 0)
+    for r in relations:
+        counts[r] = counts.get(r, 0) + 1
+    return counts
+
+
+def format_relations(counts: dict[str, int]) -> str:
+    shown = [f"{k.replace('_', ' ')} {v}" for k, v in counts.items() if v]
+    return ", ".join(shown) or "-"
+
+
 def _warehouse(
     settings: Settings, period: str | None
-) -> tuple[list[Link], dict[str, tuple], list[tuple]]:
-    """(matches, future voter -> creating event, TMS changes) of the period(s)."""
+) -> tuple[list[Link], dict[str, tuple], list[tuple], dict[tuple[str, str], str]]:
+    """(matches, future voter -> creating event, TMS changes, dedupe
+    (cluster, dpid) -> survivor) of the period(s)."""
     if not settings.warehouse_path.exists():
         raise PdpbError(f"home {settings.home} has no warehouse: run a period first")
     where = "where period = ?" if period else ""
@@ -77,11 +181,17 @@ def _warehouse(
             f"{'and' if period else 'where'} change_type = 'TMS'",
             params,
         ).fetchall()
+        survivors = {
+            (c, d): s
+            for c, d, s in con.execute(
+                "select cluster_id, dpid, survivor_dpid from core.dedupe_proposals"
+            ).fetchall()
+        }
     finally:
         con.close()
     if not matches:
         raise PdpbError(f"no linked events in {settings.home}{' for ' + period if period else ''}")
-    return matches, futures, tms
+    return matches, futures, tms, survivors
 
 
 def _truth_persons(truth_dir: Path) -> tuple[dict, dict]:
@@ -188,9 +298,10 @@ def pairwise_scores(
 
 
 def evaluate(settings: Settings, truth_dir: Path, period: str | None = None) -> dict:
-    """Pairwise scores of the stored links against the truth; writes the PR chart."""
+    """Pairwise scores of the stored links against the truth, wrong links and
+    wrongful TMS by the relation they confused; writes the PR chart."""
     truth_dir = Path(truth_dir)
-    matches, futures, tms = _warehouse(settings, period)
+    matches, futures, tms, survivors = _warehouse(settings, period)
     truth, person_of = _truth_persons(truth_dir)
     scores, judged, wrong = pairwise_scores(matches, truth, futures, person_of)
     positives = scores["true_pairs"]
@@ -205,10 +316,15 @@ def evaluate(settings: Settings, truth_dir: Path, period: str | None = None) -> 
     ]
     curve = [(th, *_precision_recall(scored, positives, th)) for th in CURVE_THRESHOLDS]
     chart = _write_chart(settings, curve, period)
+    links_by_relation, tms_by_relation = _relations(
+        truth_dir, truth, futures, person_of, wrong, wrongful_tms, survivors
+    )
     return {
         "period": period or "all",
         **scores,
+        "wrong_links_by_relation": links_by_relation,
         "wrongful_tms": len(wrongful_tms),
+        "wrongful_tms_by_relation": tms_by_relation,
         "tms_other_record": len(other_record_tms),
         "review": sum(m.decision == "REVIEW" for m in matches),
         "review_share": round(sum(m.decision == "REVIEW" for m in matches) / len(matches), 4),
@@ -217,8 +333,50 @@ def evaluate(settings: Settings, truth_dir: Path, period: str | None = None) -> 
         "wrong_examples": [
             f"{m.period} {m.sumber}|{m.event_id} -> {m.target_id}" for m in wrong[:5]
         ],
+        "wrongful_tms_examples": [
+            f"{p} {s}|{e} -> {d} (TMS {c})" for p, s, e, d, c in wrongful_tms[:5]
+        ],
         "chart": str(chart),
     }
+
+
+def _relations(
+    truth_dir: Path,
+    truth: dict,
+    futures: dict,
+    person_of: dict,
+    wrong: list[Link],
+    wrongful_tms: list[tuple],
+    survivors: dict[tuple[str, str], str],
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Counts by relation of the wrong links (the event's person and the
+    linked record's) and of the wrongful TMS (the event's person and the
+    removed record's; for dedupe's TMS 2, the removed record's and its
+    survivor's)."""
+    # (person, record dpid or None, other person or None), related as
+    # TruthPersons.relation relates them
+    link_pairs = []
+    for m in wrong:
+        person = truth.get((m.period, m.sumber, m.event_id), (None,))[0]
+        creator = futures.get(m.target_id)
+        other = person_of.get(creator) if creator else None
+        link_pairs.append((person, None if creator else m.target_id, other))
+    dedupe = [(d, survivors.get((e, d))) for _, s, e, d, _ in wrongful_tms if s == "DEDUPE"]
+    events = [
+        (truth.get((p, s, e), (None,))[0], d) for p, s, e, d, _ in wrongful_tms if s != "DEDUPE"
+    ]
+    dpids = {d for _, d, _ in link_pairs if d} | {d for _, d in events}
+    dpids |= {d for pair in dedupe for d in pair if d}
+    persons = {p for p, _, _ in link_pairs if p} | {o for _, _, o in link_pairs if o}
+    persons |= {p for p, _ in events if p}
+    index = TruthPersons(truth_dir, dpids, persons)
+    tms_relations = [index.relation(p, d) for p, d in events] + [
+        index.relation(index.person_of_dpid.get(d), survivor) for d, survivor in dedupe
+    ]
+    return (
+        count_by_relation([index.relation(*x) for x in link_pairs]),
+        count_by_relation(tms_relations),
+    )
 
 
 def _creators_by_person(futures: dict, person_of: dict) -> dict[str, set]:
@@ -238,6 +396,15 @@ def _future_of(link: Link, person: str, creators: dict[str, set]) -> bool:
     return bool(creators.get(person, set()) - {(link.sumber, link.event_id)})
 
 
+def refuse_wrongful_tms(what: str, count: int, by_relation: dict[str, int]) -> None:
+    """`--strict`: any wrongful TMS is a failure, stated in one line."""
+    if count:
+        raise PdpbError(
+            f"{count} wrongful TMS in the {what} evaluation ({format_relations(by_relation)}): "
+            "living voters would lose their vote"
+        )
+
+
 def format_table(result: dict) -> str:
     rows = [
         ("periode", result["period"]),
@@ -248,11 +415,14 @@ def format_table(result: dict) -> str:
         ("recall bila review diputuskan", f"{result['recall_if_review_decided']:.4f}"),
         ("F1", f"{result['f1']:.4f}"),
         ("tautan salah", result["wrongful_links"]),
+        ("tautan salah per hubungan", format_relations(result["wrong_links_by_relation"])),
         ("TMS salah", result["wrongful_tms"]),
+        ("TMS salah per hubungan", format_relations(result["wrongful_tms_by_relation"])),
         ("TMS di rekaman ganda lain", result["tms_other_record"]),
         ("review", f"{result['review']} ({result['review_share']:.2%})"),
         ("ambang", f"atas {result['upper']}, bawah {result['lower']}"),
         ("grafik", result["chart"]),
+        *(("contoh TMS salah", x) for x in result["wrongful_tms_examples"]),
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
