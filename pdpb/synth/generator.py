@@ -32,9 +32,15 @@ from pdpb.synth.landing import assign_event_ids, render_rows, write_period
 from pdpb.synth.names import build_vocab
 from pdpb.synth.population import (
     ALIVE,
+    JOB_SIPIL,
+    KAWIN_B,
+    REL_CHILD,
     Population,
     assign_nik_serials,
     build_households,
+    plant_twins,
+    seventeenth_birthday,
+    to_days,
     ymd,
 )
 from pdpb.synth.regions import Regions, load_regions
@@ -82,7 +88,10 @@ def generate(
     y, m = parse_period(start)
     ref = date(y, m, 1) - timedelta(days=1)  # the initial list is the state at the previous cut-off
 
-    pop = _population(voters, regions, vocab, ref, rngs[1])
+    months = [start]
+    while len(months) < periods:
+        months.append(next_period(months[-1]))
+    pop = _population(voters, regions, vocab, ref, rngs[1], months)
     _progress(t0, f"population: {len(pop):,} people")
     listed = listable(pop, ref)
     n_base = int(listed.sum())
@@ -189,7 +198,7 @@ def locals_for_manifest(
 
 
 def _population(
-    voters: int, regions: Regions, vocab, ref: date, rng: np.random.Generator
+    voters: int, regions: Regions, vocab, ref: date, rng: np.random.Generator, months: list[str]
 ) -> Population:
     """Households until the listed count reaches the target, then trimmed to it."""
     target = round(voters / (1 + DUPLICATE_SHARE)) - max(2, round(voters * MINOR_SHARE))
@@ -206,11 +215,81 @@ def _population(
     per_hh = np.bincount(pop.hh, weights=listable(pop, ref))
     last_hh = int(np.searchsorted(np.cumsum(per_hh), target))
     pop.keep(np.flatnonzero(pop.hh <= last_hh))
+    _plant_twins(pop, regions, vocab, ref, rng, months)
     pop.nik = assign_nik_serials(pop.nik)
     heads = np.flatnonzero(pop.member == 0)
     hh_nkk = assign_nik_serials(pop.nkk[heads])
     pop.nkk = hh_nkk[np.searchsorted(pop.hh[heads], pop.hh)]
     return pop
+
+
+# Twin pairs a province has at least, so that a small one meets every twin hard
+# case: voter pairs for the deaths and marriages of each period, and one pair
+# turning 17 in each period's month. Larger provinces draw more than enough.
+TWIN_VOTER_PAIRS_PER_PERIOD = 3
+TWIN_VOTER_PAIRS_EXTRA = 2
+
+
+def _plant_twins(
+    pop: Population, regions: Regions, vocab, ref: date, rng: np.random.Generator, months: list[str]
+) -> None:
+    """Turn a few households' last two children into twins where too few were drawn."""
+    n = len(pop)
+    nxt = np.minimum(np.arange(n) + 1, n - 1)
+    last_two = (
+        (pop.rel == REL_CHILD)
+        & (pop.rel[nxt] == REL_CHILD)
+        & (pop.hh[nxt] == pop.hh)
+        & (np.r_[pop.hh[1:], -1] != np.r_[pop.hh[2:], -1, -1])  # the next row is the last member
+    )
+    twin_hh = np.zeros(int(pop.hh.max()) + 1, bool)
+    twin_hh[pop.hh[pop.twin]] = True
+    ok = (pop.kawin == KAWIN_B) & (pop.job == JOB_SIPIL) & ~pop.revoked & (pop.death == ALIVE)
+    free = last_two & ~twin_hh[pop.hh] & ~pop.junior & ok & ok[nxt]
+    first_twin = np.flatnonzero(pop.twin & (pop.hh[nxt] == pop.hh) & pop.twin[nxt])
+    first_twin = first_twin[~np.isin(first_twin - 1, first_twin)]
+    ref_day = to_days(ref)
+    age = (ref_day - pop.birth) / 365.25
+    listed = listable(pop, ref)
+    kec_digits = regions.kec_digits()
+
+    voter_pairs = int((listed[first_twin] & listed[first_twin + 1]).sum())
+    want = TWIN_VOTER_PAIRS_PER_PERIOD * len(months) + TWIN_VOTER_PAIRS_EXTRA - voter_pairs
+    adults = np.flatnonzero(free & (age >= 20) & (age < 40) & (age[nxt] >= 20) & (age[nxt] < 40))
+    if want > 0 and len(adults):
+        chosen = np.sort(rng.choice(adults, min(want, len(adults)), replace=False))
+        plant_twins(pop, chosen, pop.birth[chosen], ref, kec_digits, vocab, rng)
+        free[chosen] = free[chosen - 1] = free[chosen + 1] = False
+
+    bday = seventeenth_birthday(pop.birth)
+    for month in months:
+        first_day, last_day = (to_days(d) for d in period_bounds(month))
+        turning = (bday[first_twin] >= first_day) & (bday[first_twin] <= last_day)
+        if (turning & ok[first_twin] & ok[first_twin + 1]).any():
+            continue
+        teens = np.flatnonzero(free & (age >= 12) & (age < 22) & (age[nxt] >= 12) & (age[nxt] < 22))
+        if not len(teens):
+            continue
+        chosen = teens[int(rng.integers(len(teens)))]
+        y, m = parse_period(month)
+        born = to_days(date(y - 17, m, int(rng.integers(1, 29))))
+        plant_twins(pop, np.array([chosen]), np.array([born]), ref, kec_digits, vocab, rng)
+        free[chosen - 1 : chosen + 2] = False
+
+
+def _twin_partners(pop: Population) -> dict[int, str]:
+    """person -> the `;`-separated ids of their twins (or triplets)."""
+    rows = np.flatnonzero(pop.twin)
+    out: dict[int, str] = {}
+    if not len(rows):
+        return out
+    # Rows of a household are contiguous and households ascend, so groups are runs.
+    starts = np.r_[0, np.flatnonzero(np.diff(pop.hh[rows])) + 1]
+    for group in np.split(rows, starts[1:]):
+        ids = group.tolist()
+        for person in ids:
+            out[person] = ";".join(str(x) for x in ids if x != person)
+    return out
 
 
 def _resolve_future(ls: ListState) -> None:
@@ -392,11 +471,15 @@ def _write_persons(
     """The true people (identity at the start, or when they moved in)."""
     kec = np.array(regions.kec_code + [""], dtype=object)
     place_arr = np.array(places, dtype=object)
+    partners = _twin_partners(pop)
     with path.open("wb" if header else "ab") as fh:
         for s in range(0, len(idx), PERSON_CHUNK):
             part = idx[s : s + PERSON_CHUNK]
             ident = render_identity(pop, part, regions, vocab, place_arr)
             death = pop.death[part]
+            kembar_dengan = np.full(len(part), "", dtype=object)
+            twins = np.flatnonzero(pop.twin[part])
+            kembar_dengan[twins] = [partners[p] for p in part[twins].tolist()]
             cols = {
                 "person_id": digits(part),
                 "household_id": digits(pop.hh[part]),
@@ -411,6 +494,7 @@ def _write_persons(
                     pa.array(fmt_dates(np.minimum(death, 10**6), "iso"), pa.string()),
                 ),
                 "kembar": _bools(pop.twin[part]),
+                "kembar_dengan": kembar_dengan.tolist(),
                 "nama_sama_ayah": _bools(pop.junior[part]),
                 "kode_wilayah_asal": pop.origin_desa[part].tolist(),
                 "periode_masuk": [joined] * len(part),
