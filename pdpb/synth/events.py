@@ -164,6 +164,10 @@ class PeriodSimulator:
         self.age = (self.cut_day - self.pop.birth) / 365.25
         self.alive = self.pop.death > self.cut_day
         self.used = np.zeros(len(self.pop), bool)
+        # Twins turning 17 soon after the cut-off get no event now: next period
+        # they register together (a small province may have only one such pair).
+        soon = self.bday[self.twin_rows]
+        self.used[self.twin_rows[(soon > self.cut_day) & (soon <= self.cut_day + 62)]] = True
         self.events: list[Event] = []
         self.promotions: list[dict] = []
         self.spent: dict[str, int] = {}

@@ -35,9 +35,11 @@ from pdpb.synth.population import (
     JOB_SIPIL,
     KAWIN_B,
     REL_CHILD,
+    REL_HEAD,
     Population,
     assign_nik_serials,
     build_households,
+    name_after_father,
     plant_twins,
     seventeenth_birthday,
     to_days,
@@ -215,7 +217,7 @@ def _population(
     per_hh = np.bincount(pop.hh, weights=listable(pop, ref))
     last_hh = int(np.searchsorted(np.cumsum(per_hh), target))
     pop.keep(np.flatnonzero(pop.hh <= last_hh))
-    _plant_twins(pop, regions, vocab, ref, rng, months)
+    _plant_family_cases(pop, regions, vocab, ref, rng, months)
     pop.nik = assign_nik_serials(pop.nik)
     heads = np.flatnonzero(pop.member == 0)
     hh_nkk = assign_nik_serials(pop.nkk[heads])
@@ -223,17 +225,21 @@ def _population(
     return pop
 
 
-# Twin pairs a province has at least, so that a small one meets every twin hard
-# case: voter pairs for the deaths and marriages of each period, and one pair
-# turning 17 in each period's month. Larger provinces draw more than enough.
+# Twin pairs and namesake fathers and sons a province has at least, so that a
+# small one meets every family hard case: listed pairs for the deaths and
+# marriages of each period, and one twin pair turning 17 in each period's month.
+# Larger provinces draw more than enough.
 TWIN_VOTER_PAIRS_PER_PERIOD = 3
 TWIN_VOTER_PAIRS_EXTRA = 2
+NAMESAKE_PAIRS_PER_PERIOD = 2
+NAMESAKE_PAIRS_EXTRA = 1
 
 
-def _plant_twins(
+def _plant_family_cases(
     pop: Population, regions: Regions, vocab, ref: date, rng: np.random.Generator, months: list[str]
 ) -> None:
-    """Turn a few households' last two children into twins where too few were drawn."""
+    """Turn a few households' children into twins, or a son into his father's
+    namesake, where too few were drawn."""
     n = len(pop)
     nxt = np.minimum(np.arange(n) + 1, n - 1)
     last_two = (
@@ -275,6 +281,29 @@ def _plant_twins(
         born = to_days(date(y - 17, m, int(rng.integers(1, 29))))
         plant_twins(pop, np.array([chosen]), np.array([born]), ref, kec_digits, vocab, rng)
         free[chosen - 1 : chosen + 2] = False
+
+    # A listed eldest son of a listed father, outside households with twins.
+    heads = np.flatnonzero(pop.rel == REL_HEAD)
+    first_child = (pop.rel == REL_CHILD) & (pop.rel[np.maximum(np.arange(n) - 1, 0)] != REL_CHILD)
+    head_of = np.zeros(n, np.int64)
+    head_of[first_child] = heads[
+        np.searchsorted(heads, np.flatnonzero(first_child), side="right") - 1
+    ]
+    listed = listable(pop, ref)
+    namesakes = pop.junior & (pop.rel == REL_CHILD) & listed & listed[head_of]
+    want = NAMESAKE_PAIRS_PER_PERIOD * len(months) + NAMESAKE_PAIRS_EXTRA - int(namesakes.sum())
+    twin_hh[pop.hh[pop.twin]] = True
+    sons = np.flatnonzero(
+        first_child
+        & (pop.sex == 0)
+        & ~pop.junior
+        & ~twin_hh[pop.hh]
+        & listed
+        & listed[head_of]
+        & (pop.sex[head_of] == 0)
+    )
+    if want > 0 and len(sons):
+        name_after_father(pop, np.sort(rng.choice(sons, min(want, len(sons)), replace=False)))
 
 
 def _twin_partners(pop: Population) -> dict[int, str]:

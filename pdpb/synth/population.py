@@ -374,17 +374,20 @@ def build_households(
     year_of = pop.birth.astype("datetime64[D]").astype("datetime64[Y]")
     first_sib = first_sib[year_of[first_sib] != year_of[first_sib + 1]]
     name_alike(pop, first_sib, np.full(len(first_sib), 2), vocab, rng)
-    # A son named after his father: same given names, a different birth date.
-    son = ch & junior[hh] & (sex == 0) & (child_rank == 0)
-    heads = np.flatnonzero(rel == REL_HEAD)
-    head_of = heads[np.searchsorted(heads, np.flatnonzero(son), side="right") - 1]
+    name_after_father(pop, np.flatnonzero(ch & junior[hh] & (sex == 0) & (child_rank == 0)))
+    return pop
+
+
+def name_after_father(pop: Population, son: np.ndarray) -> None:
+    """A son named after his father (the head): same given names, a different birth date."""
+    heads = np.flatnonzero(pop.rel == REL_HEAD)
+    head_of = heads[np.searchsorted(heads, son, side="right") - 1]
     for col in ("g1", "g2", "pre"):
         getattr(pop, col)[son] = getattr(pop, col)[head_of]
     pop.patr[son] = -1
     pop.binb[son] = -1
     pop.junior[son] = True
     pop.junior[head_of] = True
-    return pop
 
 
 def default_birth_date(birth: np.ndarray, july: np.ndarray) -> np.ndarray:
