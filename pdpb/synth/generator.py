@@ -239,69 +239,79 @@ def _plant_family_cases(
     pop: Population, regions: Regions, vocab, ref: date, rng: np.random.Generator, months: list[str]
 ) -> None:
     """Turn a few households' children into twins, or a son into his father's
-    namesake, where too few were drawn."""
-    n = len(pop)
-    nxt = np.minimum(np.arange(n) + 1, n - 1)
-    last_two = (
-        (pop.rel == REL_CHILD)
-        & (pop.rel[nxt] == REL_CHILD)
-        & (pop.hh[nxt] == pop.hh)
-        & (np.r_[pop.hh[1:], -1] != np.r_[pop.hh[2:], -1, -1])  # the next row is the last member
-    )
-    twin_hh = np.zeros(int(pop.hh.max()) + 1, bool)
-    twin_hh[pop.hh[pop.twin]] = True
-    ok = (pop.kawin == KAWIN_B) & (pop.job == JOB_SIPIL) & ~pop.revoked & (pop.death == ALIVE)
-    free = last_two & ~twin_hh[pop.hh] & ~pop.junior & ok & ok[nxt]
-    first_twin = np.flatnonzero(pop.twin & (pop.hh[nxt] == pop.hh) & pop.twin[nxt])
-    first_twin = first_twin[~np.isin(first_twin - 1, first_twin)]
+    namesake, where too few were drawn. Works on index arrays of households and
+    pairs, not on columns of the population's size: at province scale this runs
+    while the population is the largest thing in memory."""
     ref_day = to_days(ref)
-    age = (ref_day - pop.birth) / 365.25
-    listed = listable(pop, ref)
     kec_digits = regions.kec_digits()
+    listed = listable(pop, ref)
+
+    def fit(rows: np.ndarray) -> np.ndarray:
+        return (
+            (pop.kawin[rows] == KAWIN_B)
+            & (pop.job[rows] == JOB_SIPIL)
+            & ~pop.revoked[rows]
+            & (pop.death[rows] == ALIVE)
+        )
+
+    def aged(rows: np.ndarray, lo: float, hi: float) -> np.ndarray:
+        age = (ref_day - pop.birth[rows]) / 365.25
+        return (age >= lo) & (age < hi)
+
+    def relist(rows: np.ndarray) -> None:
+        listed[rows] = listable(pop.take(rows), ref)
+
+    tw = np.flatnonzero(pop.twin)
+    first_twin = tw[np.r_[True, pop.hh[tw[1:]] != pop.hh[tw[:-1]]]] if len(tw) else tw
+    # A household's last two children (twins are always a household's last children).
+    last = np.r_[np.flatnonzero(np.diff(pop.hh)), len(pop) - 1]
+    last = last[(pop.rel[last] == REL_CHILD) & (pop.rel[last - 1] == REL_CHILD)]
+    pairs = last - 1
+    pairs = pairs[~pop.twin[last] & ~pop.junior[pairs] & ~pop.junior[last]]
+    pairs = pairs[fit(pairs) & fit(pairs + 1)]
 
     voter_pairs = int((listed[first_twin] & listed[first_twin + 1]).sum())
     want = TWIN_VOTER_PAIRS_PER_PERIOD * len(months) + TWIN_VOTER_PAIRS_EXTRA - voter_pairs
-    adults = np.flatnonzero(free & (age >= 20) & (age < 40) & (age[nxt] >= 20) & (age[nxt] < 40))
+    adults = pairs[aged(pairs, 20, 40) & aged(pairs + 1, 20, 40)]
     if want > 0 and len(adults):
         chosen = np.sort(rng.choice(adults, min(want, len(adults)), replace=False))
         plant_twins(pop, chosen, pop.birth[chosen], ref, kec_digits, vocab, rng)
-        free[chosen] = free[chosen - 1] = free[chosen + 1] = False
+        relist(np.r_[chosen, chosen + 1])
+        pairs = np.setdiff1d(pairs, chosen)
 
-    bday = seventeenth_birthday(pop.birth)
+    bday = seventeenth_birthday(pop.birth[first_twin])
     for month in months:
         first_day, last_day = (to_days(d) for d in period_bounds(month))
-        turning = (bday[first_twin] >= first_day) & (bday[first_twin] <= last_day)
-        if (turning & ok[first_twin] & ok[first_twin + 1]).any():
+        turning = (bday >= first_day) & (bday <= last_day)
+        if (turning & fit(first_twin) & fit(first_twin + 1)).any():
             continue
-        teens = np.flatnonzero(free & (age >= 12) & (age < 22) & (age[nxt] >= 12) & (age[nxt] < 22))
+        teens = pairs[aged(pairs, 12, 22) & aged(pairs + 1, 12, 22)]
         if not len(teens):
             continue
         chosen = teens[int(rng.integers(len(teens)))]
         y, m = parse_period(month)
         born = to_days(date(y - 17, m, int(rng.integers(1, 29))))
         plant_twins(pop, np.array([chosen]), np.array([born]), ref, kec_digits, vocab, rng)
-        free[chosen - 1 : chosen + 2] = False
+        relist(np.array([chosen, chosen + 1]))
+        pairs = pairs[pairs != chosen]
 
     # A listed eldest son of a listed father, outside households with twins.
     heads = np.flatnonzero(pop.rel == REL_HEAD)
-    first_child = (pop.rel == REL_CHILD) & (pop.rel[np.maximum(np.arange(n) - 1, 0)] != REL_CHILD)
-    head_of = np.zeros(n, np.int64)
-    head_of[first_child] = heads[
-        np.searchsorted(heads, np.flatnonzero(first_child), side="right") - 1
+    children = np.flatnonzero(pop.rel == REL_CHILD)
+    eldest = children[pop.rel[children - 1] != REL_CHILD]
+    father = heads[np.searchsorted(heads, eldest, side="right") - 1]
+    both_listed = listed[eldest] & listed[father]
+    have = int((pop.junior[eldest] & both_listed).sum())
+    want = NAMESAKE_PAIRS_PER_PERIOD * len(months) + NAMESAKE_PAIRS_EXTRA - have
+    last_of = np.r_[np.flatnonzero(np.diff(pop.hh)), len(pop) - 1]
+    twin_household = pop.twin[last_of[np.searchsorted(last_of, eldest)]]
+    sons = eldest[
+        both_listed
+        & (pop.sex[eldest] == 0)
+        & (pop.sex[father] == 0)
+        & ~pop.junior[eldest]
+        & ~twin_household
     ]
-    listed = listable(pop, ref)
-    namesakes = pop.junior & (pop.rel == REL_CHILD) & listed & listed[head_of]
-    want = NAMESAKE_PAIRS_PER_PERIOD * len(months) + NAMESAKE_PAIRS_EXTRA - int(namesakes.sum())
-    twin_hh[pop.hh[pop.twin]] = True
-    sons = np.flatnonzero(
-        first_child
-        & (pop.sex == 0)
-        & ~pop.junior
-        & ~twin_hh[pop.hh]
-        & listed
-        & listed[head_of]
-        & (pop.sex[head_of] == 0)
-    )
     if want > 0 and len(sons):
         name_after_father(pop, np.sort(rng.choice(sons, min(want, len(sons)), replace=False)))
 

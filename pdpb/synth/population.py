@@ -85,7 +85,7 @@ REL_HEAD, REL_SPOUSE, REL_PARENT, REL_CHILD = 0, 1, 2, 3
 # Households with 2+ children that have twins: about 1% of children are twins
 # (about 0.5% of births are twin pairs); 1 in 50 multiple births are triplets.
 P_MULTIPLE = 0.017
-P_TRIPLETS = 0.04  # of multiple births in households with 3+ children
+P_TRIPLETS = 0.03  # of multiple births in households with 3+ children
 P_TWINS_SAME_SEX = 2 / 3
 # Same-sex twins or siblings whose alike names come from the table rather than the rules.
 ALIKE_TABLE_SHARE = 0.4
