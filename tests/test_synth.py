@@ -314,3 +314,247 @@ def test_chunk_size_does_not_change_the_bytes(
     generate(small_chunks, province="36", voters=VOTERS, periods=PERIODS, start=START, seed=11)
 
     assert digests(small_chunks) == digests(out)
+
+
+# --- families: twins, alike-named siblings, elders ---------------------------
+
+
+def twin_groups(persons: list[dict]) -> list[list[dict]]:
+    by_id = {p["person_id"]: p for p in persons}
+    groups = {}
+    for p in persons:
+        if p["kembar_dengan"]:
+            ids = sorted([p["person_id"], *p["kembar_dengan"].split(";")], key=int)
+            groups[tuple(ids)] = [by_id[i] for i in ids]
+    return list(groups.values())
+
+
+def one_edit_apart(a: str, b: str) -> bool:
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+def alike_names(a: str, b: str) -> bool:
+    """Two full names that differ only in one given name, one letter apart or a table pair."""
+    from pdpb.synth.names import ALIKE_PAIRS_L, ALIKE_PAIRS_LP, ALIKE_PAIRS_P, drop_titles
+
+    pairs = {frozenset(p) for p in (*ALIKE_PAIRS_L, *ALIKE_PAIRS_P, *ALIKE_PAIRS_LP)}
+    words_a, words_b = (
+        [w for w in drop_titles(n).split() if w not in ("BIN", "BINTI")] for n in (a, b)
+    )
+    if len(words_a) != len(words_b):
+        return False
+    differ = [(x, y) for x, y in zip(words_a, words_b, strict=True) if x != y]
+    return len(differ) == 1 and (one_edit_apart(*differ[0]) or frozenset(differ[0]) in pairs)
+
+
+def is_default_date(iso_date: str) -> bool:
+    return iso_date[5:] in ("07-01", "12-31")
+
+
+def test_twins_share_card_address_birth_date_and_kecamatan_of_issue(out: Path) -> None:
+    persons = read(out / "truth" / "persons.csv")
+
+    groups = twin_groups(persons)
+    assert len(groups) >= 8
+    for members in groups:
+        shared = ("household_id", "nkk", "alamat", "tanggal_lahir", "tempat_lahir")
+        for column in (*shared, "kecamatan_terbit"):
+            assert len({m[column] for m in members}) == 1, column
+        assert all(m["hubungan"] == "ANAK" and m["kembar"] == "true" for m in members)
+    assert all((p["kembar"] == "true") == bool(p["kembar_dengan"]) for p in persons)
+
+
+def test_kembar_dengan_is_symmetric(out: Path) -> None:
+    persons = {p["person_id"]: p for p in read(out / "truth" / "persons.csv")}
+
+    for pid, p in persons.items():
+        for other in filter(None, p["kembar_dengan"].split(";")):
+            assert pid in persons[other]["kembar_dengan"].split(";")
+            assert persons[other]["household_id"] == p["household_id"]
+
+
+def test_same_sex_twins_have_niks_that_differ_only_in_consecutive_serials(out: Path) -> None:
+    groups = twin_groups(read(out / "truth" / "persons.csv"))
+
+    same_sex = 0
+    for members in groups:
+        for sex in "LP":
+            niks = sorted(m["nik"] for m in members if m["jenis_kelamin"] == sex)
+            for a, b in zip(niks, niks[1:], strict=False):
+                assert a[:12] == b[:12]
+                assert int(b[12:]) == int(a[12:]) + 1
+                same_sex += 1
+    assert same_sex >= len(groups) / 3
+
+
+def test_twins_are_given_names_one_letter_apart_or_from_the_table(out: Path) -> None:
+    groups = twin_groups(read(out / "truth" / "persons.csv"))
+
+    for members in groups:
+        for m in members:
+            others = [o for o in members if o is not m]
+            assert any(alike_names(m["nama"], o["nama"]) for o in others), [
+                x["nama"] for x in members
+            ]
+
+
+def test_some_siblings_born_in_different_years_have_alike_names(out: Path) -> None:
+    households = defaultdict(list)
+    for p in read(out / "truth" / "persons.csv"):
+        if p["hubungan"] == "ANAK" and p["kembar"] == "false":
+            households[p["household_id"]].append(p)
+
+    alike_born_apart = [
+        (a, b)
+        for children in households.values()
+        for i, a in enumerate(children)
+        for b in children[i + 1 :]
+        if alike_names(a["nama"], b["nama"]) and a["tanggal_lahir"][:4] != b["tanggal_lahir"][:4]
+    ]
+    assert len(alike_born_apart) >= 5
+
+
+def test_some_households_have_an_elderly_couple_with_default_birth_dates(out: Path) -> None:
+    elders = defaultdict(list)
+    for p in read(out / "truth" / "persons.csv"):
+        if p["hubungan"] == "ORANG_TUA":
+            elders[p["household_id"]].append(p)
+
+    couples = [e for e in elders.values() if len(e) == 2]
+    assert all(sorted(m["jenis_kelamin"] for m in c) == ["L", "P"] for c in couples)
+    assert all(m["status_kawin"] == "S" for c in couples for m in c)
+    defaulted = [c for c in couples if all(is_default_date(m["tanggal_lahir"]) for m in c)]
+    assert len(defaulted) >= 2
+    for couple in defaulted:
+        for m in couple:
+            born = iso(m["tanggal_lahir"])
+            assert m["nik"][6:12] == (
+                f"{born.day + (40 if m['jenis_kelamin'] == 'P' else 0):02d}"
+                f"{born.month:02d}{born.year % 100:02d}"
+            )
+
+
+def landing_rows(out: Path, period: str) -> dict[tuple[str, str], dict]:
+    folder = out / "landing" / period
+    rows = [r for f in sorted(folder.glob("dukcapil_*.csv")) for r in read(f)]
+    rows += read(folder / f"masyarakat_{period}.csv", encoding="cp1252", delimiter=";")
+    return {(r["sumber"], r["event_id"]): r for r in rows}
+
+
+def test_every_period_has_the_twin_and_namesake_hard_cases(out: Path) -> None:
+    persons = {p["person_id"]: p for p in read(out / "truth" / "persons.csv")}
+    events = [e for e in read(out / "truth" / "events.csv") if e["is_malformed"] == "false"]
+    outcomes = {
+        (o["sumber"], o["event_id"]): o for o in read(out / "truth" / "expected_outcomes.csv")
+    }
+    changes = defaultdict(list)
+    for c in read(out / "truth" / "expected_changes.csv"):
+        changes[(c["sumber"], c["event_id"])].append(c)
+
+    died_together = 0
+    for period in CUTOFF:
+        mine = [e for e in events if e["period"] == period]
+        landing = landing_rows(out, period)
+        people_with_events = Counter(e["person_id"] for e in mine if not e["duplicate_of"])
+        assert max(people_with_events.values()) == 1
+
+        def of(case: str, jenis: str, mine: list[dict] = mine) -> list[dict]:
+            return [e for e in mine if e["hard_case"] == case and e["jenis_peristiwa"] == jenis]
+
+        # One twin dies, the row carries the NIK; the other twin has no event.
+        with_nik = of("KEMBAR", "MENINGGAL")
+        assert with_nik
+        for e in with_nik:
+            row = landing[(e["sumber"], e["event_id"])]
+            assert row["nik"] == persons[e["person_id"]]["nik"]
+            twins = persons[e["person_id"]]["kembar_dengan"].split(";")
+            assert not any(t in people_with_events for t in twins)
+            assert outcomes[(e["sumber"], e["event_id"])]["outcome"] == "APPLIED"
+        # One twin dies, reported without NIK (residents' report).
+        no_nik = of("KEMBAR_TANPA_NIK", "MENINGGAL")
+        assert no_nik
+        for e in no_nik:
+            assert landing[(e["sumber"], e["event_id"])]["nik"] == ""
+            assert [c["rule"] for c in changes[(e["sumber"], e["event_id"])]] == ["TMS_MENINGGAL"]
+        # Twins turning 17 together: two new voters (or two future voters), never duplicates.
+        turning = of("KEMBAR_BERSAMA", "PENDUDUK_BARU")
+        assert len(turning) >= 2
+        by_group = defaultdict(list)
+        for e in turning:
+            p = persons[e["person_id"]]
+            by_group[(p["household_id"], p["tanggal_lahir"])].append(e)
+            assert landing[(e["sumber"], e["event_id"])]["nik"] == p["nik"]
+        for pair in by_group.values():
+            assert len(pair) >= 2
+            kinds = {outcomes[(e["sumber"], e["event_id"])]["outcome"] for e in pair}
+            assert kinds in ({"APPLIED"}, {"FUTURE_VOTER"})
+            if kinds == {"APPLIED"}:
+                assert all(
+                    [c["rule"] for c in changes[(e["sumber"], e["event_id"])]]
+                    == ["BARU_PEMILIH_PEMULA"]
+                    for e in pair
+                )
+        # A father or a son of the same name dies.
+        assert of("NAMA_AYAH_ANAK", "MENINGGAL")
+        together = of("KEMBAR_BERSAMA", "MENINGGAL")
+        assert len(together) != 1
+        died_together += len(together)
+    assert died_together >= 2
+
+
+def test_household_draws_have_twins_at_about_1_percent_of_children_and_a_few_triplets() -> None:
+    import numpy as np
+
+    from pdpb.synth.names import build_vocab
+    from pdpb.synth.population import REL_CHILD, build_households
+    from pdpb.synth.regions import load_regions
+
+    rng = np.random.default_rng(5)
+    pop = build_households(
+        200_000, load_regions("36", rng), build_vocab(), date(2025, 12, 31), rng, 0
+    )
+
+    children = pop.rel == REL_CHILD
+    assert 0.008 <= pop.twin[children].mean() <= 0.012
+    _, size = np.unique(pop.hh[pop.twin], return_counts=True)
+    assert set(size.tolist()) == {2, 3}
+    assert 0.005 <= (size == 3).mean() <= 0.05
+    first = np.flatnonzero(pop.twin & np.r_[True, pop.hh[1:] != pop.hh[:-1] | ~pop.twin[:-1]])
+    assert 0.6 <= (pop.sex[first] == pop.sex[first + 1]).mean() <= 0.73
+
+
+def test_relation_of_two_persons_follows_household_role_and_twins() -> None:
+    from pdpb.synth.truth import relation
+
+    def person(pid: str, hh: str, role: str, twins: str = "") -> dict:
+        return {"person_id": pid, "household_id": hh, "hubungan": role, "kembar_dengan": twins}
+
+    head, spouse = person("1", "9", "KEPALA"), person("2", "9", "PASANGAN")
+    grandpa, grandma = person("3", "9", "ORANG_TUA"), person("4", "9", "ORANG_TUA")
+    twin_a, twin_b = person("5", "9", "ANAK", "6"), person("6", "9", "ANAK", "5")
+    sister, stranger = person("7", "9", "ANAK"), person("8", "10", "KEPALA")
+
+    assert relation(twin_a, twin_b) == "kembar"
+    assert relation(twin_a, sister) == relation(sister, twin_b) == "saudara"
+    assert relation(head, twin_a) == relation(sister, spouse) == "orang_tua_anak"
+    assert relation(grandpa, head) == "orang_tua_anak"
+    assert relation(head, spouse) == relation(grandpa, grandma) == "pasangan"
+    assert relation(grandma, sister) == relation(grandpa, spouse) == "keluarga_lain"
+    assert relation(head, stranger) == "tidak_terkait"
+    assert relation(head, dict(head)) == "orang_sama"
+
+
+def test_movers_from_another_province_head_a_household_of_their_own(out: Path) -> None:
+    persons = read(out / "truth" / "persons.csv")
+
+    households = Counter(p["household_id"] for p in persons)
+    movers = [p for p in persons if p["periode_masuk"]]
+    assert movers
+    for p in movers:
+        assert p["hubungan"] == "KEPALA" and households[p["household_id"]] == 1
+        assert p["kembar"] == "false" and p["kembar_dengan"] == ""

@@ -27,6 +27,8 @@ from pdpb.synth.population import (
     KAWIN_B,
     KAWIN_P,
     KAWIN_S,
+    REL_CHILD,
+    REL_HEAD,
     Population,
     assign_names,
     nik_prefix,
@@ -54,6 +56,13 @@ SHARES = {
     "HAK_PILIH_PULIH": 0.006,
 }
 S_NONE, S_VOTER, S_FUTURE, S_NEW, S_GONE = 0, 1, 2, 3, 4
+# Family hard cases per period, as shares of the event budget; at least one each
+# (both twins dying together: at least once, in the second period).
+TWIN_DEATH = 0.0005  # one twin dies, the other stays listed; the row has the NIK
+TWIN_DEATH_NO_NIK = 0.0002  # the same, reported by residents without NIK
+TWINS_DIE_TOGETHER = 0.00005
+TWINS_TURN_17 = 0.0005  # twins (or triplets) turning 17 together
+JUNIOR_DEATH = 0.0002  # father or son of the same name dies
 LATE_SHARE = 0.03
 # Malformed rows keep a kind their source really sends.
 MALFORMED_KIND = {"TNI": "MASUK_TNI", "POLRI": "MASUK_POLRI", "IMIGRASI": "WNA"}
@@ -76,6 +85,8 @@ class Event:
     origin: str = ""  # kode_wilayah_asal
     nik_of: int = -1  # person whose NIK the source wrote (NIK_ORANG_LAIN)
     duplicate_of: int = -1  # index of the primary event (LAPORAN_GANDA)
+    nik_mode: str = ""  # "ADA": the row keeps the NIK; "KOSONG": the row has none
+    clean_name: bool = False  # no name noise: the name is what tells the twins apart
     changes: list[dict] = field(default_factory=list)
     outcome: str = ""
     outcome_dpid: str = ""
@@ -130,6 +141,20 @@ class PeriodSimulator:
         # Kept rather than recomputed each period: the date arithmetic over the whole
         # population made a dozen temporaries of its size every period.
         self.bday = seventeenth_birthday(pop.birth)
+        self.runs = 0
+        # Twin groups as rows of up to three members (-1 pads); movers are never twins.
+        self.twin_rows = np.flatnonzero(pop.twin)
+        starts = np.r_[0, np.flatnonzero(np.diff(pop.hh[self.twin_rows])) + 1]
+        sizes = np.diff(np.r_[starts, len(self.twin_rows)]) if len(self.twin_rows) else starts[:0]
+        self.twin_groups = np.full((len(sizes), 3), -1, np.int64)
+        for j in range(3):
+            has = sizes > j
+            self.twin_groups[has, j] = self.twin_rows[starts[has] + j]
+        # Father and son of the same name: both rows of a household are junior, head first.
+        junior = np.flatnonzero(pop.junior)
+        self.juniors = np.stack(
+            [junior[pop.rel[junior] == REL_HEAD], junior[pop.rel[junior] == REL_CHILD]], axis=1
+        )
 
     # --- helpers -----------------------------------------------------------
     def _setup(self, period: str) -> None:
@@ -139,11 +164,17 @@ class PeriodSimulator:
         self.age = (self.cut_day - self.pop.birth) / 365.25
         self.alive = self.pop.death > self.cut_day
         self.used = np.zeros(len(self.pop), bool)
+        # Twins turning 17 soon after the cut-off get no event now: next period
+        # they register together (a small province may have only one such pair).
+        soon = self.bday[self.twin_rows]
+        self.used[self.twin_rows[(soon > self.cut_day) & (soon <= self.cut_day + 62)]] = True
         self.events: list[Event] = []
         self.promotions: list[dict] = []
+        self.spent: dict[str, int] = {}
 
     def _count(self, kind: str) -> int:
-        return round(self.budget * SHARES[kind])
+        """The kind's share of the budget, less what the family cases already used."""
+        return max(0, round(self.budget * SHARES[kind]) - self.spent.get(kind, 0))
 
     def _pick(self, mask: np.ndarray, k: int, weights: np.ndarray | None = None) -> np.ndarray:
         pool = np.flatnonzero(mask & ~self.used[: len(mask)])
@@ -174,10 +205,21 @@ class PeriodSimulator:
         out += [self._dpid(r) for r in self.ls.dups.get(person, [])]
         return out
 
+    def _twin_listed(self, person: int) -> bool:
+        """True for a twin whose twin (or a triplet sibling) is on the list."""
+        at = int(np.searchsorted(self.twin_rows, person))
+        if at == len(self.twin_rows) or self.twin_rows[at] != person:
+            return False
+        group = self.twin_groups[np.searchsorted(self.twin_groups[:, 0], person, "right") - 1]
+        others = group[(group >= 0) & (group != person)]
+        return bool((self.ls.state[others] == S_VOTER).any())
+
     def _voters(self) -> np.ndarray:
         return (self.ls.state == S_VOTER) & self.alive
 
     def _add(self, ev: Event) -> Event:
+        if not ev.hard_case and self._twin_listed(ev.person):
+            ev.hard_case = "KEMBAR"
         if not ev.hard_case and ev.person in self.ls.dups:
             ev.hard_case = "TERDAFTAR_GANDA"
         self.events.append(ev)
@@ -248,6 +290,8 @@ class PeriodSimulator:
     def run(self, period: str) -> tuple[list[Event], list[dict]]:
         self._setup(period)
         self._promotions()
+        self._family_cases()
+        self.runs += 1
         self._deaths()
         self._penduduk_baru()
         self._hard_cases()
@@ -282,6 +326,106 @@ class PeriodSimulator:
             self.used[person] = True
         for row in self.promotions:
             ls.future.pop(row["person_id"])
+
+    def _spend(self, kind: str) -> None:
+        self.spent[kind] = self.spent.get(kind, 0) + 1
+
+    def _pick_groups(self, groups: np.ndarray, ok: np.ndarray, k: int) -> np.ndarray:
+        """k rows of `groups` (members, -1 padded) whose members are all `ok` and unused."""
+        valid = groups >= 0
+        members = np.where(valid, groups, 0)
+        fit = np.all(~valid | (ok[members] & ~self.used[members]), axis=1)
+        pool = np.flatnonzero(fit)
+        if k <= 0 or not len(pool):
+            return groups[:0]
+        chosen = groups[np.sort(self.rng.choice(pool, min(k, len(pool)), replace=False))]
+        self.used[chosen[chosen >= 0]] = True
+        return chosen
+
+    def _family_cases(self) -> None:
+        """Twins and a father and son of one name, where linkage confuses relatives.
+
+        They come out of the deaths' and new voters' budgets. The other twin of
+        a twin who dies gets no event in that period, so that the row has one
+        right person; the name of a row without NIK carries no noise."""
+        budget, voters = self.budget, self._voters()
+        for hard_case, sumber, mode, share in (
+            ("KEMBAR", "DUKCAPIL", "ADA", TWIN_DEATH),
+            ("KEMBAR_TANPA_NIK", "MASYARAKAT", "KOSONG", TWIN_DEATH_NO_NIK),
+        ):
+            for group in self._pick_groups(self.twin_groups, voters, max(1, round(budget * share))):
+                members = group[group >= 0]
+                person = int(members[int(self.rng.integers(len(members)))])
+                ev = self._event(
+                    sumber,
+                    "MENINGGAL",
+                    person,
+                    hard_case=hard_case,
+                    nik_mode=mode,
+                    clean_name=mode == "KOSONG",
+                )
+                self._add(ev)
+                self._die(ev)
+                self._tms(ev, "TMS_MENINGGAL", 1)
+                self._spend("MENINGGAL")
+        k = round(budget * TWINS_DIE_TOGETHER) + (self.runs == 1)
+        for group in self._pick_groups(self.twin_groups, voters, k):
+            day, late = self._day()
+            for person in group[group >= 0].tolist():
+                ev = self._event(
+                    "DUKCAPIL", "MENINGGAL", person, hard_case="KEMBAR_BERSAMA", nik_mode="ADA"
+                )
+                ev.day, ev.is_late = day, late
+                self._add(ev)
+                self._die(ev)
+                self._tms(ev, "TMS_MENINGGAL", 1)
+                self._spend("MENINGGAL")
+        self._twins_turn_17()
+        for father, son in self._pick_groups(
+            self.juniors, voters, max(1, round(budget * JUNIOR_DEATH))
+        ).tolist():
+            person = son if self.rng.random() < 0.3 else father
+            ev = self._add(self._event("DUKCAPIL", "MENINGGAL", person, hard_case="NAMA_AYAH_ANAK"))
+            self._die(ev)
+            self._tms(ev, "TMS_MENINGGAL", 1)
+            self._spend("MENINGGAL")
+
+    def _twins_turn_17(self) -> None:
+        """Twins registered together: both new voters, or both future voters."""
+        p = self.pop
+        ready = (
+            self.alive
+            & (self.ls.state == S_NONE)
+            & (p.job == JOB_SIPIL)
+            & ~p.revoked
+            & ~p.wna
+            & (p.kawin == KAWIN_B)
+        )
+        first = self.twin_groups[:, 0] if len(self.twin_groups) else np.zeros(0, np.int64)
+        bday = self.bday[first]
+        window = (bday > self.cut_day - 75) & (bday <= self.cut_day + 330)
+        k = max(1, round(self.budget * TWINS_TURN_17))
+        # One pair already 17 first, so that a small province always has two new voters.
+        now = self._pick_groups(self.twin_groups[window & (bday <= self.cut_day)], ready, 1)
+        rest = self._pick_groups(self.twin_groups[window], ready, k - len(now))
+        for group in np.concatenate([now, rest]):
+            for person in group[group >= 0].tolist():
+                ev = self._add(
+                    self._event(
+                        "DUKCAPIL",
+                        "PENDUDUK_BARU",
+                        person,
+                        hard_case="KEMBAR_BERSAMA",
+                        nik_mode="ADA",
+                    )
+                )
+                self._spend("PENDUDUK_BARU")
+                if self.bday[person] <= self.cut_day:
+                    self._baru(ev, "BARU_PEMILIH_PEMULA")
+                else:
+                    ev.outcome = "FUTURE_VOTER"
+                    self.ls.state[person] = S_FUTURE
+                    self.ls.future[person] = ev
 
     def _die(self, ev: Event) -> None:
         if ev.day >= self.pop.death[ev.person]:

@@ -32,9 +32,17 @@ from pdpb.synth.landing import assign_event_ids, render_rows, write_period
 from pdpb.synth.names import build_vocab
 from pdpb.synth.population import (
     ALIVE,
+    JOB_SIPIL,
+    KAWIN_B,
+    REL_CHILD,
+    REL_HEAD,
     Population,
     assign_nik_serials,
     build_households,
+    name_after_father,
+    plant_twins,
+    seventeenth_birthday,
+    to_days,
     ymd,
 )
 from pdpb.synth.regions import Regions, load_regions
@@ -82,7 +90,10 @@ def generate(
     y, m = parse_period(start)
     ref = date(y, m, 1) - timedelta(days=1)  # the initial list is the state at the previous cut-off
 
-    pop = _population(voters, regions, vocab, ref, rngs[1])
+    months = [start]
+    while len(months) < periods:
+        months.append(next_period(months[-1]))
+    pop = _population(voters, regions, vocab, ref, rngs[1], months)
     _progress(t0, f"population: {len(pop):,} people")
     listed = listable(pop, ref)
     n_base = int(listed.sum())
@@ -189,7 +200,7 @@ def locals_for_manifest(
 
 
 def _population(
-    voters: int, regions: Regions, vocab, ref: date, rng: np.random.Generator
+    voters: int, regions: Regions, vocab, ref: date, rng: np.random.Generator, months: list[str]
 ) -> Population:
     """Households until the listed count reaches the target, then trimmed to it."""
     target = round(voters / (1 + DUPLICATE_SHARE)) - max(2, round(voters * MINOR_SHARE))
@@ -206,11 +217,118 @@ def _population(
     per_hh = np.bincount(pop.hh, weights=listable(pop, ref))
     last_hh = int(np.searchsorted(np.cumsum(per_hh), target))
     pop.keep(np.flatnonzero(pop.hh <= last_hh))
+    _plant_family_cases(pop, regions, vocab, ref, rng, months)
     pop.nik = assign_nik_serials(pop.nik)
     heads = np.flatnonzero(pop.member == 0)
     hh_nkk = assign_nik_serials(pop.nkk[heads])
     pop.nkk = hh_nkk[np.searchsorted(pop.hh[heads], pop.hh)]
     return pop
+
+
+# Twin pairs and namesake fathers and sons a province has at least, so that a
+# small one meets every family hard case: listed pairs for the deaths and
+# marriages of each period, and one twin pair turning 17 in each period's month.
+# Larger provinces draw more than enough.
+TWIN_VOTER_PAIRS_PER_PERIOD = 3
+TWIN_VOTER_PAIRS_EXTRA = 2
+NAMESAKE_PAIRS_PER_PERIOD = 2
+NAMESAKE_PAIRS_EXTRA = 1
+
+
+def _plant_family_cases(
+    pop: Population, regions: Regions, vocab, ref: date, rng: np.random.Generator, months: list[str]
+) -> None:
+    """Turn a few households' children into twins, or a son into his father's
+    namesake, where too few were drawn. Works on index arrays of households and
+    pairs, not on columns of the population's size: at province scale this runs
+    while the population is the largest thing in memory."""
+    ref_day = to_days(ref)
+    kec_digits = regions.kec_digits()
+    listed = listable(pop, ref)
+
+    def fit(rows: np.ndarray) -> np.ndarray:
+        return (
+            (pop.kawin[rows] == KAWIN_B)
+            & (pop.job[rows] == JOB_SIPIL)
+            & ~pop.revoked[rows]
+            & (pop.death[rows] == ALIVE)
+        )
+
+    def aged(rows: np.ndarray, lo: float, hi: float) -> np.ndarray:
+        age = (ref_day - pop.birth[rows]) / 365.25
+        return (age >= lo) & (age < hi)
+
+    def relist(rows: np.ndarray) -> None:
+        listed[rows] = listable(pop.take(rows), ref)
+
+    tw = np.flatnonzero(pop.twin)
+    first_twin = tw[np.r_[True, pop.hh[tw[1:]] != pop.hh[tw[:-1]]]] if len(tw) else tw
+    # A household's last two children (twins are always a household's last children).
+    last = np.r_[np.flatnonzero(np.diff(pop.hh)), len(pop) - 1]
+    last = last[(pop.rel[last] == REL_CHILD) & (pop.rel[last - 1] == REL_CHILD)]
+    pairs = last - 1
+    pairs = pairs[~pop.twin[last] & ~pop.junior[pairs] & ~pop.junior[last]]
+    pairs = pairs[fit(pairs) & fit(pairs + 1)]
+
+    voter_pairs = int((listed[first_twin] & listed[first_twin + 1]).sum())
+    want = TWIN_VOTER_PAIRS_PER_PERIOD * len(months) + TWIN_VOTER_PAIRS_EXTRA - voter_pairs
+    adults = pairs[aged(pairs, 20, 40) & aged(pairs + 1, 20, 40)]
+    if want > 0 and len(adults):
+        chosen = np.sort(rng.choice(adults, min(want, len(adults)), replace=False))
+        plant_twins(pop, chosen, pop.birth[chosen], ref, kec_digits, vocab, rng)
+        relist(np.r_[chosen, chosen + 1])
+        pairs = np.setdiff1d(pairs, chosen)
+
+    bday = seventeenth_birthday(pop.birth[first_twin])
+    for month in months:
+        first_day, last_day = (to_days(d) for d in period_bounds(month))
+        turning = (bday >= first_day) & (bday <= last_day)
+        if (turning & fit(first_twin) & fit(first_twin + 1)).any():
+            continue
+        teens = pairs[aged(pairs, 12, 22) & aged(pairs + 1, 12, 22)]
+        if not len(teens):
+            continue
+        chosen = teens[int(rng.integers(len(teens)))]
+        y, m = parse_period(month)
+        born = to_days(date(y - 17, m, int(rng.integers(1, 29))))
+        plant_twins(pop, np.array([chosen]), np.array([born]), ref, kec_digits, vocab, rng)
+        relist(np.array([chosen, chosen + 1]))
+        pairs = pairs[pairs != chosen]
+
+    # A listed eldest son of a listed father, outside households with twins.
+    heads = np.flatnonzero(pop.rel == REL_HEAD)
+    children = np.flatnonzero(pop.rel == REL_CHILD)
+    eldest = children[pop.rel[children - 1] != REL_CHILD]
+    father = heads[np.searchsorted(heads, eldest, side="right") - 1]
+    both_listed = listed[eldest] & listed[father]
+    have = int((pop.junior[eldest] & both_listed).sum())
+    want = NAMESAKE_PAIRS_PER_PERIOD * len(months) + NAMESAKE_PAIRS_EXTRA - have
+    last_of = np.r_[np.flatnonzero(np.diff(pop.hh)), len(pop) - 1]
+    twin_household = pop.twin[last_of[np.searchsorted(last_of, eldest)]]
+    sons = eldest[
+        both_listed
+        & (pop.sex[eldest] == 0)
+        & (pop.sex[father] == 0)
+        & ~pop.junior[eldest]
+        & ~twin_household
+    ]
+    if want > 0 and len(sons):
+        name_after_father(pop, np.sort(rng.choice(sons, min(want, len(sons)), replace=False)))
+
+
+def _twin_partners(pop: Population) -> dict[int, str]:
+    """person -> the `;`-separated ids of their twins (or triplets)."""
+    rows = np.flatnonzero(pop.twin)
+    out: dict[int, str] = {}
+    if not len(rows):
+        return out
+    # Rows of a household are contiguous and households ascend, so groups are runs.
+    starts = np.r_[0, np.flatnonzero(np.diff(pop.hh[rows])) + 1]
+    for group in np.split(rows, starts[1:]):
+        ids = group.tolist()
+        for person in ids:
+            out[person] = ";".join(str(x) for x in ids if x != person)
+    return out
 
 
 def _resolve_future(ls: ListState) -> None:
@@ -392,11 +510,15 @@ def _write_persons(
     """The true people (identity at the start, or when they moved in)."""
     kec = np.array(regions.kec_code + [""], dtype=object)
     place_arr = np.array(places, dtype=object)
+    partners = _twin_partners(pop)
     with path.open("wb" if header else "ab") as fh:
         for s in range(0, len(idx), PERSON_CHUNK):
             part = idx[s : s + PERSON_CHUNK]
             ident = render_identity(pop, part, regions, vocab, place_arr)
             death = pop.death[part]
+            kembar_dengan = np.full(len(part), "", dtype=object)
+            twins = np.flatnonzero(pop.twin[part])
+            kembar_dengan[twins] = [partners[p] for p in part[twins].tolist()]
             cols = {
                 "person_id": digits(part),
                 "household_id": digits(pop.hh[part]),
@@ -411,6 +533,7 @@ def _write_persons(
                     pa.array(fmt_dates(np.minimum(death, 10**6), "iso"), pa.string()),
                 ),
                 "kembar": _bools(pop.twin[part]),
+                "kembar_dengan": kembar_dengan.tolist(),
                 "nama_sama_ayah": _bools(pop.junior[part]),
                 "kode_wilayah_asal": pop.origin_desa[part].tolist(),
                 "periode_masuk": [joined] * len(part),

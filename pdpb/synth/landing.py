@@ -97,9 +97,9 @@ def _source_noise(
     row: dict, src: Source, ev: Event, female: bool, rng: np.random.Generator
 ) -> None:
     r = rng.random(5)
-    if r[0] < src.missing_nik and ev.nik_of < 0:
+    if ev.nik_mode == "KOSONG" or (r[0] < src.missing_nik and ev.nik_of < 0 and not ev.nik_mode):
         row["nik"] = ""
-    if r[1] < src.name_noise:
+    if r[1] < src.name_noise and not ev.clean_name:
         kind = ("typo", "abbreviate", "old_spelling", "title")[int(rng.integers(4))]
         row["nama"] = noisy_name(row["nama"], female, rng, kind)
     if ev.sumber != "DUKCAPIL" and r[2] < 0.5:

@@ -319,6 +319,81 @@ ARAB_SHARE = {"BALI": 0.0, "BATAK": 0.12, "UMUM": 0.25}
 BALI_ORDER_M = ("I WAYAN", "I MADE", "I NYOMAN", "I KETUT", "I PUTU", "I KADEK", "I KOMANG")
 BALI_ORDER_F = ("NI WAYAN", "NI MADE", "NI NYOMAN", "NI KETUT", "NI PUTU", "NI KADEK", "NI LUH")
 PRE_TITLES = ("H.", "HJ.", "DRS.", "IR.", "DR.")
+
+# Given names parents choose for twins (and some siblings): one letter apart or
+# rhyming. Both sexes' pairs are (first, second); mixed pairs are (male, female).
+ALIKE_PAIRS_L = (
+    ("HASAN", "HUSEIN"),
+    ("DIMAS", "DAMAR"),
+    ("FAJAR", "FAJRI"),
+    ("NANDA", "NANDI"),
+    ("ARDI", "ANDI"),
+    ("DEDI", "DODI"),
+    ("YUDA", "YUDI"),
+    ("RAFI", "RAFA"),
+    ("ARIF", "ARIS"),
+    ("AGUS", "BAGUS"),
+    ("WAWAN", "IWAN"),
+    ("RIFKI", "RIZKI"),
+    ("REZA", "REZI"),
+)
+ALIKE_PAIRS_P = (
+    ("RINA", "RINI"),
+    ("DINA", "DINI"),
+    ("RENI", "RANI"),
+    ("FITRI", "FITRA"),
+    ("LINA", "LINDA"),
+    ("YANI", "YANTI"),
+    ("INDAH", "INTAN"),
+    ("NISA", "NISWA"),
+    ("ELIS", "ELIN"),
+    ("SITI", "SARI"),
+    ("NUNUNG", "NENENG"),
+)
+ALIKE_PAIRS_LP = (
+    ("RIZKI", "RIZKA"),
+    ("DEWA", "DEWI"),
+    ("PUTRA", "PUTRI"),
+    ("EKO", "EKA"),
+    ("SANTO", "SANTI"),
+    ("YUDI", "YUNI"),
+    ("NANDO", "NANDA"),
+    ("HASAN", "HASANAH"),
+    ("SUPARNO", "SUPARNI"),
+    ("HARTO", "HARTI"),
+)
+_VOWELS = "AIUEO"
+# Where no pair fits, a rule makes the alike name from the first child's. The
+# maps never return the vowel they are given, and the two same-sex maps never
+# agree, so a child's two alike names always differ from it and from each other.
+LAST_VOWEL = {"A": "I", "I": "A", "E": "I", "O": "I", "U": "I"}  # RINA/RINI, ENDANG/ENDING
+FIRST_VOWEL = {"A": "U", "I": "A", "E": "O", "O": "E", "U": "A"}  # DEDI/DODI, ASEP/USEP
+OTHER_LAST_VOWEL = {"A": "U", "I": "U", "E": "A", "O": "A", "U": "A"}
+# A daughter's name from her twin brother's, and back: Javanese -O / -I (SANTO/SANTI).
+TO_FEMALE_VOWEL = {"A": "I", "I": "A", "E": "I", "O": "I", "U": "I"}
+TO_MALE_VOWEL = {"A": "O", "I": "O", "E": "O", "U": "O", "O": "A"}
+
+
+def change_vowel(name: str, mapping: dict[str, str], last: bool = True) -> str:
+    """The last (or first) vowel of `name` replaced; a vowel appended if it has none."""
+    positions = [i for i, c in enumerate(name) if c in _VOWELS]
+    if not positions:
+        return name + "I"
+    i = positions[-1] if last else positions[0]
+    return name[:i] + mapping[name[i]] + name[i + 1 :]
+
+
+def alike_rules(name: str) -> tuple[str, str, str, str]:
+    """(same-sex alike, a second same-sex alike, as a daughter's name, as a son's name)."""
+    # SALMAH/SALMA rather than SALMAH/SALMIH.
+    ends_vowel_h = len(name) >= 4 and name[-1] == "H" and name[-2] in _VOWELS
+    same1 = name[:-1] if ends_vowel_h else change_vowel(name, LAST_VOWEL)
+    same2 = change_vowel(name, FIRST_VOWEL, last=False)
+    if same2 in (name, same1):  # one vowel only: the first is the last
+        same2 = change_vowel(name, OTHER_LAST_VOWEL)
+    return same1, same2, change_vowel(name, TO_FEMALE_VOWEL), change_vowel(name, TO_MALE_VOWEL)
+
+
 DEGREES = (", S.PD.", ", S.H.", ", SE", ", S.KOM", ", S.AG", ", A.MD")
 
 
@@ -336,6 +411,12 @@ class Vocab:
     pre_titles: np.ndarray
     degrees: np.ndarray
     bin_binti: np.ndarray  # [BIN, BINTI]
+    # Per word: [same sex, second same sex, as a daughter's, as a son's] alike given name.
+    alike: np.ndarray
+    # Table pairs as word ids, shape (k, 2): male, female, and (male, female) mixed.
+    pairs_l: np.ndarray
+    pairs_p: np.ndarray
+    pairs_lp: np.ndarray
 
 
 def build_vocab() -> Vocab:
@@ -353,17 +434,36 @@ def build_vocab() -> Vocab:
 
     lists = {name: (ids(m), ids(f), ids(m2), ids(f2)) for name, (m, f, m2, f2) in ETHNIC.items()}
     arab = (ids(ARAB_M), ids(ARAB_F), ids(ARAB_M2), ids(ARAB_F2))
+    bali_m, bali_f = ids(BALI_ORDER_M), ids(BALI_ORDER_F)
+    pre_titles, degrees, bin_binti = ids(PRE_TITLES), ids(DEGREES), ids(("BIN", "BINTI"))
+    tables = (ALIKE_PAIRS_L, ALIKE_PAIRS_P, ALIKE_PAIRS_LP)
+    pairs = [ids([w for pair in table for w in pair]).reshape(-1, 2) for table in tables]
+    # Every word a first child's given name can be: the given-name lists and the table.
+    given = [words[i] for lst in (*lists.values(), arab) for i in np.concatenate(lst[:2]).tolist()]
+    given += [w for table in tables for pair in table for w in pair]
+    given = list(dict.fromkeys(given))
+    # Derived names join the vocabulary after every listed word, so no listed word's id moves.
+    derived = {w: ids(list(alike_rules(w))) for w in given}
+    alike = np.full((len(words), 4), -1, np.int32)
+    for w, row in derived.items():
+        alike[index[w]] = row
+    for male, female in pairs[2].tolist():
+        alike[male, 2], alike[female, 3] = female, male
     return Vocab(
         words=words,
         index=index,
         ethnic=list(ETHNIC),
         lists=lists,
         arab=arab,
-        bali_m=ids(BALI_ORDER_M),
-        bali_f=ids(BALI_ORDER_F),
-        pre_titles=ids(PRE_TITLES),
-        degrees=ids(DEGREES),
-        bin_binti=ids(("BIN", "BINTI")),
+        bali_m=bali_m,
+        bali_f=bali_f,
+        pre_titles=pre_titles,
+        degrees=degrees,
+        bin_binti=bin_binti,
+        alike=alike,
+        pairs_l=pairs[0],
+        pairs_p=pairs[1],
+        pairs_lp=pairs[2],
     )
 
 

@@ -82,6 +82,18 @@ KAMPUNG = [
 PERUM = ("GRIYA ASRI", "BUMI INDAH", "TAMAN MUTIARA", "PURI HIJAU", "VILLA PERMATA")
 
 REL_HEAD, REL_SPOUSE, REL_PARENT, REL_CHILD = 0, 1, 2, 3
+# Households with 2+ children that have twins: about 1% of children are twins
+# (about 0.5% of births are twin pairs); 1 in 50 multiple births are triplets.
+P_MULTIPLE = 0.017
+P_TRIPLETS = 0.03  # of multiple births in households with 3+ children
+P_TWINS_SAME_SEX = 2 / 3
+# Same-sex twins or siblings whose alike names come from the table rather than the rules.
+ALIKE_TABLE_SHARE = 0.4
+# Households with two other children given alike names, born in different years.
+P_ALIKE_SIBLINGS = 0.03
+# Parents' or grandparents' birth recorded as 1 July or 31 December of the year.
+P_ELDER_DEFAULT_DATE = 0.5
+P_JULY = 0.6
 KAWIN_B, KAWIN_S, KAWIN_P = 0, 1, 2
 JOB_SIPIL, JOB_TNI, JOB_POLRI = 0, 1, 2
 
@@ -216,11 +228,22 @@ def build_households(
     head_female = np.where(single, rng.random(n) < 0.5, rng.random(n) < 0.12)
     has_spouse = (size >= 2) & ~head_female & (rng.random(n) < 0.92)
     has_parent = (size >= 4) & (head_age < 55) & (rng.random(n) < 0.12)
-    n_children = size - 1 - has_spouse - has_parent
+    # Both grandparents rather than a widowed one, where the household is big enough.
+    both_parents = has_parent & (size >= 5) & (rng.random(n) < 0.45)
+    n_parents = has_parent.astype(np.int64) + both_parents
+    n_children = size - 1 - has_spouse - n_parents
     spouse_gap = rng.normal(3.5, 3.0, n)
     mother_age = np.where(head_female, head_age, np.maximum(head_age - spouse_gap, 18))
-    twins = (n_children >= 2) & (rng.random(n) < 0.015)
-    junior = (n_children >= 1) & ~head_female & (rng.random(n) < 0.012)
+    # Twins (or triplets) are the household's last children, so that they are
+    # adjacent rows and get consecutive NIK serials.
+    multiple = np.where((n_children >= 2) & (rng.random(n) < P_MULTIPLE), 2, 0)
+    multiple[(multiple == 2) & (n_children >= 3) & (rng.random(n) < P_TRIPLETS)] = 3
+    junior = (n_children >= 1) & ~head_female & (multiple == 0) & (rng.random(n) < 0.012)
+    alike_siblings = (n_children - multiple >= 2) & ~junior & (rng.random(n) < P_ALIKE_SIBLINGS)
+    grandpa_age = head_age + rng.uniform(22, 34, n)
+    grandma_gap = np.clip(rng.normal(4, 3, n), 0, grandpa_age - head_age - 17)
+    elder_default = rng.random(n) < P_ELDER_DEFAULT_DATE
+    elder_july = rng.random(n) < P_JULY
 
     # Household-level address and card.
     is_kota = regions.kab_is_kota[regions.desa_kab[desa]]
@@ -235,10 +258,10 @@ def build_households(
     mix_names, mix_p = province_mix(regions.province)
     ethnic = rng.choice(len(mix_names), size=n, p=mix_p)
 
-    # Expand to members: head, [spouse], [parent], children.
+    # Expand to members: head, [spouse], [parents], children.
     hh = np.repeat(np.arange(n), size)
     k = np.arange(len(hh)) - np.repeat(np.cumsum(size) - size, size)
-    sp, pa = has_spouse[hh].astype(int), has_parent[hh].astype(int)
+    sp, pa = has_spouse[hh].astype(int), n_parents[hh]
     rel = np.where(
         k == 0,
         REL_HEAD,
@@ -251,25 +274,33 @@ def build_households(
     age[rel == REL_SPOUSE] = np.maximum(
         head_age[hh[rel == REL_SPOUSE]] - spouse_gap[hh[rel == REL_SPOUSE]], 17.5
     )
-    age[rel == REL_PARENT] = head_age[hh[rel == REL_PARENT]] + rng.uniform(
-        22, 34, (rel == REL_PARENT).sum()
-    )
+    parent = rel == REL_PARENT
+    grandma = parent & (k == 2 + sp)  # the second of two parents
+    age[parent] = grandpa_age[hh[parent]] - np.where(grandma[parent], grandma_gap[hh[parent]], 0)
     ch = rel == REL_CHILD
     span = np.clip(mother_age[hh[ch]] - 18, 0.2, 32)
     age[ch] = rng.random(ch.sum()) * span
     sex = np.where(rel == REL_HEAD, head_female[hh], rng.random(m) < 0.5).astype(np.int8)
     sex[rel == REL_SPOUSE] = 1 - head_female[hh[rel == REL_SPOUSE]]
+    sex[parent & both_parents[hh]] = grandma[parent & both_parents[hh]]
+    multiple_first = np.flatnonzero(
+        ch & (child_rank == n_children[hh] - multiple[hh]) & (multiple[hh] > 0)
+    )
+    group_size = multiple[hh[multiple_first]]
+    for j in (1, 2):
+        later = multiple_first[group_size > j] + j
+        age[later] = age[later - j]
     birth = (ref_day - age * 365.25).astype(np.int64)
-    # Twins: the second child shares the first child's birth date.
-    twin = ch & twins[hh] & (child_rank <= 1)
-    first_twin = np.flatnonzero(twin & (child_rank == 0))
-    birth[first_twin + 1] = birth[first_twin]
+    # Elders whose birth day nobody knew were registered on 1 July or 31 December.
+    elder = (parent | ((rel <= REL_SPOUSE) & (age >= 70))) & elder_default[hh]
+    birth[elder] = default_birth_date(birth[elder], elder_july[hh[elder]])
+    age[elder] = (ref_day - birth[elder]) / 365.25
     adult = age >= 17
 
     kawin = np.full(m, KAWIN_B, dtype=np.int8)
     kawin[(rel == REL_HEAD) & has_spouse[hh]] = KAWIN_S
     kawin[rel == REL_SPOUSE] = KAWIN_S
-    kawin[rel == REL_PARENT] = KAWIN_P
+    kawin[parent] = np.where(both_parents[hh[parent]], KAWIN_S, KAWIN_P)
     lone_head = (rel == REL_HEAD) & ~has_spouse[hh]
     kawin[lone_head & (age >= 30) & (rng.random(m) < 0.75)] = KAWIN_P
     kawin[ch & (age >= 22) & (rng.random(m) < 0.15)] = KAWIN_S
@@ -286,7 +317,6 @@ def build_households(
     kec_issue = regions.desa_kec[desa[hh]].astype(np.int32)
     moved = rng.random(m) < 0.12
     kec_issue[moved] = rng.integers(0, len(regions.kec_code), moved.sum())
-    prefix = nik_prefix(regions.kec_digits()[kec_issue], birth, sex)
 
     nkk_prefix = kec6 * 1_000_000 + nik_prefix(np.zeros(n, np.int64), issue, np.zeros(n, np.int64))
 
@@ -314,7 +344,7 @@ def build_households(
         revoked=revoked,
         wna=np.zeros(m, dtype=bool),
         kec_issue=kec_issue,
-        nik=prefix,  # serials are assigned over the whole population later
+        nik=np.zeros(m, np.int64),  # the prefix once births are final; serials come later
         nkk=nkk_prefix[hh],
         g1=np.full(m, -1, np.int32),
         g2=np.full(m, -1, np.int32),
@@ -331,22 +361,140 @@ def build_households(
         rw=rw[hh].astype(np.int8),
         disab=np.where(rng.random(m) < 0.015, rng.integers(1, 7, m), 0).astype(np.int8),
         ktp=adult & (rng.random(m) < 0.97),
-        twin=twin,
+        twin=np.zeros(m, dtype=bool),
         junior=np.zeros(m, dtype=bool),
         origin_desa=np.full(m, "", dtype=object),
     )
+    join_multiple_births(pop, multiple_first, group_size, rng)
+    pop.nik = nik_prefix(regions.kec_digits()[pop.kec_issue], pop.birth, pop.sex)
     assign_names(pop, ethnic[hh], mix_names, child_rank, age, vocab, rng)
-    # A son named after his father: same given names, a different birth date.
-    son = ch & junior[hh] & (sex == 0) & (child_rank == 0)
-    heads = np.flatnonzero(rel == REL_HEAD)
-    head_of = heads[np.searchsorted(heads, np.flatnonzero(son), side="right") - 1]
+    name_alike(pop, multiple_first, group_size, vocab, rng)
+    # Two other children with alike names, born in different years (ranks 0 and 1).
+    first_sib = np.flatnonzero(ch & (child_rank == 0) & alike_siblings[hh])
+    year_of = pop.birth.astype("datetime64[D]").astype("datetime64[Y]")
+    first_sib = first_sib[year_of[first_sib] != year_of[first_sib + 1]]
+    name_alike(pop, first_sib, np.full(len(first_sib), 2), vocab, rng)
+    name_after_father(pop, np.flatnonzero(ch & junior[hh] & (sex == 0) & (child_rank == 0)))
+    return pop
+
+
+def name_after_father(pop: Population, son: np.ndarray) -> None:
+    """A son named after his father (the head): same given names, a different birth date."""
+    heads = np.flatnonzero(pop.rel == REL_HEAD)
+    head_of = heads[np.searchsorted(heads, son, side="right") - 1]
     for col in ("g1", "g2", "pre"):
         getattr(pop, col)[son] = getattr(pop, col)[head_of]
     pop.patr[son] = -1
     pop.binb[son] = -1
     pop.junior[son] = True
     pop.junior[head_of] = True
-    return pop
+
+
+def default_birth_date(birth: np.ndarray, july: np.ndarray) -> np.ndarray:
+    """1 July or 31 December of each birth's year."""
+    year = birth.astype("datetime64[D]").astype("datetime64[Y]")
+    first_july = (year.astype("datetime64[M]") + 6).astype("datetime64[D]").astype(np.int64)
+    new_year_eve = ((year + 1).astype("datetime64[D]") - 1).astype(np.int64)
+    return np.where(july, first_july, new_year_eve)
+
+
+def join_multiple_births(
+    pop: Population, first: np.ndarray, size: np.ndarray, rng: np.random.Generator
+) -> None:
+    """Make rows first, first+1 (, first+2) twins or triplets of the first-born.
+
+    They share the birth date, the place of birth and the kecamatan that issued
+    their NIK (registered together, so never the other kecamatan of only one),
+    and the sex in about 2/3 of pairs; the NIK prefix is derived afterwards."""
+    for j in (1, 2):
+        head, later = first[size > j], first[size > j] + j
+        pop.birth[later] = pop.birth[head]
+        pop.place[later] = pop.place[head]
+        pop.kec_issue[later] = pop.kec_issue[head]
+        same = rng.random(len(later)) < P_TWINS_SAME_SEX
+        pop.sex[later] = np.where(same, pop.sex[head], 1 - pop.sex[head])
+        pop.twin[later] = True
+    pop.twin[first] = True
+
+
+def name_alike(
+    pop: Population,
+    first: np.ndarray,
+    size: np.ndarray,
+    vocab: Vocab,
+    rng: np.random.Generator,
+    table_share: float = ALIKE_TABLE_SHARE,
+) -> None:
+    """Given names for the children after `first` alike to the first one's.
+
+    A share of groups take a pair from the table in names.py (both names
+    replaced); the others keep the first child's name and derive the next by
+    the rules there. The other name parts follow the first child so that the
+    children look alike; BIN/BINTI follows each child's sex."""
+    g1, sex = pop.g1, pop.sex
+    second = first + 1
+    s1, s2 = sex[first], sex[second]
+    kind = np.where(s1 != s2, 2, s1)
+    # The rules make poorer names across sexes (HALIMAH/HALIMOH), so mixed pairs use the table more.
+    use_table = rng.random(len(first)) < np.where(kind == 2, max(0.8, table_share), table_share)
+    pick, swap = rng.random(len(first)), rng.random(len(first)) < 0.5
+    for k, table in enumerate((vocab.pairs_l, vocab.pairs_p, vocab.pairs_lp)):
+        sel = np.flatnonzero(use_table & (kind == k))
+        rows = table[(pick[sel] * len(table)).astype(np.int64)]
+        # Mixed pairs are (male, female); same-sex pairs go either way round.
+        flip = (s1[sel] == 1) if k == 2 else swap[sel]
+        g1[first[sel]] = np.where(flip, rows[:, 1], rows[:, 0])
+        g1[second[sel]] = np.where(flip, rows[:, 0], rows[:, 1])
+    # Across sexes the daughter's name comes from her brother's (SANTO/SANTI): the
+    # rules turn few girls' names into boys' names that exist (NURHASANAH/NURHASANOH).
+    same = np.flatnonzero(~use_table & (s1 == s2))
+    g1[second[same]] = vocab.alike[g1[first[same]], 0]
+    mixed = np.flatnonzero(~use_table & (s1 != s2))
+    brother = np.where(s1[mixed] == 0, first[mixed], second[mixed])
+    sister = np.where(s1[mixed] == 0, second[mixed], first[mixed])
+    g1[sister] = vocab.alike[g1[brother], 2]
+    tri = np.flatnonzero(size >= 3)
+    if len(tri):
+        # The third name is derived from a drawn or table name (a derived one has no rules).
+        one, two, third = first[tri], second[tri], first[tri] + 2
+        base = np.where(vocab.alike[g1[one], 0] >= 0, one, two)
+        wanted = np.where(sex[third] == sex[base], 1, np.where(sex[base] == 0, 2, 3))
+        name = np.full(len(tri), -1, np.int32)
+        for c in (wanted, np.full(len(tri), 1), np.full(len(tri), 0)):
+            cand = vocab.alike[g1[base], c]
+            free = (name < 0) & (cand >= 0) & (cand != g1[one]) & (cand != g1[two])
+            name[free] = cand[free]
+        g1[third] = np.where(name >= 0, name, g1[third])
+    for j in (1, 2):
+        head, later = first[size > j], first[size > j] + j
+        pop.g2[later] = pop.g2[head]
+        pop.patr[later] = pop.patr[head]
+        pop.binb[later] = np.where(pop.patr[head] >= 0, vocab.bin_binti[sex[later]], -1)
+
+
+def plant_twins(
+    pop: Population,
+    first: np.ndarray,
+    birth: np.ndarray,
+    ref: date,
+    kec_digits: np.ndarray,
+    vocab: Vocab,
+    rng: np.random.Generator,
+) -> None:
+    """Turn the children at rows first, first+1 into twins born on `birth`.
+
+    For small provinces, where too few twins are drawn to meet every hard case;
+    the rows must be two children of a household without twins."""
+    size = np.full(len(first), 2)
+    pop.birth[first] = birth
+    join_multiple_births(pop, first, size, rng)
+    # The table only: a child's given name was drawn for the sex it had before.
+    name_alike(pop, first, size, vocab, rng, table_share=1.0)
+    both = np.r_[first, first + 1]
+    # A teenager made younger has no KTP-el yet and no degree.
+    young = both[~aged_17_by(pop.birth[both], ref)]
+    pop.ktp[young], pop.degree[young], pop.title[young] = False, -1, -1
+    pop.nik[both] = nik_prefix(kec_digits[pop.kec_issue[both]], pop.birth[both], pop.sex[both])
 
 
 def assign_names(
@@ -401,12 +549,6 @@ def assign_names(
     pop.title[old] = rng.choice(vocab.pre_titles[2:], old.sum())
     grad = (age >= 23) & (age < 66) & (rng.random(m) < 0.045)
     pop.degree[grad] = rng.choice(vocab.degrees, grad.sum())
-    # Twins get different given names.
-    tw = np.flatnonzero(pop.twin & (np.r_[pop.twin[1:], False]) & (pop.hh == np.r_[pop.hh[1:], -1]))
-    same = pop.g1[tw] == pop.g1[tw + 1]
-    pop.g1[tw[same] + 1] = np.where(
-        pop.g1[tw[same]] == vocab.index["HASAN"], vocab.index["HUSEIN"], vocab.index["HASAN"]
-    )
 
 
 ARAB = {

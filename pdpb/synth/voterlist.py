@@ -130,12 +130,14 @@ def build_records(
     """Records for the listed people plus minors, dead voters and duplicates."""
     ref_day = to_days(ref)
     base = np.flatnonzero(listed)
-    # A few unmarried 15-16 year olds listed with a birth year three years early.
+    # A few unmarried 15-16 year olds listed with a birth year three years early
+    # (not twins: those register together when they turn 17, a case of its own).
     young = np.flatnonzero(
         ~listed
         & (pop.death == ALIVE)
         & (pop.kawin == KAWIN_B)
         & (pop.job == 0)
+        & ~pop.twin
         & (ref_day - pop.birth > 15.2 * 365.25)
         & (ref_day - pop.birth < 16.9 * 365.25)
     )
