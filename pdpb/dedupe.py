@@ -517,10 +517,38 @@ def _truth_pairs(truth_dir: Path) -> set[frozenset]:
     }
 
 
+def _created_records(con, truth_dir: Path) -> dict[str, str]:
+    """dpid -> true person of the records the pipeline created (BARU), found
+    through the event that created them, or the event that made the person a
+    tracked future voter; the truth's voters.csv knows only the initial list."""
+    from pdpb.evaluation import _truth_persons
+
+    _, person_of = _truth_persons(Path(truth_dir))
+    creators = {
+        f: (s, e)
+        for f, s, e in con.execute(
+            "select future_id, sumber, event_id from core.future_voters"
+        ).fetchall()
+    }
+    created = {}
+    for dpid, sumber, event_id in con.execute(
+        "select dpid, sumber, event_id from core.changes where change_type = 'BARU'"
+    ).fetchall():
+        key = creators.get(event_id, (sumber, event_id))
+        if key in person_of:
+            created[dpid] = person_of[key]
+    return created
+
+
 def evaluate_dedupe(settings: Settings, truth_dir: Path) -> dict:
     """Pairwise figures of core.dedupe_proposals against the generator's
     `duplicates.csv`: AUTO precision and recall, the REVIEW queue and its
-    share of true pairs, and recall if every REVIEW pair is decided correctly."""
+    share of true pairs, recall if every REVIEW pair is decided correctly,
+    and the wrongful TMS 2 (an accepted pair of two people) by relation. A
+    pair with a record the pipeline created is right when both records are
+    the same true person (`_created_records`)."""
+    from pdpb.evaluation import TruthPersons, count_by_relation
+
     truth = _truth_pairs(truth_dir)
     if not settings.warehouse_path.exists():
         raise PdpbError(f"home {settings.home} has no warehouse: run `pdpb dedupe` first")
@@ -529,6 +557,7 @@ def evaluate_dedupe(settings: Settings, truth_dir: Path) -> dict:
         rows = con.execute(
             "select dpid, survivor_dpid, decision from core.dedupe_proposals"
         ).fetchall()
+        created = _created_records(con, truth_dir)
     finally:
         con.close()
     by_decision: dict[str, set[frozenset]] = {}
@@ -536,24 +565,31 @@ def evaluate_dedupe(settings: Settings, truth_dir: Path) -> dict:
         by_decision.setdefault(decision, set()).add(frozenset((dpid, survivor)))
     auto, review = by_decision.get("AUTO", set()), by_decision.get("REVIEW", set())
     accepted = auto | by_decision.get("SAMA", set())
+    involved = {d for p in accepted | review for d in p}
+    index = TruthPersons(truth_dir, involved, {created[d] for d in involved if d in created})
 
-    from pdpb.evaluation import TruthPersons, count_by_relation
+    def person(dpid: str) -> str | None:
+        return created.get(dpid) or index.person_of_dpid.get(dpid)
+
+    def one_person(pair: frozenset) -> bool:
+        a, b = sorted(pair)
+        if pair in truth or not pair & created.keys():
+            return pair in truth
+        return person(a) is not None and person(a) == person(b)
+
+    def related(pair: frozenset) -> str:
+        a, b = sorted(pair)
+        return index.relation(person(a), other=person(b))
 
     # An accepted pair (AUTO, or SAMA by an operator) that is not one person
     # registered twice removes a living voter's record: a wrongful TMS 2. The
     # REVIEW pairs that are two people are counted by relation too (the
     # operators' work, e.g. twins).
-    wrong = sorted(tuple(sorted(p)) for p in accepted - truth)
-    not_one_person = sorted(tuple(sorted(p)) for p in review - truth)
-    index = TruthPersons(truth_dir, {d for p in wrong + not_one_person for d in p}, set())
-
-    def related(a: str, b: str) -> str:
-        return index.relation(index.person_of_dpid.get(a), b)
-
-    by_relation = count_by_relation([related(a, b) for a, b in wrong])
+    wrong = sorted((p for p in accepted if not one_person(p)), key=sorted)
+    not_one_person = [p for p in review if not one_person(p)]
 
     def precision(pairs: set) -> float:
-        return round(len(pairs & truth) / len(pairs), 4) if pairs else 1.0
+        return round(sum(map(one_person, pairs)) / len(pairs), 4) if pairs else 1.0
 
     def recall(pairs: set) -> float:
         return round(len(pairs & truth) / len(truth), 4) if truth else 1.0
@@ -564,7 +600,7 @@ def evaluate_dedupe(settings: Settings, truth_dir: Path) -> dict:
         "auto_precision": precision(auto),
         "auto_recall": recall(auto),
         "review": len(review),
-        "review_true": len(review & truth),
+        "review_true": sum(map(one_person, review)),
         "review_share_true": precision(review) if review else 0.0,
         "recall_if_review_decided": recall(accepted | review),
         "accepted": len(accepted),
@@ -572,8 +608,8 @@ def evaluate_dedupe(settings: Settings, truth_dir: Path) -> dict:
         "accepted_recall": recall(accepted),
         "beda": len(by_decision.get("BEDA", set())),
         "wrongful_tms": len(wrong),
-        "wrongful_tms_by_relation": by_relation,
-        "review_by_relation": count_by_relation([related(a, b) for a, b in not_one_person]),
+        "wrongful_tms_by_relation": count_by_relation([related(p) for p in wrong]),
+        "review_by_relation": count_by_relation([related(p) for p in not_one_person]),
     }
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pdpb.config import PdpbError, Settings
+from pdpb.synth.truth import RELATIONS, relation
 from pdpb.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -49,37 +50,6 @@ def _read_csv(path: Path) -> list[dict]:
         )
     with path.open(newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
-
-
-# How two true persons are related, in the order evaluations print them.
-RELATIONS = ("kembar", "saudara", "orang_tua_anak", "pasangan", "keluarga_lain", "tidak_terkait")
-_PARENTS = {"KEPALA", "PASANGAN"}
-
-
-def relation(a: dict, b: dict) -> str:
-    """The relation of two rows of the truth's persons.csv (person_id,
-    household_id, hubungan, kembar_dengan): twins (or triplets) by the
-    generator's own record; within one household, siblings (two children),
-    parent and child (the head or spouse with a child, the head's parent with
-    the head), spouses (head and spouse, or the head's two parents), other
-    family (e.g. a grandparent and grandchild); else unrelated."""
-    if a["person_id"] == b["person_id"]:
-        raise ValueError(f"person {a['person_id']} compared with itself")
-    twins = (a.get("kembar_dengan") or "").split(";")
-    if b["person_id"] in twins:
-        return "kembar"
-    if a["household_id"] != b["household_id"]:
-        return "tidak_terkait"
-    roles = {a["hubungan"], b["hubungan"]}
-    if roles == {"ANAK"}:
-        return "saudara"
-    if len(roles) == 2 and "ANAK" in roles and roles & _PARENTS:
-        return "orang_tua_anak"
-    if roles == {"ORANG_TUA", "KEPALA"}:
-        return "orang_tua_anak"
-    if roles == _PARENTS or roles == {"ORANG_TUA"}:
-        return "pasangan"
-    return "keluarga_lain"
 
 
 class TruthPersons:
@@ -131,16 +101,14 @@ class TruthPersons:
         other = other if other is not None else self.person_of_dpid.get(dpid or "")
         if person is None or other is None or person not in self.persons:
             return "tidak_terkait"
-        if other == person:
-            return "orang_sama"
         if other not in self.persons:
-            return "tidak_terkait"
+            return "orang_sama" if other == person else "tidak_terkait"
         return relation(self.persons[person], self.persons[other])
 
 
 def count_by_relation(relations: list[str]) -> dict[str, int]:
-    """Counts per relation, every relation listed (zeros included)."""
-    counts = dict.fromkeys(RELATIONS, 0)
+    """Counts per relation, every relation of two people listed (zeros included)."""
+    counts = dict.fromkeys((r for r in RELATIONS if r != "orang_sama"), 0)
     for r in relations:
         counts[r] = counts.get(r, 0) + 1
     return counts
