@@ -411,6 +411,94 @@ def promote_future_voters(state: PeriodState) -> None:
             )
 
 
+# The whole-list age check: a change it makes names the check as its event.
+PERIKSA_UMUR = "PERIKSA_UMUR"
+
+# Active, unmarried (B or unknown) voters whose recorded birth date puts the
+# 17th birthday after the cut-off, over the list as it stands after the
+# period's events: `core.voters` for the records the period has not touched,
+# `_diubah_periode` (their in-memory values) for the rest. One scan of the list,
+# filtered before anything reaches Python. The birthday is compared as
+# (year + 17, month, day) against the cut-off, exactly as `is_eligible` does
+# (a 29 February birthday counts from 1 March in common years). 01-07-YYYY and
+# 31-12-YYYY are how an unknown birth date is written: the person may have
+# been born on any day of YYYY, so they are surely under 17 only if they would
+# be even when born on 1 January, i.e. when YYYY + 17 is after the cut-off's
+# year; `pasti` is false for those who are under 17 only by the written day.
+_UNDER_AGE_SQL = """
+    with daftar as (
+        select dpid, tanggal_lahir, status_kawin, status
+        from core.voters
+        where status = 'AKTIF' and dpid not in (select dpid from _diubah_periode)
+        union all
+        select dpid, tanggal_lahir, status_kawin, status from _diubah_periode
+    )
+    select dpid,
+           not ((month(tanggal_lahir) = 7 and day(tanggal_lahir) = 1)
+                or (month(tanggal_lahir) = 12 and day(tanggal_lahir) = 31))
+           or year(tanggal_lahir) + 17 > $tahun as pasti
+    from daftar
+    where status = 'AKTIF'
+      and (status_kawin is null or status_kawin = 'B')
+      and (year(tanggal_lahir) + 17) * 10000 + month(tanggal_lahir) * 100 + day(tanggal_lahir)
+          > $batas
+    order by dpid
+"""
+
+
+def check_whole_list(con, state: PeriodState) -> dict:
+    """TMS 3 for every active voter whose recorded data shows them under 17
+    and unmarried at the cut-off, whether or not an event touched them.
+
+    Removing an eligible voter is the worst error the system can make, so an
+    unknown birth date (01-07-YYYY or 31-12-YYYY) counts as the earliest day
+    of its year: such a voter is left on the list unless under 17 even then,
+    and is only counted (`bawah_umur_tidak_pasti`) for the operator to check.
+    A voter without a birth date is never removed by this check."""
+    import pyarrow as pa
+
+    touched = [state.voters[d] for d in sorted(state.voters)]
+    con.register(
+        "_diubah_periode",
+        pa.table(
+            {
+                "dpid": pa.array([r["dpid"] for r in touched], pa.string()),
+                "tanggal_lahir": pa.array([r.get("tanggal_lahir") for r in touched], pa.date32()),
+                "status_kawin": pa.array([r.get("status_kawin") for r in touched], pa.string()),
+                "status": pa.array([r.get("status") for r in touched], pa.string()),
+            }
+        ),
+    )
+    cutoff = state.cutoff
+    try:
+        found = con.execute(
+            _UNDER_AGE_SQL,
+            {"tahun": cutoff.year, "batas": cutoff.year * 10000 + cutoff.month * 100 + cutoff.day},
+        ).fetchall()
+    finally:
+        con.unregister("_diubah_periode")
+    sure = [dpid for dpid, pasti in found if pasti]
+    unsure = [dpid for dpid, pasti in found if not pasti]
+    state.voters.update(_load_voters(con, [d for d in sure if d not in state.voters]))
+    check = {"sumber": PERIKSA_UMUR, "event_id": f"UMUR-{cutoff.isoformat()}",
+             "match_method": PERIKSA_UMUR, "match_probability": None}  # fmt: skip
+    reason = (
+        f"TMS 3 (di bawah umur): data tercatat menunjukkan belum berusia 17 tahun dan belum "
+        f"kawin pada tanggal batas {cutoff:%d-%m-%Y} (pemeriksaan seluruh daftar)"
+    )
+    for dpid in sure:
+        state.make_tms(state.voters[dpid], 3, "TMS_BAWAH_UMUR", reason, check)
+    if unsure:
+        log.warning(
+            "whole-list check %s: %d active voters would be under 17 only by a written "
+            "unknown birth date (01-07 or 31-12), left on the list; e.g. %s",
+            state.period,
+            len(unsure),
+            ", ".join(unsure[:5]),
+        )
+    return {"bawah_umur": len(sure), "bawah_umur_tidak_pasti": len(unsure)}
+
+
 def apply_dedupe(state: PeriodState, proposals: list[dict]) -> None:
     """Accepted duplicates (AUTO or SAMA) become TMS 2 on the non-surviving record.
 
@@ -624,12 +712,15 @@ def apply_period(settings: Settings, period: str, cutoff: date) -> dict:
                 )
             state = _load_state(con, period, cutoff, settings.tps_capacity, events)
             # Events first (a death outranks a duplicate), then accepted
-            # duplicates, then promotions, which need no event.
+            # duplicates, then the whole-list age check on what remains
+            # active, then promotions; the last two need no event, so a quiet
+            # month with no delivery still does both.
             apply_events(state, events)
             proposals = _load_dedupe_proposals(con)
             wanted = {d for p in proposals for d in (p["dpid"], p["survivor_dpid"])}
             state.voters.update(_load_voters(con, sorted(wanted - set(state.voters))))
             apply_dedupe(state, proposals)
+            checked = check_whole_list(con, state)
             promote_future_voters(state)
             state.outcomes += _quarantine_outcomes(
                 con, period, {(o["sumber"], o["event_id"]) for o in state.outcomes}
@@ -643,6 +734,7 @@ def apply_period(settings: Settings, period: str, cutoff: date) -> dict:
     counts = {k: sum(c["change_type"] == k for c in state.changes) for k in ("BARU", "TMS", "UBAH")}
     counts["review"] = sum(o["outcome"] == "REVIEW" for o in state.outcomes)
     counts["ganda"] = len(state.applied_dedupe)
+    counts.update(checked)
     counts["events"] = len(events)
     log.info("apply %s (cut-off %s): %s", period, cutoff, counts)
     return counts

@@ -64,8 +64,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     results = run_period(settings, args.period, args.cutoff, rollback=args.rollback, on_stage=show)
     apply = results["apply"]
+    ingested = results["ingest"]
+    quiet = (
+        " (no files delivered)"
+        if not ingested["files"]
+        else " (no data rows delivered)"
+        if not ingested["rows_in"]
+        else ""
+    )
     print(
-        f"period {args.period} completed: {apply['events']} events, {apply['BARU']} baru, "
+        f"period {args.period} completed{quiet}: {apply['events']} events, {apply['BARU']} baru, "
         f"{apply['TMS']} TMS, {apply['UBAH']} ubah, {apply['review']} to review; "
         f"reports in {settings.reports_dir(args.period)}"
     )

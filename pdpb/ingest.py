@@ -512,9 +512,14 @@ def _ignored(path: Path) -> bool:
 
 
 def landing_files(settings: Settings, period: str) -> list[Path]:
+    """The period's deliveries in name order. No folder means no delivery: a
+    quiet month in which no source sent anything still runs (future voters
+    are promoted, the whole list is checked), so it is not a refusal."""
     folder = settings.landing_dir(period)
+    if not folder.exists() and not folder.is_symlink():
+        return []
     if not folder.is_dir():
-        raise PdpbError(f"no landing folder for period {period}: expected {folder}")
+        raise PdpbError(f"landing path for period {period} is not a folder: {folder}")
     if not folder.resolve().is_relative_to(settings.home.resolve()):
         raise PdpbError(
             f"landing folder {folder} leads outside the home (a link to {folder.resolve()}); "
@@ -563,7 +568,10 @@ def _resolve_redeliveries(results: list[FileResult], earlier_hashes: dict[str, s
     period or before) is recorded as DUPLICATE and loads nothing."""
     seen_hash: dict[str, str] = dict(earlier_hashes)
     for result in results:
-        if result.status != "LOADED":
+        # A header-only file loads nothing, so it cannot be loaded twice; two
+        # sources sending the same bare header in a quiet month are two
+        # deliveries, each recorded as LOADED with "no data rows".
+        if result.status != "LOADED" or result.rows_in == 0:
             continue
         original = seen_hash.get(result.sha256)
         if original is not None:
@@ -641,6 +649,12 @@ def ingest_period(settings: Settings, period: str) -> dict:
     year, month = parse_period(period)
     period_start, period_end = date(year, month, 1), default_cutoff(period)
     every = [_read_file(p, period_start, period_end) for p in landing_files(settings, period)]
+    if not every:
+        log.warning(
+            "ingest %s: no delivery: %s is absent or holds no files; the period runs with no events",
+            period,
+            settings.landing_dir(period),
+        )
     results = [r for r in every if r.status != "REJECTED"]
     rejected = [r for r in every if r.status == "REJECTED"]
 

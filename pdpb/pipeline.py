@@ -324,10 +324,24 @@ def link_decisions(con, settings: Settings, period: str) -> tuple[pa.Table, pa.T
     return events, matches
 
 
+def _has_events(con, period: str) -> bool:
+    return con.execute(
+        "select exists (select 1 from core.events where period = ?)", [period]
+    ).fetchone()[0]
+
+
 def link(settings: Settings, period: str) -> dict:
     """Link the period's events to voters and tracked future voters."""
     con = connect(settings)
     try:
+        if not _has_events(con, period):
+            # A quiet month: nothing to link. Skipping saves a pass over the
+            # whole list (its name forms and counts); a re-run still clears
+            # the matches an earlier run of the period stored.
+            with transaction(con):
+                con.execute("delete from core.matches where period = ?", [period])
+            log.info("link %s: no events in the period, nothing to link", period)
+            return {"events": 0}
         events, matches = link_decisions(con, settings, period)
         with transaction(con):
             con.execute("delete from core.matches where period = ?", [period])

@@ -102,6 +102,17 @@ def _events_frames(con: duckdb.DuckDBPyConnection, settings: Settings, period: s
         """,
         {"period": period},
     ).df()
+    # One row: the period's share of events with a valid NIK, null when the
+    # period has no events (a quiet month), so that only a real share is judged.
+    nik = con.execute(
+        """
+        select count(*) as jumlah_peristiwa,
+               avg(coalesce(nik_valid, false)::integer) as porsi_nik_valid
+        from core.events
+        where period = $period
+        """,
+        {"period": period},
+    ).df()
     files = con.execute(
         """
         with karantina as (
@@ -126,7 +137,11 @@ def _events_frames(con: duckdb.DuckDBPyConnection, settings: Settings, period: s
         """,
         {"period": period, "min_rows": settings.min_rows_for_quarantine_share},
     ).df()
-    return [Frame("delta_events", events), Frame("delta_events_files", files)]
+    return [
+        Frame("delta_events", events),
+        Frame("delta_events_nik", nik),
+        Frame("delta_events_files", files),
+    ]
 
 
 def _voters_frames(con: duckdb.DuckDBPyConnection, settings: Settings, period: str) -> list[Frame]:

@@ -16,7 +16,9 @@ def period_status(settings: Settings) -> str:
         ).fetchall()
         periods = con.execute(
             """select p.period, p.cutoff, p.status, p.stage, p.message,
-                      (select count(*) from core.event_outcomes o where o.period = p.period and o.outcome = 'REVIEW')
+                      (select count(*) from core.event_outcomes o where o.period = p.period and o.outcome = 'REVIEW'),
+                      (select count(*) from core.files f where f.period = p.period),
+                      (select coalesce(sum(f.rows_in), 0) from core.files f where f.period = p.period)
                from core.periods p order by p.period"""
         ).fetchall()
         rejected = con.execute(
@@ -27,10 +29,15 @@ def period_status(settings: Settings) -> str:
     lines = [f"home: {settings.home}", "voters: " + ", ".join(f"{s} {n:,}" for s, n in voters)]
     if not periods:
         lines.append("periods: none run yet")
-    for period, cutoff, status, stage, message, review in periods:
+    for period, cutoff, status, stage, message, review, files, rows in periods:
         line = f"  {period} (cut-off {cutoff}): {status}"
         if status != "COMPLETED":
             line += f" at stage {stage}"
+        # A quiet month runs to the end; say so, lest it pass for a missed delivery.
+        if not files and stage not in ("start", "ingest"):
+            line += ", no files delivered"
+        elif files and not rows:
+            line += ", files delivered with no data rows"
         if review:
             line += f", {review} events pending review"
         if message:

@@ -472,3 +472,32 @@ def test_a_generated_period_is_fully_accounted_for(settings, small_synth):
     }  # fmt: skip
     assert counts["rows_quarantined"] > 0
     assert_every_file_accounted_for(settings, period)
+
+
+def test_header_only_files_from_two_sources_are_each_loaded_not_duplicates(settings):
+    header_only = csv_bytes([])
+    deliver(settings, {"polri.csv": header_only, "tni.csv": header_only})
+
+    counts = ingest_period(settings, PERIOD)
+
+    files = ledger(settings)
+    assert {f["status"] for f in files.values()} == {"LOADED"}
+    assert all("no data rows" in f["message"] for f in files.values())
+    assert counts == {"files": 2, "files_duplicate": 0, "rows_in": 0, "rows_loaded": 0,
+                      "rows_quarantined": 0, "events": 0}  # fmt: skip
+    assert_every_file_accounted_for(settings)
+
+
+def test_a_period_with_no_landing_folder_ingests_nothing_and_is_not_refused(settings):
+    counts = ingest_period(settings, PERIOD)
+
+    assert counts["files"] == 0 and counts["rows_in"] == 0 and counts["events"] == 0
+    assert ledger(settings) == {} and events(settings) == []
+
+
+def test_a_period_with_an_empty_landing_folder_ingests_nothing(settings):
+    deliver(settings, {})
+
+    counts = ingest_period(settings, PERIOD)
+
+    assert counts["files"] == 0 and counts["events"] == 0 and ledger(settings) == {}

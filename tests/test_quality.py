@@ -227,8 +227,27 @@ def test_valid_nik_share_below_minimum_fails_gate(home: Settings) -> None:
     rows = [("MENINGGAL", "2026-05-03", None, "L", "S")] * 3 + [clean_events("2026-05")[0]]
     add_events(home, "2026-05", rows)
 
-    with pytest.raises(GateFailed, match="nik_valid"):
+    with pytest.raises(GateFailed, match="nik_valid") as failed:
         run_gate(home, "delta_events", "2026-05")
+
+    assert "0.25" in str(failed.value)  # the period's share, 1 valid NIK in 4 events
+
+
+def test_period_with_only_header_only_files_passes_delta_events_gate(home: Settings) -> None:
+    add_events(home, "2026-07", [], rows_in=0, quarantined=0)
+
+    summary = run_gate(home, "delta_events", "2026-07")
+
+    assert summary["success"] is True and summary["critical_failures"] == []
+    assert summary["statistics"]["delta_events"]["rows"] == 0
+    assert summary["statistics"]["delta_events_files"]["rows"] == 1
+
+
+def test_period_with_no_files_passes_delta_events_gate(home: Settings) -> None:
+    summary = run_gate(home, "delta_events", "2026-08")
+
+    assert summary["success"] is True and summary["critical_failures"] == []
+    assert summary["statistics"]["delta_events_files"]["rows"] == 0
 
 
 # ---------------------------------------------------------------- voters
