@@ -236,14 +236,21 @@ def _add_noise(
 def _nik_noise(
     recs: Records, pop: Population, rng: np.random.Generator, idx: np.ndarray, is_dup: np.ndarray
 ) -> None:
-    """NIK empty (never on a duplicate: it would not be one), one digit short, or one wrong."""
+    """NIK empty (never on a duplicate: it would not be one), one digit short, or
+    wrong as real lists have it wrong (DOMAIN.md): a birth-date digit that
+    contradicts the record's own birth date or sex, or serial 0000. A wrong
+    serial digit is not drawn: it gives a valid NIK of the same kecamatan and
+    birth date, which is another person's (a twin's, a neighbour's born that
+    day), a relative's NIK rather than a typo, and the link stage rightly
+    leaves such a record to an operator."""
     true = pop.nik[recs.person[idx]]
     u = rng.random(len(idx))
-    pos = rng.integers(6, 16, len(idx))  # position in the 16-digit string
+    pos = rng.integers(6, 12, len(idx))  # a DDMMYY digit of the 16-digit string
     shift = rng.integers(1, 10, len(idx))
     place = 10 ** (15 - pos)
     digit = true // place % 10
     wrong = true + ((digit + shift) % 10 - digit) * place
+    wrong = np.where(rng.random(len(idx)) < 0.2, true // 10_000 * 10_000, wrong)  # serial 0000
     empty = (u < 0.35) & ~is_dup[idx]
     short = ~empty & (u < 0.45)
     recs.nik[idx] = np.where(empty, -1, np.where(short, true // 10, wrong))
