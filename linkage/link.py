@@ -671,17 +671,18 @@ def _link_with_connection(
     )
     # Two events are one happening reported twice only when nothing tells
     # their people apart: never two different trusted NIKs (twins turning 17
-    # in one month, each with their own), never two names of one household
-    # that are not the same name (twins, alike-named siblings).
+    # in one month, each with their own), and the same name after
+    # normalisation or the same NIK; twins, triplets and alike-named siblings
+    # score as high as a repeat on everything else. A repeat whose name a
+    # source misspelt is still found when both events link to one record.
     pairs = con.execute(
         f"""select p.uid_l, p.uid_r
             from {within.physical_name} p
             join ev_frame e on e.uid = p.uid_l
             join ev_frame f on f.uid = p.uid_r
             where not coalesce({_aliased(NIK_CONFLICT_SQL)}, false)
-              and not (coalesce(e.nkk = f.nkk, false)
-                       and not coalesce(e.nama_norm = f.nama_norm
-                                        or e.nama_sorted = f.nama_sorted, false))"""
+              and coalesce(e.nama_norm = f.nama_norm or e.nama_sorted = f.nama_sorted
+                           or e.nik = f.nik, false)"""
     ).fetchall()
     timer.lap("decisions and predict_within")
     return outcomes, pairs
