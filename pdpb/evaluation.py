@@ -284,6 +284,7 @@ def evaluate(settings: Settings, truth_dir: Path, period: str | None = None) -> 
     ]
     curve = [(th, *_precision_recall(scored, positives, th)) for th in CURVE_THRESHOLDS]
     chart = _write_chart(settings, curve, period)
+    promotions = _promotions(settings, truth_dir, period, futures)
     links_by_relation, tms_by_relation = _relations(
         truth_dir, truth, futures, person_of, wrong, wrongful_tms, survivors
     )
@@ -294,6 +295,7 @@ def evaluate(settings: Settings, truth_dir: Path, period: str | None = None) -> 
         "wrongful_tms": len(wrongful_tms),
         "wrongful_tms_by_relation": tms_by_relation,
         "tms_other_record": len(other_record_tms),
+        **promotions,
         "review": sum(m.decision == "REVIEW" for m in matches),
         "review_share": round(sum(m.decision == "REVIEW" for m in matches) / len(matches), 4),
         "upper": settings.thresholds.upper,
@@ -305,6 +307,35 @@ def evaluate(settings: Settings, truth_dir: Path, period: str | None = None) -> 
             f"{p} {s}|{e} -> {d} (TMS {c})" for p, s, e, d, c in wrongful_tms[:5]
         ],
         "chart": str(chart),
+    }
+
+
+def _promotions(settings: Settings, truth_dir: Path, period: str | None, futures: dict) -> dict:
+    """Future voters the truth promotes (BARU in the period of their 17th
+    birthday or marriage) against those the pipeline promoted, each named by
+    the event that made them a future voter."""
+    expected = {
+        (r["period"], r["event_id"])
+        for r in _read_csv(truth_dir / "expected_changes.csv")
+        if r["sumber"] == "PROMOSI" and (period is None or r["period"] == period)
+    }
+    con = connect(settings, read_only=True)
+    try:
+        made = {
+            (p, "|".join(futures.get(f, ("?", f))))
+            for p, f in con.execute(
+                "select period, event_id from core.changes where rule = 'BARU_PROMOSI'"
+                + (" and period = ?" if period else ""),
+                [period] if period else [],
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    return {
+        "promotions_expected": len(expected),
+        "promotions_made": len(made & expected),
+        "promotions_missing": len(expected - made),
+        "promotions_extra": len(made - expected),
     }
 
 
@@ -387,6 +418,11 @@ def format_table(result: dict) -> str:
         ("TMS salah", result["wrongful_tms"]),
         ("TMS salah per hubungan", format_relations(result["wrongful_tms_by_relation"])),
         ("TMS di rekaman ganda lain", result["tms_other_record"]),
+        (
+            "promosi calon pemilih",
+            f"{result['promotions_made']} dari {result['promotions_expected']} "
+            f"(kurang {result['promotions_missing']}, lebih {result['promotions_extra']})",
+        ),
         ("review", f"{result['review']} ({result['review_share']:.2%})"),
         ("ambang", f"atas {result['upper']}, bawah {result['lower']}"),
         ("grafik", result["chart"]),

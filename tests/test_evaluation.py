@@ -92,3 +92,113 @@ def test_review_proposals_of_the_right_record_count_only_for_recall_if_review_de
     assert scores["links"] == 1 and scores["true_pairs"] == 4
     assert scores["recall"] == 0.25
     assert scores["recall_if_review_decided"] == 0.5
+
+
+def _home_copy(settings: Settings, tmp_path: Path) -> Settings:
+    copy = Settings.load(tmp_path / "home")
+    copy.warehouse_path.parent.mkdir(parents=True)
+    shutil.copyfile(settings.warehouse_path, copy.warehouse_path)
+    return copy
+
+
+def _twin_of_a_listed_twin(truth_dir: Path) -> tuple[str, str]:
+    """(dpid, dpid) of two listed twins of the generator's truth."""
+    primary = {
+        r["person_id"]: r["dpid"]
+        for r in _read_csv(truth_dir / "voters.csv")
+        if r["is_primary"] == "true"
+    }
+    for p in _read_csv(truth_dir / "persons.csv"):
+        for twin in filter(None, p["kembar_dengan"].split(";")):
+            if p["person_id"] in primary and twin in primary:
+                return primary[p["person_id"]], primary[twin]
+    raise AssertionError("the generator listed no twins")
+
+
+def test_a_death_given_to_the_twin_is_a_wrongful_tms_of_a_twin_and_strict_fails(
+    evaluated, small_synth, tmp_path, capsys
+):
+    from pdpb.cli import main
+    from pdpb.warehouse import connect
+
+    settings = _home_copy(evaluated[0], tmp_path)
+    truth_dir = small_synth / "truth"
+    # A twin's death of the period (the generator plants one), removed from
+    # the other twin's record instead.
+    event = next(
+        r
+        for r in _read_csv(truth_dir / "events.csv")
+        if r["period"] == PERIOD
+        and r["hard_case"] == "KEMBAR"
+        and r["jenis_peristiwa"] == "MENINGGAL"
+    )
+    twins = next(
+        p["kembar_dengan"].split(";")
+        for p in _read_csv(truth_dir / "persons.csv")
+        if p["person_id"] == event["person_id"]
+    )
+    twin_record = next(
+        r["dpid"] for r in _read_csv(truth_dir / "voters.csv") if r["person_id"] in twins
+    )
+    con = connect(settings)
+    try:
+        con.execute(
+            """insert into core.changes (period, change_id, sumber, event_id, dpid,
+                   change_type, tms_code, rule) values (?, 'X1', ?, ?, ?, 'TMS', 1, 'TMS_MENINGGAL')""",
+            [PERIOD, event["sumber"], event["event_id"], twin_record],
+        )
+    finally:
+        con.close()
+
+    result = evaluate(settings, truth_dir, PERIOD)
+    code = main(["--home", str(settings.home), "linkage", "evaluate", "--truth", str(truth_dir),
+                 "--period", PERIOD, "--strict"])  # fmt: skip
+
+    assert result["wrongful_tms"] == 1
+    assert result["wrongful_tms_by_relation"] == {
+        **dict.fromkeys(result["wrongful_tms_by_relation"], 0),
+        "kembar": 1,
+    }
+    assert code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "1 wrongful TMS" in err[0] and "kembar 1" in err[0]
+
+
+def test_strict_evaluation_passes_when_no_voter_is_wrongly_removed(evaluated, small_synth):
+    from pdpb.cli import main
+
+    code = main(["--home", str(evaluated[0].home), "linkage", "evaluate",
+                 "--truth", str(small_synth / "truth"), "--period", PERIOD, "--strict"])  # fmt: skip
+
+    assert code == 0
+
+
+def test_an_auto_dedupe_of_twins_is_a_wrongful_tms_2_of_twins_and_strict_fails(
+    evaluated, small_synth, tmp_path, capsys
+):
+    from datetime import datetime
+
+    from pdpb.cli import main
+    from pdpb.dedupe import evaluate_dedupe
+    from pdpb.warehouse import connect
+
+    settings = _home_copy(evaluated[0], tmp_path)
+    truth_dir = small_synth / "truth"
+    one, other = _twin_of_a_listed_twin(truth_dir)
+    con = connect(settings)
+    try:
+        con.execute(
+            """insert into core.dedupe_proposals (cluster_id, dpid, survivor_dpid,
+                   match_probability, decision, proposed_at) values (?, ?, ?, 0.999, 'AUTO', ?)""",
+            [f"G{other}", one, other, datetime.now()],
+        )
+    finally:
+        con.close()
+
+    result = evaluate_dedupe(settings, truth_dir)
+    code = main(["--home", str(settings.home), "dedupe", "evaluate", "--truth", str(truth_dir),
+                 "--strict"])  # fmt: skip
+
+    assert result["wrongful_tms"] == 1 and result["auto_precision"] == 0.0
+    assert result["wrongful_tms_by_relation"]["kembar"] == 1
+    assert code == 1 and "wrongful TMS" in capsys.readouterr().err
