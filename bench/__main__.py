@@ -43,15 +43,31 @@ def cached_data(home: Path, scale: str, seed: int) -> Path:
     return generated_once(home / "bench" / f"data-{scale}-{seed}", voters, periods, province, seed)
 
 
+def generator_version() -> str:
+    """A digest of the generator's code: data cached by an older generator
+    (before twins were named alike, say) is not what this code makes."""
+    import hashlib
+
+    import pdpb.synth
+
+    code = b"".join(p.read_bytes() for p in sorted(Path(pdpb.synth.__file__).parent.glob("*.py")))
+    return hashlib.sha256(code).hexdigest()[:16]
+
+
 def generated_once(out: Path, voters: int, periods: int, province: str, seed: int) -> Path:
-    """A synthetic province in `out`, generated unless a finished one is there."""
+    """A synthetic province in `out`, generated unless a finished one made by
+    this generator's code is there (its digest beside the manifest)."""
     from pdpb.synth import generate
 
-    if not (out / "manifest.json").exists():
+    stamp = out / "generator.version"
+    current = generator_version()
+    fresh = stamp.exists() and stamp.read_text() == current
+    if not ((out / "manifest.json").exists() and fresh):
         if out.exists():
             shutil.rmtree(out)
         started = time.perf_counter()
         generate(out, province=province, voters=voters, periods=periods, start="2026-01", seed=seed)
+        stamp.write_text(current)
         print(
             f"generated {voters:,} voters in {time.perf_counter() - started:.1f} s -> {out}",
             file=sys.stderr,
@@ -133,6 +149,7 @@ def run(
         print(f"  {'dedupe':12} {seconds:8.2f} s", file=sys.stderr)
         stages.append({"stage": "dedupe", "seconds": round(seconds, 3), "rows": found["voters"],
                        "peak_rss_mb": round(peak_rss_mb()), "proposals": found["proposals"]})  # fmt: skip
+    quality = evaluate_quality(settings, data, period, dedupe)
     floor = floor_seconds(settings.warehouse_path, period)
     for s in stages:
         rows = s["rows"] if s["rows"] is not None else events
@@ -140,7 +157,7 @@ def run(
         s["ratio_to_floor"] = round(s["seconds"] / floor, 1) if floor else None
     result = {
         "scale": scale, "voters": SCALES[scale][0], "events": events, "period": period, "seed": seed,
-        "floor_seconds": round(floor, 4), "stages": stages,
+        "floor_seconds": round(floor, 4), "stages": stages, "quality": quality,
         "machine": {"platform": platform.platform(), "python": platform.python_version(),
                     "cpus": os.cpu_count(),
                     "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
@@ -156,6 +173,50 @@ def run(
         )
         result["peer"] = peer.run_fresh(home, peer_data)
     return result
+
+
+def evaluate_quality(settings, data: Path, period: str, dedupe: bool) -> dict:
+    """The period's links and, when run, the dedupe proposals against the
+    generator's truth: precision, recall, review share, wrongful TMS by the
+    relation they confused (`pdpb linkage evaluate`, `pdpb dedupe evaluate`)."""
+    from pdpb.evaluation import evaluate
+
+    linked = evaluate(settings, data / "truth", period)
+    keys = ("precision", "recall", "recall_if_review_decided", "review_share", "wrongful_links",
+            "wrong_links_by_relation", "wrongful_tms", "wrongful_tms_by_relation",
+            "promotions_expected", "promotions_made")  # fmt: skip
+    quality = {"link": {k: linked[k] for k in keys}}
+    if dedupe:
+        from pdpb.dedupe import evaluate_dedupe
+
+        found = evaluate_dedupe(settings, data / "truth")
+        keys = ("auto", "auto_precision", "review", "review_true", "recall_if_review_decided",
+                "wrongful_tms", "wrongful_tms_by_relation", "review_by_relation")  # fmt: skip
+        quality["dedupe"] = {k: found[k] for k in keys}
+    return quality
+
+
+def quality_table(quality: dict) -> str:
+    from pdpb.evaluation import format_relations
+
+    link = quality["link"]
+    lines = [
+        f"link: precision {link['precision']:.4f}, recall {link['recall']:.4f} "
+        f"({link['recall_if_review_decided']:.4f} if review is decided), review "
+        f"{link['review_share']:.2%}, wrong links {link['wrongful_links']} "
+        f"({format_relations(link['wrong_links_by_relation'])}), wrongful TMS "
+        f"{link['wrongful_tms']} ({format_relations(link['wrongful_tms_by_relation'])})"
+    ]
+    if "dedupe" in quality:
+        d = quality["dedupe"]
+        lines.append(
+            f"dedupe: AUTO {d['auto']:,} at precision {d['auto_precision']:.4f}, REVIEW "
+            f"{d['review']:,} ({d['review_true']:,} duplicates; two people: "
+            f"{format_relations(d['review_by_relation'])}), recall if review is decided "
+            f"{d['recall_if_review_decided']:.4f}, wrongful TMS 2 {d['wrongful_tms']} "
+            f"({format_relations(d['wrongful_tms_by_relation'])})"
+        )
+    return "\n".join(lines)
 
 
 def table(result: dict) -> str:
@@ -203,6 +264,7 @@ def main() -> int:
     out = home / "bench" / f"result-{args.scale}-{datetime.now():%Y%m%dT%H%M%S}.json"
     out.write_text(json.dumps(result, indent=1))
     print(table(result))
+    print(quality_table(result["quality"]))
     if "peer" in result:
         from bench import peer
 
