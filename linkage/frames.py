@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from linkage import names
+from pdpb.normalize import known_kabkota
 
 # Repetitive columns are dictionary-encoded (int32 codes into the distinct
 # values): a province's list repeats a few hundred thousand names, a few
@@ -113,26 +114,50 @@ def clean_rt_rw(value: str | None) -> str | None:
     return str(int(digits)) if digits else None
 
 
-# A NIK that can speak for its row: 16 digits, a plausible province, a real
-# DDMMYY (day + 40 for women), a non-zero serial, and, where the row knows them,
-# the same birth date and sex as the row. A NIK that contradicts its own row is
-# often someone else's (a relative's card, a clerk's copy), so it is never taken
-# as proof that two records are different people. Written on `nik_number`
-# (the clean digits as a number: one cast instead of a dozen substrings, which
-# cost seconds over a province's list), `tanggal_lahir` and `jenis_kelamin` (L/P).
+# The NIK rule of `pdpb.normalize.nik_is_valid`, in SQL, over `nik` (the text)
+# and `nik_number` (`try_cast(nik as ubigint)`: one cast instead of a dozen
+# substrings, which cost seconds over a province's list). The cast also reads
+# '+1', ' 1', '1e3', '0x1F' and '1.0', so the number printed back must be the
+# text: that makes the text 16 plain digits. The known kab/kota are those of
+# `known_kabkota()`, the Python rule's own set, as a string of 0/1 indexed by
+# the PPKK code: one substr per row, nothing registered on the connection.
+# Not an IN list (nor list_contains): DuckDB turns a long constant list into a
+# hash join, which does not keep the rows' order, and `nik_agrees_array` must
+# return its flags in the order of its rows. A property test holds this,
+# `nik_is_valid` and lokal's parser equal on every input. False, never null.
+_PPKK = "(nik_number // 1000000000000)"
+_CC = "(nik_number // 10000000000 % 100)"
 _DD = "(nik_number // 100000000 % 100)"
+_MM = "(nik_number // 1000000 % 100)"
+_YY = "(nik_number // 10000 % 100)"
+_DAY = f"({_DD} - if({_DD} > 40, 40, 0))"
+_KABKOTA = known_kabkota()
+_KABKOTA_MASK = "".join("1" if f"{code:04d}" in _KABKOTA else "0" for code in range(10000))
+NIK_VALID_SQL = f"""coalesce(
+        length(nik) = 16 and nik_number::varchar = nik
+        and substr('{_KABKOTA_MASK}', {_PPKK}::integer + 1, 1) = '1'
+        and {_CC} <> 0
+        and {_MM} between 1 and 12
+        and {_DAY} between 1 and case
+            when {_MM} = 2 then if({_YY} % 4 = 0, 29, 28)
+            when {_MM} in (4, 6, 9, 11) then 30
+            else 31 end
+        and nik_number % 10000 <> 0,
+        false)"""
+
+# A NIK that can speak for its row: valid (above) and, where the row knows
+# them, with the same birth date and sex as the row. A NIK that contradicts its
+# own row is often someone else's (a relative's card, a clerk's copy), so it is
+# never taken as proof that two records are different people. Written on `nik`,
+# `nik_number`, `tanggal_lahir` and `jenis_kelamin` (L/P).
 NIK_AGREES_SQL = f"""
     coalesce(
-        nik_number between 1100000000000000 and 9999999999999999
-        and nik_number % 10000 <> 0
-        and {_DD} % 40 between 1 and 31
-        and {_DD} <= 71
-        and nik_number // 1000000 % 100 between 1 and 12
+        {NIK_VALID_SQL}
         and coalesce(jenis_kelamin not in ('L', 'P')
                      or jenis_kelamin = if({_DD} > 40, 'P', 'L'), true)
-        and coalesce(day(tanggal_lahir) = {_DD} % 40
-                     and month(tanggal_lahir) = nik_number // 1000000 % 100
-                     and year(tanggal_lahir) % 100 = nik_number // 10000 % 100, true),
+        and coalesce(day(tanggal_lahir) = {_DAY}
+                     and month(tanggal_lahir) = {_MM}
+                     and year(tanggal_lahir) % 100 = {_YY}, true),
         false)
 """
 

