@@ -117,22 +117,37 @@ _DATE_AGREES = """(coalesce(e.tanggal_lahir = r.tanggal_lahir, false)
 _HOME_AGREES = "(coalesce(e.nkk = r.nkk, false) or coalesce(e.wilayah = r.wilayah, false))"
 
 
-# A record of the holder's household (or the event's) that is a person
-# other than the NIK holder, yet carries the event's full name and a birth
-# date that agrees with the event's: a twin, or a son with his father's name
-# when the event carries the father's NIK. Then the NIK alone does not say
-# who is meant. A record with the holder's own name and birth date is read
-# as the holder registered twice, not as a relative.
-_HOUSEHOLD_RIVAL = """exists (
-        select 1 from ref_frame o
-        where o.uid <> r.uid
-          and (o.nkk = r.nkk or o.nkk = e.nkk)
-          and not coalesce(o.nik = r.nik, false)
-          and (o.nama_norm = e.nama_norm or o.nama_sorted = e.nama_sorted)
-          and (coalesce(o.tanggal_lahir = e.tanggal_lahir, false)
-               or coalesce(abs(date_diff('day', o.tanggal_lahir, e.tanggal_lahir)) <= 366, false))
-          and not (coalesce(o.nama_norm = r.nama_norm, false)
-                   and coalesce(o.tanggal_lahir = r.tanggal_lahir, false)))"""
+# Records of the holder's household (or the event's) that are a person other
+# than the NIK holder, yet carry the event's full name and a birth date within
+# a year of the event's: a twin, or a son with his father's name when the
+# event carries the father's NIK. Then the NIK alone does not say who is
+# meant. A record with the holder's own name and birth date is read as the
+# holder registered twice, not as a relative. One join per card (the
+# holder's, the event's): an OR in the join would compare every pair.
+_HOUSEHOLD_RIVALS = """
+    with held as (
+        select e.uid, r.uid as holder, r.nik as holder_nik, r.nkk as holder_nkk,
+               e.nkk as event_nkk, r.nama_norm as holder_nama, r.tanggal_lahir as holder_lahir,
+               e.nama_norm, e.nama_sorted, e.tanggal_lahir
+        from ev_frame e
+        join nik_valid_uid v using (uid)
+        join ref_frame r on e.nik = r.nik
+    ), near as (
+        select h.uid, h.holder, o.uid as other, o.nik, o.nama_norm, o.nama_sorted, o.tanggal_lahir
+        from held h join ref_frame o on o.nkk = h.holder_nkk
+        union all
+        select h.uid, h.holder, o.uid, o.nik, o.nama_norm, o.nama_sorted, o.tanggal_lahir
+        from held h join ref_frame o on o.nkk = h.event_nkk
+    )
+    select distinct n.uid, n.holder
+    from near n join held h on h.uid = n.uid and h.holder = n.holder
+    where n.other <> n.holder
+      and not coalesce(n.nik = h.holder_nik, false)
+      and (n.nama_norm = h.nama_norm or n.nama_sorted = h.nama_sorted)
+      and coalesce(abs(date_diff('day', n.tanggal_lahir, h.tanggal_lahir)) <= 366, false)
+      and not (coalesce(n.nama_norm = h.holder_nama, false)
+               and coalesce(n.tanggal_lahir = h.holder_lahir, false))
+"""
 
 
 def _exact_pass(
@@ -147,9 +162,9 @@ def _exact_pass(
     home in common, the event is a suspect, returned as {uid: NIK holder} and
     left to Splink (see `_resolve_suspect`). When another member of the
     household carries the event's full name and birth date while the holder
-    does not have the event's full name (`_HOUSEHOLD_RIVAL`), or both do and
-    the holder's birth date is not the event's, two relatives could be meant:
-    the event goes to REVIEW against the holder."""
+    does not have both the event's full name and birth date
+    (`_HOUSEHOLD_RIVALS`), two relatives could be meant: the event goes to
+    REVIEW against the holder."""
     con.execute(
         "create or replace temp table nik_valid_uid as select unnest(?::varchar[]) as uid",
         [valid_uids],
@@ -164,10 +179,8 @@ def _exact_pass(
                 and coalesce(e.tanggal_lahir <> r.tanggal_lahir, false)
                 and coalesce(jaro_winkler_similarity(e.nama_norm, r.nama_norm) < 0.75, false)
             ) as suspect,
-            {_HOUSEHOLD_RIVAL} and not (
-                coalesce(e.nama_norm = r.nama_norm or e.nama_sorted = r.nama_sorted, false)
-                and coalesce(e.tanggal_lahir = r.tanggal_lahir, false)
-            ) as rival,
+            coalesce(e.nama_norm = r.nama_norm or e.nama_sorted = r.nama_sorted, false)
+                and coalesce(e.tanggal_lahir = r.tanggal_lahir, false) as holder_is_described,
             coalesce(e.tanggal_lahir = r.tanggal_lahir, false) as same_birth_date
         from ev_frame e
         join nik_valid_uid v using (uid)
@@ -182,12 +195,13 @@ def _exact_pass(
             r.uid
         """
     ).fetchall()
+    rivals = set(con.execute(_HOUSEHOLD_RIVALS).fetchall())
     outcomes: dict[str, Outcome] = {}
     suspects: dict[str, str] = {}
-    for uid, target_id, corroborated, suspect, rival, same_birth_date in rows:
+    for uid, target_id, corroborated, suspect, described, same_birth_date in rows:
         if uid in outcomes:
             continue
-        if corroborated and rival:
+        if corroborated and not described and (uid, target_id) in rivals:
             flag = FLAG_TWINS if same_birth_date else FLAG_RELATIVES
             outcomes[uid] = Outcome("REVIEW", target_id, "NIK_EXACT", 1.0, flag=flag)
         elif corroborated:
