@@ -309,7 +309,15 @@ def apply_ubah(state: PeriodState, event: dict, record: dict) -> None:
     else:
         candidates = CORRECTABLE
         rule = "UBAH_PERUBAHAN_DATA"
-    changed = [c for c in candidates if event.get(c) is not None and event.get(c) != record.get(c)]
+        if event.get("nama") is not None:
+            # A corrected name is the whole name: without titles it drops the
+            # record's (ingest moves titles and degrees to `gelar`).
+            event = {**event, "gelar": event.get("gelar") or ""}
+    changed = [
+        c
+        for c in candidates
+        if event.get(c) is not None and (event.get(c) or None) != (record.get(c) or None)
+    ]
     if not changed:
         state.outcome(event, "NO_CHANGE", record["dpid"], "data sudah sama")
         return
@@ -317,7 +325,7 @@ def apply_ubah(state: PeriodState, event: dict, record: dict) -> None:
     if "kode_wilayah" in changed:
         state._release_tps(record)
     for c in changed:
-        record[c] = event[c]
+        record[c] = event[c] or None
     if "kode_wilayah" in changed:
         record["tps"] = state.assign_tps(record["kode_wilayah"])
         changed.append("tps")
