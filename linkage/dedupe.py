@@ -79,36 +79,23 @@ def _descending(text: str) -> tuple[int, ...]:
 
 
 # A pair is certain (AUTO: TMS 2 with nobody looking) only where one person is
-# certainly registered twice, besides scoring at or above the upper threshold:
-# - the same NIK, trusted on both records (it agrees with each record's own
-#   birth date and sex), with the same name after normalisation and the same
-#   birth date; or
-# - one record without a NIK, the same family card, name, birth date and sex,
-#   and no third record of that card close to either (`_HOUSEHOLD_CLOSE_SQL`).
-# Everything else that shares a NIK or a family card is REVIEW. Why: twins
-# share the card, the address, the birth date, usually the sex, and their
-# NIKs differ only in the serial; their names often differ by one letter
+# certainly registered twice: besides scoring at or above the upper threshold,
+# the same NIK, trusted on both records (it agrees with each record's own
+# birth date and sex), the same name after normalisation and the same birth
+# date. Everything else that shares a NIK or a family card is REVIEW. Why:
+# twins share the card, the address, the birth date, usually the sex, and
+# their NIKs differ only in the serial; their names often differ by one letter
 # (RINA / RINI), which a name similarity takes for a typo. Records carry a
 # relative's or a stranger's NIK, so a shared NIK is proof only when it is
-# each record's own and the names are one. Two trusted NIKs that differ in any
-# way are two people unless an operator says otherwise (`capped`).
+# each record's own and the names are one. A record without a NIK proves
+# nothing either: on the Banten-scale list two twin pairs had one record
+# without a NIK and, after normalisation, one name (FATIMAH / FATIMA; ROHMAH
+# / ROHMA with the H lost to a typo), the same card, birth date and sex, and
+# no third record close. Two trusted NIKs that differ in any way are two
+# people unless an operator says otherwise (`capped`).
 CERTAIN_SQL = """
-    p.match_probability >= {upper} and not capped and same_name and same_birth_date and (
-        (p.nik_l = p.nik_r and niks_own)
-        or ((p.nik_l is null or p.nik_r is null) and p.nkk_l = p.nkk_r
-            and coalesce(p.jenis_kelamin_l = p.jenis_kelamin_r, false)))
-"""
-# A certain pair of the second kind (one record without a NIK) stays certain
-# only when no third record of the same card scored at or above the lower
-# threshold with either of its records: a twin or an alike-named sibling
-# close by means the record without a NIK could be either of them.
-_HOUSEHOLD_CLOSE_SQL = """
-    update pdpb_dedupe_pairs p set certain = false
-    where certain and (p.nik_l is null or p.nik_r is null) and exists (
-        select 1 from pdpb_dedupe_pairs q
-        where (q.uid_l in (p.uid_l, p.uid_r) or q.uid_r in (p.uid_l, p.uid_r))
-          and not (q.uid_l = p.uid_l and q.uid_r = p.uid_r)
-          and q.nkk_l = p.nkk_l and q.nkk_r = p.nkk_l)
+    p.match_probability >= {upper} and not capped and same_name and same_birth_date
+    and p.nik_l = p.nik_r and niks_own
 """
 # Labelled for the operator: the two records may be twins (a serial-only NIK
 # difference, or one card and birth date under two names).
@@ -233,7 +220,6 @@ def _scored_pairs(
         )
         predictions.drop_table_from_database_and_remove_from_cache()
     con.execute("drop table pdpb_dedupe_part")
-    con.execute(_HOUSEHOLD_CLOSE_SQL)
     return "pdpb_dedupe_pairs"
 
 

@@ -84,6 +84,7 @@ HOUSEHOLD_MARGIN = 8.0
 # meant; the review file shows them in words (pdpb.review).
 FLAG_TWINS = "KEMUNGKINAN_KEMBAR"
 FLAG_RELATIVES = "KELUARGA_MIRIP"
+FLAG_NAMESAKES = "ORANG_SENAMA"
 
 
 @dataclass
@@ -266,12 +267,14 @@ def _best_candidates(
     registered twice) prefer AKTIF, then a record whose NIK agrees with its
     own birth date and sex, then the higher score, then the lowest id.
 
-    Then the household rule: when another person of the chosen record's
-    household (same family card, not the same person: `_SAME_PERSON`) scores
-    within `HOUSEHOLD_MARGIN` of the best, the event is decided by what tells
-    them apart (`_AGREES`): if exactly one of them agrees, that one is the
-    candidate; otherwise it is capped at REVIEW and flagged (twins, a father
-    and son of one name, alike-named siblings).
+    Then the household rule: when another person (not the same person:
+    `_SAME_PERSON`) of the chosen record's household (same family card)
+    scores within `HOUSEHOLD_MARGIN` of the best, or any other person within
+    `ALIKE_WEIGHT` (namesakes born the same day in one desa), the event is
+    decided by what tells them apart (`_AGREES`): if exactly one of them
+    agrees, that one is the candidate; otherwise it is capped at REVIEW and
+    flagged (twins, a father and son of one name, alike-named siblings,
+    namesakes).
 
     A candidate is also capped when its trusted NIK differs from the event's
     trusted NIK (settings.NIK_CONFLICT_SQL; flagged as possible twins when
@@ -308,23 +311,24 @@ def _best_candidates(
                     weight desc, target_id
             ) = 1
         ), relatives as (
-            -- Other people of the chosen record's household close to the best.
+            -- Other people close to the best: of the chosen record's
+            -- household within HOUSEHOLD_MARGIN, anyone within ALIKE_WEIGHT.
             select c.uid, o.target_id, o.weight, o.agrees,
-                   coalesce(a.tanggal_lahir = b.tanggal_lahir, false) as same_birth_date
+                   coalesce(o.nkk = c.nkk, false) as same_card,
+                   coalesce(o.nkk = c.nkk and a.tanggal_lahir = b.tanggal_lahir, false) as twin
             from chosen c
             join pdpb_candidates o on o.uid = c.uid and o.target_id <> c.target_id
-                and o.nkk = c.nkk and o.weight >= c.best_weight - {HOUSEHOLD_MARGIN}
+                and (o.nkk = c.nkk and o.weight >= c.best_weight - {HOUSEHOLD_MARGIN}
+                     or o.weight >= c.best_weight - {ALIKE_WEIGHT})
             join ref_reachable a on a.uid = c.target_id
             join ref_reachable b on b.uid = o.target_id
             where not {_SAME_PERSON}
         ), options as (
             select c.uid, c.target_id, c.weight, c.agrees, true as is_chosen,
-                   exists (select 1 from relatives r where r.uid = c.uid) as has_relatives,
-                   exists (select 1 from relatives r where r.uid = c.uid and r.same_birth_date)
-                       as twins
+                   exists (select 1 from relatives r where r.uid = c.uid) as has_relatives
             from chosen c
             union all
-            select r.uid, r.target_id, r.weight, r.agrees, false, true, r.same_birth_date
+            select r.uid, r.target_id, r.weight, r.agrees, false, true
             from relatives r
         ), decided as (
             -- Without relatives close by, the chosen record. With them, the one
@@ -343,20 +347,21 @@ def _best_candidates(
                or coalesce({_aliased(NIK_CONFLICT_SQL)}, false) as nik_conflict,
                coalesce({_aliased(SERIAL_ONLY_SQL)}, false) as serial_only,
                d.has_relatives and d.agreeing <> 1 as ambiguous,
-               bool_or(d.twins) over (partition by d.uid) as twins
+               coalesce((select bool_or(r.twin) from relatives r where r.uid = d.uid), false),
+               coalesce((select bool_or(r.same_card) from relatives r where r.uid = d.uid), false)
         from decided d
         join ev_frame e on e.uid = d.uid
         join ref_reachable f on f.uid = d.target_id
         """
     ).fetchall()
     best = {}
-    for uid, target_id, probability, nik_conflict, serial_only, ambiguous, twins in rows:
+    for uid, target_id, probability, conflict, serial_only, ambiguous, twin, card in rows:
         flag = None
-        if serial_only or (ambiguous and twins):
+        if serial_only or (ambiguous and twin):
             flag = FLAG_TWINS
         elif ambiguous:
-            flag = FLAG_RELATIVES
-        best[uid] = Candidate(target_id, probability, nik_conflict or ambiguous, flag)
+            flag = FLAG_RELATIVES if card else FLAG_NAMESAKES
+        best[uid] = Candidate(target_id, probability, conflict or ambiguous, flag)
     return best
 
 

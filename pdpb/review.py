@@ -201,6 +201,7 @@ FLAG_WORDS = {
     "NIK_MISUSE_SUSPECTED": "NIK dipakai orang lain?",
     "KEMUNGKINAN_KEMBAR": "kemungkinan kembar: pastikan orang yang dimaksud",
     "KELUARGA_MIRIP": "anggota keluarga mirip: pastikan orang yang dimaksud",
+    "ORANG_SENAMA": "ada pemilih lain senama: pastikan orang yang dimaksud",
 }
 
 

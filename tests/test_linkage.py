@@ -593,3 +593,21 @@ def test_twins_turning_17_in_one_period_with_their_own_niks_are_two_people():
     events = [event_of(p, f"E{i}", jenis="PENDUDUK_BARU") for i, p in enumerate((rina, rini))]
     out = run(events, household())
     assert (out["E0"]["decision"], out["E1"]["decision"]) == ("NEW", "NEW")
+
+
+def test_two_namesakes_born_the_same_day_in_one_desa_leave_a_report_without_nik_to_review():
+    # Seen at Banten scale: two men named JAHRI SUHENDRA, both recorded
+    # 01-07-1955 (an unknown date), one desa, two cards, NIKs 0033 and 0034.
+    # A residents' report of a move, with no NIK, card or address, fits both.
+    born = date(1955, 7, 1)
+    one = voter("J1", "3601010107550033", "JAHRI SUHENDRA", born, "L", nkk="3601012906080006")
+    two = voter("J2", "3601010107550034", "JAHRI SUHENDRA", born, "L", nkk="3601010604220005",
+                alamat="JL. SYEKH NAWAWI NO. 140")  # fmt: skip
+    event = event_of(two, "E1", jenis="PINDAH", sumber="MASYARAKAT", nik=None, nkk=None,
+                     alamat=None, rt=None, rw=None, kode_wilayah="36.02.01.2001",
+                     kode_wilayah_asal=DESA)  # fmt: skip
+
+    out = run([event], [one, two, *household()])
+
+    assert out["E1"]["decision"] == "REVIEW"
+    assert out["E1"]["flag"] == "ORANG_SENAMA"

@@ -29,7 +29,7 @@ from pdpb.warehouse import connect
 FIRST, HEADER_ONLY, NO_FILES = "2026-01", "2026-02", "2026-03"
 # Generator data in which future voters of the first period turn 17 in each
 # of the two quiet months (found by counting promotions in its truth).
-VOTERS, SEED = 6_000, 16
+VOTERS, SEED = 6_000, 8
 # Role -> (status_kawin, tanggal_lahir as Sidalih writes it).
 ARRANGED = {
     "dibawah_umur": ("B", "15|06|2010"),  # under 17 at every cut-off of 2026
