@@ -392,15 +392,7 @@ class PeriodSimulator:
 
     def _twins_turn_17(self) -> None:
         """Twins registered together: both new voters, or both future voters."""
-        p = self.pop
-        ready = (
-            self.alive
-            & (self.ls.state == S_NONE)
-            & (p.job == JOB_SIPIL)
-            & ~p.revoked
-            & ~p.wna
-            & (p.kawin == KAWIN_B)
-        )
+        ready = self._unmarried_civilians_off_the_list()
         first = self.twin_groups[:, 0] if len(self.twin_groups) else np.zeros(0, np.int64)
         bday = self.bday[first]
         window = (bday > self.cut_day - 75) & (bday <= self.cut_day + 330)
@@ -504,10 +496,11 @@ class PeriodSimulator:
                 ev.nik_of = int(mates[0])
                 ev.hard_case = "NIK_ORANG_LAIN"
 
-    def _penduduk_baru(self) -> None:
-        n = self._count("PENDUDUK_BARU")
-        p, bday = self.pop, self.bday
-        base = (
+    def _unmarried_civilians_off_the_list(self) -> np.ndarray:
+        """Living, unmarried civilians with voting rights who are not on the
+        list nor tracked: who a PENDUDUK_BARU can be about."""
+        p = self.pop
+        return (
             self.alive
             & (self.ls.state == S_NONE)
             & (p.job == JOB_SIPIL)
@@ -515,6 +508,11 @@ class PeriodSimulator:
             & ~p.wna
             & (p.kawin == KAWIN_B)
         )
+
+    def _penduduk_baru(self) -> None:
+        n = self._count("PENDUDUK_BARU")
+        bday = self.bday
+        base = self._unmarried_civilians_off_the_list()
         now = self._pick(base & (bday <= self.cut_day) & (bday > self.cut_day - 75), round(n * 0.8))
         for person in now:
             self._baru(
