@@ -87,6 +87,14 @@ FLAG_RELATIVES = "KELUARGA_MIRIP"
 FLAG_NAMESAKES = "ORANG_SENAMA"
 
 
+def _twin_birth(a: str, b: str) -> str:
+    """SQL: two birth dates that make relatives look like twins: the same day,
+    other than a default written for an unknown date (01-07, 31-12), which an
+    elderly couple often share."""
+    return f"""coalesce({a} = {b}
+        and not ((day({a}) = 1 and month({a}) = 7) or (day({a}) = 31 and month({a}) = 12)), false)"""
+
+
 @dataclass
 class Outcome:
     decision: str
@@ -182,7 +190,7 @@ def _exact_pass(
             ) as suspect,
             coalesce(e.nama_norm = r.nama_norm or e.nama_sorted = r.nama_sorted, false)
                 and coalesce(e.tanggal_lahir = r.tanggal_lahir, false) as holder_is_described,
-            coalesce(e.tanggal_lahir = r.tanggal_lahir, false) as same_birth_date
+            {_twin_birth("e.tanggal_lahir", "r.tanggal_lahir")} as twin_birth
         from ev_frame e
         join nik_valid_uid v using (uid)
         join ref_frame r on e.nik = r.nik
@@ -199,11 +207,11 @@ def _exact_pass(
     rivals = set(con.execute(_HOUSEHOLD_RIVALS).fetchall())
     outcomes: dict[str, Outcome] = {}
     suspects: dict[str, str] = {}
-    for uid, target_id, corroborated, suspect, described, same_birth_date in rows:
+    for uid, target_id, corroborated, suspect, described, twin_birth in rows:
         if uid in outcomes:
             continue
         if corroborated and not described and (uid, target_id) in rivals:
-            flag = FLAG_TWINS if same_birth_date else FLAG_RELATIVES
+            flag = FLAG_TWINS if twin_birth else FLAG_RELATIVES
             outcomes[uid] = Outcome("REVIEW", target_id, "NIK_EXACT", 1.0, flag=flag)
         elif corroborated:
             outcomes[uid] = Outcome("LINK", target_id, "NIK_EXACT", 1.0)
@@ -315,7 +323,8 @@ def _best_candidates(
             -- household within HOUSEHOLD_MARGIN, anyone within ALIKE_WEIGHT.
             select c.uid, o.target_id, o.weight, o.agrees,
                    coalesce(o.nkk = c.nkk, false) as same_card,
-                   coalesce(o.nkk = c.nkk and a.tanggal_lahir = b.tanggal_lahir, false) as twin
+                   coalesce(o.nkk = c.nkk, false)
+                   and {_twin_birth("a.tanggal_lahir", "b.tanggal_lahir")} as twin
             from chosen c
             join pdpb_candidates o on o.uid = c.uid and o.target_id <> c.target_id
                 and (o.nkk = c.nkk and o.weight >= c.best_weight - {HOUSEHOLD_MARGIN}

@@ -611,3 +611,18 @@ def test_two_namesakes_born_the_same_day_in_one_desa_leave_a_report_without_nik_
 
     assert out["E1"]["decision"] == "REVIEW"
     assert out["E1"]["flag"] == "ORANG_SENAMA"
+
+
+def test_husbands_death_with_his_wifes_nik_when_both_carry_a_default_birth_date():
+    # An elderly couple recorded 31-12-1953 (an unknown date): the husband's
+    # death reported with the wife's NIK agrees with her record on the birth
+    # date and the card, but the name and sex are his.
+    born = date(1953, 12, 31)
+    husband = voter("S1", "3674073112530001", "DEDI MULYANA", born, "L")
+    wife = voter("S2", "3603327112530001", "IMAS", born, "P")
+
+    out = run([event_of(husband, "E1", nik=wife["nik"])], [husband, wife, *household()[5:]])
+
+    assert (out["E1"]["decision"], out["E1"]["target_id"]) != ("LINK", "S2")
+    assert out["E1"]["decision"] == "REVIEW"
+    assert out["E1"]["flag"] == "KELUARGA_MIRIP"
