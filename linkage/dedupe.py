@@ -3,9 +3,11 @@
 Splink `predict_within` over the active voter list, in parts that keep every
 pair with the same NIK or family card (`_parts`), with the trained model (its
 prior describes duplicates inside a list, so it is used as trained), the link
-stage's safety nets over the scores (two different trusted NIKs are never
-certain; born more than a year apart with another first name is never the same
-person). Certain pairs are clustered with
+stage's safety net over the scores (born more than a year apart with another
+first name is never the same person). A pair is certain only where one person
+is certainly registered twice (`CERTAIN_SQL`: the same own NIK, name and birth
+date; never two trusted NIKs that differ, as twins' do). Certain pairs are
+clustered with
 `cluster_pairwise_predictions_at_threshold` at the upper threshold; a cluster
 whose every pair is certain is AUTO: one record survives (`survivor_key`), the
 others are proposals for TMS 2. What is left is offered to an operator pair by
@@ -30,7 +32,7 @@ from splink.clustering import cluster_pairwise_predictions_at_threshold
 
 from linkage.link import DECISIVE_BIRTH_GAP_DAYS, _aliased
 from linkage.scoring import PairScorer, write_offline_html
-from linkage.settings import DIFFERENT_NIKS_SQL, NIK_CONFLICT_SQL, SERIAL_ONLY_SQL
+from linkage.settings import DIFFERENT_NIKS_SQL, NIK_CONFLICT_SQL
 
 logger = logging.getLogger(__name__)
 
@@ -97,12 +99,6 @@ CERTAIN_SQL = """
     p.match_probability >= {upper} and not capped and same_name and same_birth_date
     and p.nik_l = p.nik_r and niks_own
 """
-# Labelled for the operator: the two records may be twins (a serial-only NIK
-# difference, or one card and birth date under two names).
-TWINS_SQL = f"""coalesce({_aliased(SERIAL_ONLY_SQL)}, false)
-    or (coalesce(e.nkk = f.nkk and e.tanggal_lahir = f.tanggal_lahir, false)
-        and not coalesce(e.nama_norm = f.nama_norm or e.nama_sorted = f.nama_sorted, false))"""
-
 # A pair that is not certain is worth an operator's time only when the two
 # records share an identity number: the same NIK or the same family card (a
 # registration twice comes from the person's own Dukcapil data). Everything
@@ -111,7 +107,8 @@ TWINS_SQL = f"""coalesce({_aliased(SERIAL_ONLY_SQL)}, false)
 # address reads alike), not one of them a duplicate.
 ANCHORED_SQL = "p.nik_l = p.nik_r or p.nkk_l = p.nkk_r"
 # So every proposal, AUTO (CERTAIN_SQL) or REVIEW (ANCHORED_SQL), is a pair
-# with the same NIK or the same family card, and only such pairs are scored: the link stage's wider rules (same birth
+# with the same NIK or the same family card, and only such pairs are scored:
+# the link stage's wider rules (same birth
 # date and first name, same name and birth year in the kab/kota) would score
 # a great many look-alike pairs in a province's list to propose none of them.
 SAME_NIK, SAME_NKK = 'l."nik" = r."nik"', 'l."nkk" = r."nkk"'
@@ -203,8 +200,7 @@ def _scored_pairs(
                            coalesce(e.nik_ok and f.nik_ok, false) as niks_own,
                            coalesce(e.nama_norm = f.nama_norm
                                     or e.nama_sorted = f.nama_sorted, false) as same_name,
-                           coalesce(e.tanggal_lahir = f.tanggal_lahir, false) as same_birth_date,
-                           {TWINS_SQL} as twins
+                           coalesce(e.tanggal_lahir = f.tanggal_lahir, false) as same_birth_date
                     from {predictions.physical_name} p
                     join pdpb_dedupe_part e on e.uid = p.uid_l
                     join pdpb_dedupe_part f on f.uid = p.uid_r
