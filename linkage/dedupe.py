@@ -108,9 +108,9 @@ CERTAIN_SQL = """
 ANCHORED_SQL = "p.nik_l = p.nik_r or p.nkk_l = p.nkk_r"
 # So every proposal, AUTO (CERTAIN_SQL) or REVIEW (ANCHORED_SQL), is a pair
 # with the same NIK or the same family card, and only such pairs are scored:
-# the link stage's wider rules (same birth
-# date and first name, same name and birth year in the kab/kota) would score
-# a great many look-alike pairs in a province's list to propose none of them.
+# the link stage's wider rules (same birth date and first name, same name and
+# birth year in the kab/kota) would score a great many look-alike pairs in a
+# province's list to propose none of them.
 SAME_NIK, SAME_NKK = 'l."nik" = r."nik"', 'l."nkk" = r."nkk"'
 DEDUPE_BLOCKING_RULES = [SAME_NIK, SAME_NKK]
 # The list is scored in parts of about this many records, so that a
