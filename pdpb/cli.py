@@ -13,7 +13,7 @@ import logging
 import sys
 from pathlib import Path
 
-from pdpb.config import PdpbError, Settings, Thresholds
+from pdpb.config import PdpbError, Settings, Thresholds, parse_period
 
 log = logging.getLogger("pdpb")
 
@@ -384,6 +384,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args.debug)
     try:
+        # Every --period and --start names a month: a wrong one is refused
+        # before anything runs, never answered with "nothing found".
+        for name in ("period", "start"):
+            if getattr(args, name, None):
+                parse_period(getattr(args, name))
         return args.func(args)
     except PdpbError as exc:
         print(f"pdpb: error: {exc}", file=sys.stderr)

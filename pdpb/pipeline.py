@@ -35,7 +35,11 @@ LATER_PERIOD_TABLES = ("events", "quarantine", "files", "matches")
 
 
 def resolve_cutoff(period: str, cutoff: date | str | None) -> date:
-    parse_period(period)
+    """The period's cut-off: the given date, or the period's last day. A
+    cut-off before the period begins would count ages and eligibility at a
+    day the period's events had not happened yet (and the period would then
+    fail half-way): refused."""
+    year, month = parse_period(period)
     if cutoff is None or cutoff == "":
         return default_cutoff(period)
     if isinstance(cutoff, str):
@@ -43,6 +47,11 @@ def resolve_cutoff(period: str, cutoff: date | str | None) -> date:
             cutoff = date.fromisoformat(cutoff)
         except ValueError as exc:
             raise PdpbError(f"cut-off '{cutoff}' is not a date YYYY-MM-DD") from exc
+    if cutoff < date(year, month, 1):
+        raise PdpbError(
+            f"cut-off {cutoff} falls before period {period}: a cut-off is a day in or after "
+            f"its period (default {default_cutoff(period)}, the period's last day)"
+        )
     return cutoff
 
 

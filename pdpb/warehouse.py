@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pdpb.config import Settings
+from pdpb.config import PdpbError, Settings
 
 DDL = """
 create schema if not exists core;
@@ -191,9 +191,15 @@ create table if not exists core.audit_log (
 
 
 def connect(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, creating the file and the core tables if needed."""
+    """Open the warehouse, creating the file and the core tables if needed;
+    read-only, never: a home without a warehouse is refused in one line and
+    left as it was."""
     path: Path = settings.warehouse_path
     if read_only:
+        if not path.exists():
+            raise PdpbError(
+                f"home {settings.home} has no warehouse yet: run `pdpb init --voters FILE` first"
+            )
         return duckdb.connect(str(path), read_only=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))

@@ -137,3 +137,70 @@ def test_a_file_beyond_the_size_limit_is_refused_without_reading_it(tmp_path):
         handle.write(HEADER + b"E1,DUKCAPIL,MENINGGAL,2026-01-02,3601,A\n")
         handle.truncate(MAX_FILE_BYTES + 1)
     assert_refused(read(path), "limit for one delivery")
+
+
+# --- command-line arguments ---------------------------------------------------------
+
+
+def _cli(capsys, *argv: str) -> tuple[int, list[str]]:
+    from pdpb.cli import main
+
+    code = main(list(argv))
+    return code, capsys.readouterr().err.strip().splitlines()
+
+
+def test_a_cutoff_before_its_period_is_refused_in_one_line_before_anything_runs(tmp_path, capsys):
+    home = tmp_path / "home"
+
+    code, err = _cli(capsys, "--home", str(home), "run", "--period", "2026-04",
+                     "--cutoff", "2026-03-15")  # fmt: skip
+
+    assert code == 1 and len(err) == 1
+    assert "cut-off 2026-03-15 falls before period 2026-04" in err[0]
+    assert not home.exists()
+
+
+def test_a_cutoff_in_or_after_its_period_is_taken():
+    from pdpb.pipeline import resolve_cutoff
+
+    assert resolve_cutoff("2026-04", "2026-04-01") == date(2026, 4, 1)
+    assert resolve_cutoff("2026-04", "2029-02-14") == date(2029, 2, 14)
+    assert resolve_cutoff("2026-04", None) == date(2026, 4, 30)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["audit", "--period", "26-03"],
+        ["review", "export", "--period", "2026-13"],
+        ["linkage", "evaluate", "--period", "2026-3"],
+        ["synth", "--start", "03-2026", "--out", "{tmp}/x"],
+    ],
+)
+def test_every_period_argument_is_validated_in_one_line(tmp_path, capsys, argv):
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+
+    code, err = _cli(capsys, "--home", str(tmp_path / "home"), *argv)
+
+    assert code == 1 and len(err) == 1 and "is not of the form YYYY-MM" in err[0]
+    assert not (tmp_path / "home").exists() and not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["status"],
+        ["audit", "--period", "2026-01"],
+        ["history", "--dpid", "36000000001"],
+        ["review", "export", "--period", "2026-01"],
+        ["dedupe", "export"],
+    ],
+)
+def test_read_only_commands_never_create_a_home(tmp_path, capsys, argv):
+    home = tmp_path / "home"
+
+    code, err = _cli(capsys, "--home", str(home), *argv)
+
+    assert not home.exists()
+    assert code in (0, 1) and len(err) <= 1
+    assert not err or "no warehouse" in err[0]
