@@ -131,17 +131,13 @@ _HOME_AGREES = "(coalesce(e.nkk = r.nkk, false) or coalesce(e.wilayah = r.wilaya
 # a year of the event's: a twin, or a son with his father's name when the
 # event carries the father's NIK. Then the NIK alone does not say who is
 # meant. A record with the holder's own name and birth date is read as the
-# holder registered twice, not as a relative. One join per card (the
-# holder's, the event's): an OR in the join would compare every pair.
+# holder registered twice, not as a relative. Asked only for holders that
+# would be linked without having both the event's name and birth date; one
+# join per card (the holder's, the event's): an OR in the join would compare
+# every pair.
 _HOUSEHOLD_RIVALS = """
-    with held as (
-        select e.uid, r.uid as holder, r.nik as holder_nik, r.nkk as holder_nkk,
-               e.nkk as event_nkk, r.nama_norm as holder_nama, r.tanggal_lahir as holder_lahir,
-               e.nama_norm, e.nama_sorted, e.tanggal_lahir
-        from ev_frame e
-        join nik_valid_uid v using (uid)
-        join ref_frame r on e.nik = r.nik
-    ), near as (
+    with held as (select * from nik_held where corroborated and not described),
+    near as (
         select h.uid, h.holder, o.uid as other, o.nik, o.nama_norm, o.nama_sorted, o.tanggal_lahir
         from held h join ref_frame o on o.nkk = h.holder_nkk
         union all
@@ -178,9 +174,12 @@ def _exact_pass(
         "create or replace temp table nik_valid_uid as select unnest(?::varchar[]) as uid",
         [valid_uids],
     )
-    rows = con.execute(
+    # Each event with every holder of its NIK, once; the decision reads it in
+    # preference order, the rival check reads the holders it would link.
+    con.execute(
         f"""
-        select e.uid, r.uid as target_id,
+        create or replace temp table nik_held as
+        select e.uid, r.uid as holder,
             ({_NAME_AGREES} and (coalesce(r.nik_ok, false) or {_DATE_AGREES} or {_HOME_AGREES}))
             or ({_DATE_AGREES} and {_HOME_AGREES}) as corroborated,
             {_DATE_AGREES} or (
@@ -189,20 +188,29 @@ def _exact_pass(
                 and coalesce(jaro_winkler_similarity(e.nama_norm, r.nama_norm) < 0.75, false)
             ) as suspect,
             coalesce(e.nama_norm = r.nama_norm or e.nama_sorted = r.nama_sorted, false)
-                and coalesce(e.tanggal_lahir = r.tanggal_lahir, false) as holder_is_described,
-            {_twin_birth("e.tanggal_lahir", "r.tanggal_lahir")} as twin_birth
+                and coalesce(e.tanggal_lahir = r.tanggal_lahir, false) as described,
+            {_twin_birth("e.tanggal_lahir", "r.tanggal_lahir")} as twin_birth,
+            row_number() over (
+                partition by e.uid order by (s.status = 'AKTIF') desc,
+                coalesce(e.nama_norm = r.nama_norm or e.nama_sorted = r.nama_sorted, false) desc,
+                coalesce(e.tanggal_lahir = r.tanggal_lahir, false) desc,
+                coalesce(jaro_winkler_similarity(e.nama_norm, r.nama_norm), 0) desc,
+                coalesce(e.wilayah = r.wilayah, false) desc,
+                coalesce(e.nkk = r.nkk, false) desc,
+                r.uid
+            ) as preference,
+            r.nik as holder_nik, r.nkk as holder_nkk, r.nama_norm as holder_nama,
+            r.tanggal_lahir as holder_lahir, e.nkk as event_nkk, e.nama_norm, e.nama_sorted,
+            e.tanggal_lahir
         from ev_frame e
         join nik_valid_uid v using (uid)
         join ref_frame r on e.nik = r.nik
         join ref_status s on s.uid = r.uid
-        order by e.uid, (s.status = 'AKTIF') desc,
-            coalesce(e.nama_norm = r.nama_norm or e.nama_sorted = r.nama_sorted, false) desc,
-            coalesce(e.tanggal_lahir = r.tanggal_lahir, false) desc,
-            coalesce(jaro_winkler_similarity(e.nama_norm, r.nama_norm), 0) desc,
-            coalesce(e.wilayah = r.wilayah, false) desc,
-            coalesce(e.nkk = r.nkk, false) desc,
-            r.uid
         """
+    )
+    rows = con.execute(
+        """select uid, holder, corroborated, suspect, described, twin_birth
+           from nik_held order by uid, preference"""
     ).fetchall()
     rivals = set(con.execute(_HOUSEHOLD_RIVALS).fetchall())
     outcomes: dict[str, Outcome] = {}
@@ -218,6 +226,17 @@ def _exact_pass(
         elif suspect and uid not in suspects:
             suspects[uid] = target_id
     return outcomes, {u: t for u, t in suspects.items() if u not in outcomes}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An event's chosen reference record: `capped` means it may not be linked
+    automatically (REVIEW at most), `flag` says why in the review file."""
+
+    target_id: str
+    probability: float
+    capped: bool
+    flag: str | None = None
 
 
 def _resolve_suspect(best: Candidate | None, holder: str, nik_ok: bool, upper: float) -> Outcome:
@@ -237,17 +256,6 @@ def _resolve_suspect(best: Candidate | None, holder: str, nik_ok: bool, upper: f
     ):
         return Outcome("LINK", best.target_id, "SPLINK", best.probability, flag=flag)
     return Outcome("REVIEW", holder, "NONE", None, flag=flag)
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """An event's chosen reference record: `capped` means it may not be linked
-    automatically (REVIEW at most), `flag` says why in the review file."""
-
-    target_id: str
-    probability: float
-    capped: bool
-    flag: str | None = None
 
 
 # A candidate agrees with the event on a field that tells relatives apart:
