@@ -12,7 +12,7 @@ registered twice) is counted apart: no one loses a vote, but that person's
 other record stays on the list. A precision-recall curve over the stored
 match probabilities is written as a self-contained SVG to
 `<home>/reports/evaluation/`. Every wrong link and wrongful TMS is counted by
-the relation it confused (`truth_relations`): twin, sibling, parent/child,
+the relation it confused (`pdpb.synth.truth.relation`): twin, sibling, parent/child,
 spouse, other family or unrelated, so that a rule is judged by what it does
 to the people it could wrongly remove.
 """
@@ -66,11 +66,11 @@ class TruthPersons:
         self.persons: dict[str, dict] = {}
         if not dpids and not persons:
             return
-        strings = pv.ConvertOptions(column_types={"dpid": pa.string(), "person_id": pa.string()})
         voters = pv.read_csv(
             Path(truth_dir) / "voters.csv",
             convert_options=pv.ConvertOptions(
-                include_columns=["dpid", "person_id"], column_types=strings.column_types
+                include_columns=["dpid", "person_id"],
+                column_types={"dpid": pa.string(), "person_id": pa.string()},
             ),
         )
         voters = voters.filter(pc.is_in(voters["dpid"], pa.array(sorted(dpids), pa.string())))
@@ -119,11 +119,20 @@ def format_relations(counts: dict[str, int]) -> str:
     return ", ".join(shown) or "-"
 
 
-def _warehouse(
-    settings: Settings, period: str | None
-) -> tuple[list[Link], dict[str, tuple], list[tuple], dict[tuple[str, str], str]]:
-    """(matches, future voter -> creating event, TMS changes, dedupe
-    (cluster, dpid) -> survivor) of the period(s)."""
+@dataclass
+class Stored:
+    """What the warehouse holds of the period(s) for an evaluation."""
+
+    matches: list[Link]
+    futures: dict[str, tuple]  # future voter -> (sumber, event_id) that created it
+    tms: list[tuple]  # (period, sumber, event_id, dpid, tms_code)
+    survivors: dict[tuple[str, str], str]  # dedupe (cluster_id, dpid) -> survivor
+    promoted: list[tuple]  # (period, future_id) of BARU_PROMOSI changes
+
+
+def _warehouse(settings: Settings, period: str | None) -> Stored:
+    """The period(s)' links, future voters, TMS changes, dedupe survivors and
+    promotions, read on one connection."""
     if not settings.warehouse_path.exists():
         raise PdpbError(f"home {settings.home} has no warehouse: run a period first")
     where = "where period = ?" if period else ""
@@ -155,11 +164,16 @@ def _warehouse(
                 "select cluster_id, dpid, survivor_dpid from core.dedupe_proposals"
             ).fetchall()
         }
+        promoted = con.execute(
+            f"select period, event_id from core.changes {where} "
+            f"{'and' if period else 'where'} rule = 'BARU_PROMOSI'",
+            params,
+        ).fetchall()
     finally:
         con.close()
     if not matches:
         raise PdpbError(f"no linked events in {settings.home}{' for ' + period if period else ''}")
-    return matches, futures, tms, survivors
+    return Stored(matches, futures, tms, survivors, promoted)
 
 
 def _truth_persons(truth_dir: Path) -> tuple[dict, dict]:
@@ -269,7 +283,8 @@ def evaluate(settings: Settings, truth_dir: Path, period: str | None = None) -> 
     """Pairwise scores of the stored links against the truth, wrong links and
     wrongful TMS by the relation they confused; writes the PR chart."""
     truth_dir = Path(truth_dir)
-    matches, futures, tms, survivors = _warehouse(settings, period)
+    stored = _warehouse(settings, period)
+    matches, futures, tms = stored.matches, stored.futures, stored.tms
     truth, person_of = _truth_persons(truth_dir)
     scores, judged, wrong = pairwise_scores(matches, truth, futures, person_of)
     positives = scores["true_pairs"]
@@ -284,9 +299,9 @@ def evaluate(settings: Settings, truth_dir: Path, period: str | None = None) -> 
     ]
     curve = [(th, *_precision_recall(scored, positives, th)) for th in CURVE_THRESHOLDS]
     chart = _write_chart(settings, curve, period)
-    promotions = _promotions(settings, truth_dir, period, futures)
+    promotions = _promotions(truth_dir, period, stored)
     links_by_relation, tms_by_relation = _relations(
-        truth_dir, truth, futures, person_of, wrong, wrongful_tms, survivors
+        truth_dir, truth, futures, person_of, wrong, wrongful_tms, stored.survivors
     )
     return {
         "period": period or "all",
@@ -310,7 +325,7 @@ def evaluate(settings: Settings, truth_dir: Path, period: str | None = None) -> 
     }
 
 
-def _promotions(settings: Settings, truth_dir: Path, period: str | None, futures: dict) -> dict:
+def _promotions(truth_dir: Path, period: str | None, stored: Stored) -> dict:
     """Future voters the truth promotes (BARU in the period of their 17th
     birthday or marriage) against those the pipeline promoted, each named by
     the event that made them a future voter."""
@@ -319,18 +334,7 @@ def _promotions(settings: Settings, truth_dir: Path, period: str | None, futures
         for r in _read_csv(truth_dir / "expected_changes.csv")
         if r["sumber"] == "PROMOSI" and (period is None or r["period"] == period)
     }
-    con = connect(settings, read_only=True)
-    try:
-        made = {
-            (p, "|".join(futures.get(f, ("?", f))))
-            for p, f in con.execute(
-                "select period, event_id from core.changes where rule = 'BARU_PROMOSI'"
-                + (" and period = ?" if period else ""),
-                [period] if period else [],
-            ).fetchall()
-        }
-    finally:
-        con.close()
+    made = {(p, "|".join(stored.futures.get(f, ("?", f)))) for p, f in stored.promoted}
     return {
         "promotions_expected": len(expected),
         "promotions_made": len(made & expected),
