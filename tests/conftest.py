@@ -32,3 +32,30 @@ def period_home(small_synth, tmp_path_factory):
     shutil.copytree(small_synth / "landing" / "2026-01", home / "landing" / "2026-01")
     assert main(["--home", str(home), "run", "--period", "2026-01"]) == 0
     return Settings.load(home)
+
+
+@pytest.fixture(scope="session")
+def linked_home():
+    """A function that loads a generated province's list into a new home and
+    runs the given periods through ingest, link and apply (no dbt, gates or
+    publish: what linkage and evaluation tests need), returning the home."""
+    import shutil
+
+    from pdpb.config import Settings, default_cutoff
+    from pdpb.pipeline import apply, finish_period, ingest, link, start_period
+    from pdpb.voterlist import init_voters
+
+    def run(data: Path, home: Path, periods: tuple[str, ...]) -> Settings:
+        settings = Settings.load(home)
+        init_voters(settings, data / "voters.csv")
+        for period in periods:
+            shutil.copytree(data / "landing" / period, settings.landing_dir(period))
+            cutoff = default_cutoff(period)
+            start_period(settings, period, cutoff)
+            ingest(settings, period)
+            link(settings, period)
+            apply(settings, period, cutoff)
+            finish_period(settings, period)
+        return settings
+
+    return run

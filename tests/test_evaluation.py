@@ -8,24 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from pdpb.config import Settings, default_cutoff
+from pdpb.config import Settings
 from pdpb.evaluation import _read_csv, _truth_persons, _wrongful_tms, evaluate
-from pdpb.pipeline import apply, ingest, link, start_period
-from pdpb.voterlist import init_voters
 
 PERIOD = "2026-01"
 
 
 @pytest.fixture(scope="module")
-def evaluated(small_synth, tmp_path_factory):
-    settings = Settings.load(tmp_path_factory.mktemp("eval_home"))
-    init_voters(settings, small_synth / "voters.csv")
-    shutil.copytree(small_synth / "landing" / PERIOD, settings.landing_dir(PERIOD))
-    cutoff = default_cutoff(PERIOD)
-    start_period(settings, PERIOD, cutoff)
-    ingest(settings, PERIOD)
-    link(settings, PERIOD)
-    apply(settings, PERIOD, cutoff)
+def evaluated(small_synth, tmp_path_factory, linked_home):
+    settings = linked_home(small_synth, tmp_path_factory.mktemp("eval_home"), (PERIOD,))
     return settings, evaluate(settings, small_synth / "truth", PERIOD)
 
 

@@ -21,11 +21,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from pdpb.config import Settings, default_cutoff
+from pdpb.config import Settings
 from pdpb.dedupe import export_dedupe, run_dedupe
 from pdpb.evaluation import evaluate
-from pdpb.pipeline import apply, finish_period, ingest, link, start_period
-from pdpb.voterlist import init_voters
 from pdpb.warehouse import connect
 
 PERIODS = ("2026-01", "2026-02")
@@ -37,19 +35,10 @@ def _rows(path: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def families(small_synth, tmp_path_factory):
-    """Both periods of the small province run through the stages, then the
-    whole-list dedupe; returns the home, the truth and the stored decisions."""
-    settings = Settings.load(tmp_path_factory.mktemp("families"))
-    init_voters(settings, small_synth / "voters.csv")
-    for period in PERIODS:
-        shutil.copytree(small_synth / "landing" / period, settings.landing_dir(period))
-        cutoff = default_cutoff(period)
-        start_period(settings, period, cutoff)
-        ingest(settings, period)
-        link(settings, period)
-        apply(settings, period, cutoff)
-        finish_period(settings, period)
+def families(small_synth, tmp_path_factory, linked_home):
+    """Both periods of the small province run through the stages; returns the
+    home, the truth and the stored decisions."""
+    settings = linked_home(small_synth, tmp_path_factory.mktemp("families"), PERIODS)
     truth = small_synth / "truth"
     persons = {r["person_id"]: r for r in _rows(truth / "persons.csv")}
     records: dict[str, list[str]] = {}
