@@ -32,7 +32,7 @@ from splink.clustering import cluster_pairwise_predictions_at_threshold
 
 from linkage.link import DECISIVE_BIRTH_GAP_DAYS, _aliased
 from linkage.scoring import PairScorer, write_offline_html
-from linkage.settings import DIFFERENT_NIKS_SQL, NIK_CONFLICT_SQL
+from linkage.settings import NIK_CONFLICT_SQL
 
 logger = logging.getLogger(__name__)
 
@@ -195,8 +195,7 @@ def _scored_pairs(
             f"""{verb}
                 with p as (
                     select p.*,
-                           coalesce({_aliased(DIFFERENT_NIKS_SQL)}, false)
-                           or coalesce({_aliased(NIK_CONFLICT_SQL)}, false) as capped,
+                           coalesce({_aliased(NIK_CONFLICT_SQL)}, false) as capped,
                            coalesce(e.nik_ok and f.nik_ok, false) as niks_own,
                            coalesce(e.nama_norm = f.nama_norm
                                     or e.nama_sorted = f.nama_sorted, false) as same_name,

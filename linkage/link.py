@@ -35,7 +35,7 @@ from linkage.frames import (
     reference_frame,
     table_batches,
 )
-from linkage.settings import DIFFERENT_NIKS_SQL, NIK_CONFLICT_SQL, SERIAL_ONLY_SQL
+from linkage.settings import NIK_CONFLICT_SQL, SERIAL_ONLY_SQL
 from linkage.train import DEFAULT_MODEL_PATH
 
 logger = logging.getLogger(__name__)
@@ -357,11 +357,11 @@ def _best_candidates(
                          when agreeing = 1 then agrees
                          else is_chosen end
         )
-        -- The NIK checks (an edit distance) only for the decided candidate:
-        -- they decide whether it may be linked, not which one is chosen.
+        -- The NIK checks only for the decided candidate: they decide whether
+        -- it may be linked, not which one is chosen. (Two trusted NIKs that
+        -- differ in any way cap it; that includes settings.DIFFERENT_NIKS_SQL.)
         select d.uid, d.target_id, 1 / (1 + pow(2, -d.weight)) as probability,
-               coalesce({_aliased(DIFFERENT_NIKS_SQL)}, false)
-               or coalesce({_aliased(NIK_CONFLICT_SQL)}, false) as nik_conflict,
+               coalesce({_aliased(NIK_CONFLICT_SQL)}, false) as nik_conflict,
                coalesce({_aliased(SERIAL_ONLY_SQL)}, false) as serial_only,
                d.has_relatives and d.agreeing <> 1 as ambiguous,
                coalesce((select bool_or(r.twin) from relatives r where r.uid = d.uid), false),
