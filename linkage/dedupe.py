@@ -30,9 +30,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from splink.clustering import cluster_pairwise_predictions_at_threshold
 
-from linkage.link import DECISIVE_BIRTH_GAP_DAYS, _aliased
+from linkage.link import DECISIVE_BIRTH_GAP_DAYS
 from linkage.scoring import PairScorer, write_offline_html
-from linkage.settings import NIK_CONFLICT_SQL
+from linkage.settings import NIK_CONFLICT_SQL, aliased
+from pdpb.files import masked_pairs, register_masks
 
 logger = logging.getLogger(__name__)
 
@@ -123,37 +124,6 @@ DEDUPE_BLOCKING_RULES = [SAME_NIK, SAME_NKK]
 PARTITION_ROWS = 2_000_000
 
 
-def register_masks(con, voters: pa.Table) -> str:
-    """Register the masked NIK and NKK of `voters` (columns `nik_masked` and
-    `nkk_masked`, made by the warehouse's one masking rule; missing columns
-    mask everything) as table `pdpb_masks(uid, nik, nkk)` on `con`."""
-    n = voters.num_rows
-    empty = pa.nulls(n, pa.string())
-    masks = pa.table(
-        {
-            "uid": voters.column("dpid").cast(pa.string()),
-            "nik": voters.column("nik_masked") if "nik_masked" in voters.column_names else empty,
-            "nkk": voters.column("nkk_masked") if "nkk_masked" in voters.column_names else empty,
-        }
-    )
-    con.register("pdpb_masks", masks)
-    return "pdpb_masks"
-
-
-def masked_pairs(con, source: str, target: str) -> str:
-    """A copy of the scored pairs `source` for dashboards, with NIK and NKK
-    replaced by their masked forms (`register_masks`): the dashboards are
-    files for people, and full numbers never leave the warehouse."""
-    con.execute(
-        f"""create or replace table {target} as
-            select s.* replace (ml.nik as nik_l, mr.nik as nik_r, ml.nkk as nkk_l, mr.nkk as nkk_r)
-            from {source} s
-            left join pdpb_masks ml on ml.uid = s.uid_l
-            left join pdpb_masks mr on mr.uid = s.uid_r"""
-    )
-    return target
-
-
 def _parts(scorer: PairScorer, partition_rows: int) -> list[tuple[str, str, str]]:
     """(records of pdpb_score_reference, blocking rule, pairs kept) per part."""
     records = scorer.con.execute("select count(*) from pdpb_score_reference").fetchone()[0]
@@ -195,7 +165,7 @@ def _scored_pairs(
             f"""{verb}
                 with p as (
                     select p.*,
-                           coalesce({_aliased(NIK_CONFLICT_SQL)}, false) as capped,
+                           coalesce({aliased(NIK_CONFLICT_SQL)}, false) as capped,
                            coalesce(e.nik_ok and f.nik_ok, false) as niks_own,
                            coalesce(e.nama_norm = f.nama_norm
                                     or e.nama_sorted = f.nama_sorted, false) as same_name,

@@ -26,16 +26,14 @@ import pyarrow as pa
 
 from pdpb.audit import record
 from pdpb.config import PdpbError, Settings
-from pdpb.review import (
+from pdpb.files import masked_pairs, register_masks, safe_cells
+from pdpb.review import REASON_COLUMNS, SIDE_BY_SIDE
+from pdpb.roundtrip import (
     DECISION_COLUMNS,
-    KEPUTUSAN,
-    REASON_COLUMNS,
-    SIDE_BY_SIDE,
-    read_table,
-    refuse_if_errors,
-    safe_cells,
-    write_csv,
-    write_xlsx,
+    ReviewKind,
+    import_review,
+    import_summary,
+    write_review_files,
     yes_no,
 )
 from pdpb.warehouse import connect, insert_rows, transaction
@@ -86,11 +84,11 @@ def _active_frame(settings: Settings) -> pa.Table:
     from linkage.frames import (
         FORM_COLUMNS,
         FRAME_SCHEMA,
-        NAME_FORMS_VERSION,
         REFERENCE_BATCH_ROWS,
         reference_frame,
         table_batches,
     )
+    from linkage.names import NAME_FORMS_VERSION
 
     if not settings.warehouse_path.exists():
         raise PdpbError(
@@ -286,7 +284,6 @@ def _explained(
     leave this process."""
     import pyarrow.compute as pc
 
-    from linkage.dedupe import masked_pairs, register_masks
     from linkage.scoring import PairScorer, explain
 
     frame = _active_frame(settings)
@@ -396,10 +393,9 @@ def export_dedupe(settings: Settings) -> dict:
     viewer.unlink(missing_ok=True)
     reasons, nik_ok = _explained(settings, queue, viewer)
     rows = _export_rows(queue, reasons, nik_ok)
-    columns = list(rows[0]) if rows else [*KEY_COLUMNS, *DECISION_COLUMNS]
-    xlsx, csv_path = out_dir / "periksa_ganda.xlsx", out_dir / "periksa_ganda.csv"
-    write_xlsx(rows, columns, xlsx, title="GANDA", freeze="D2")
-    write_csv(rows, columns, csv_path)
+    xlsx, csv_path = write_review_files(
+        DEDUPE_REVIEW, rows, out_dir / "periksa_ganda.xlsx", out_dir / "periksa_ganda.csv"
+    )
     log.info("dedupe review queue: %d pairs", len(rows))
     return {
         "pairs": len(rows),
@@ -412,91 +408,65 @@ def export_dedupe(settings: Settings) -> dict:
 # --------------------------------------------------------------------------- import
 
 
-def _validate(
-    path: Path, rows: list[dict], known: dict[tuple[str, str], tuple], pemeriksa: str | None
-) -> list[dict]:
-    """Decisions to store; refuses the whole file on any bad row (one line)."""
-    decisions: dict[tuple[str, str], dict] = {}
-    errors = []
-    for number, row in enumerate(rows, start=2):
-        keputusan = (row.get("KEPUTUSAN") or "").upper()
-        if not keputusan:
-            continue  # not decided yet
-        key = (row.get("KLASTER") or "", row.get("DPID_GANDA") or "")
-        survivor, decision, applied = known.get(key, (None, None, None))
-        reviewer = row.get("PEMERIKSA") or pemeriksa
-        if keputusan not in KEPUTUSAN:
-            errors.append(f"row {number}: KEPUTUSAN '{keputusan}' must be SAMA or BEDA")
-        elif survivor is None:
-            errors.append(
-                f"row {number}: no dedupe proposal KLASTER '{key[0]}' with DPID_GANDA '{key[1]}'"
-            )
-        elif applied is not None:
-            errors.append(f"row {number}: {key[1]} in {key[0]} was already applied in {applied}")
-        elif decision == "AUTO":
-            errors.append(f"row {number}: {key[1]} in {key[0]} is AUTO, not waiting for a decision")
-        elif row.get("DPID_BERTAHAN") not in (None, survivor):
-            errors.append(
-                f"row {number}: DPID_BERTAHAN '{row['DPID_BERTAHAN']}' is not the proposal's "
-                f"survivor {survivor}; the survivor follows the rule, answer SAMA or BEDA"
-            )
-        elif not reviewer:
-            errors.append(f"row {number}: no PEMERIKSA; fill the column or pass --pemeriksa NAME")
-        elif key in decisions and decisions[key]["keputusan"] != keputusan:
-            errors.append(f"row {number}: {key[1]} in {key[0]} is decided twice, differently")
-        else:
-            decisions[key] = {"cluster_id": key[0], "dpid": key[1], "survivor_dpid": survivor,
-                              "keputusan": keputusan, "decided_by": reviewer,
-                              "catatan": row.get("CATATAN")}  # fmt: skip
-    refuse_if_errors(path, errors)
-    return list(decisions.values())
+def _open_items(con) -> dict[tuple[str, ...], tuple]:
+    """Every proposal, keyed (KLASTER, DPID_GANDA): (survivor, decision,
+    applied period); `_check` refuses the ones no longer waiting."""
+    return {
+        (c, d): (s, decision, applied)
+        for c, d, s, decision, applied in con.execute(
+            """select cluster_id, dpid, survivor_dpid, decision, applied_period
+               from core.dedupe_proposals"""
+        ).fetchall()
+    }
+
+
+def _check(item: tuple, row: dict, keputusan: str) -> str | None:
+    survivor, decision, applied = item
+    pair = f"{row['DPID_GANDA']} in {row['KLASTER']}"
+    if applied is not None:
+        return f"{pair} was already applied in {applied}"
+    if decision == "AUTO":
+        return f"{pair} is AUTO, not waiting for a decision"
+    if row.get("DPID_BERTAHAN") not in (None, survivor):
+        return (
+            f"DPID_BERTAHAN '{row['DPID_BERTAHAN']}' is not the proposal's survivor {survivor};"
+            " the survivor follows the rule, answer SAMA or BEDA"
+        )
+    return None
+
+
+def _store(con, decisions: list[dict], decided_at: datetime, path: Path) -> None:
+    for d in decisions:
+        cluster_id, dpid = d["key"]
+        survivor = d["item"][0]
+        con.execute(
+            """update core.dedupe_proposals set decision = ?, decided_by = ?, decided_at = ?
+               where cluster_id = ? and dpid = ?""",
+            [d["keputusan"], d["decided_by"], decided_at, cluster_id, dpid],
+        )
+        record(con, "DEDUPE_DECISION", None, dpid,
+               f"ganda {d['keputusan']}: {dpid} vs {survivor} in {cluster_id} (from {path.name})",
+               d["catatan"], actor=d["decided_by"], ref=cluster_id)  # fmt: skip
+    resolve_survivors(con)
+
+
+DEDUPE_REVIEW = ReviewKind(
+    what="dedupe decisions",
+    export_command="pdpb dedupe export",
+    key_columns=KEY_COLUMNS[:2],
+    sheet_title="GANDA",
+    freeze="D2",
+    describe=lambda key: f"dedupe proposal KLASTER '{key[0]}' with DPID_GANDA '{key[1]}'",
+    open_items=_open_items,
+    check=_check,
+    store=_store,
+)
 
 
 def import_dedupe_decisions(settings: Settings, path: Path, pemeriksa: str | None = None) -> dict:
     """Validate a filled dedupe review file and store its SAMA/BEDA decisions
     in core.dedupe_proposals, with one audit row each; all or nothing."""
-    path = Path(path)
-    if not path.is_file():
-        raise PdpbError(f"dedupe review file {path} does not exist")
-    rows = read_table(
-        path,
-        required=(*KEY_COLUMNS[:2], "KEPUTUSAN"),
-        export_command="pdpb dedupe export",
-        what="dedupe decisions",
-    )
-    if not settings.warehouse_path.exists():
-        raise PdpbError(f"home {settings.home} has no warehouse: run `pdpb dedupe` first")
-    con = connect(settings)
-    try:
-        known = {
-            (c, d): (s, decision, applied)
-            for c, d, s, decision, applied in con.execute(
-                """select cluster_id, dpid, survivor_dpid, decision, applied_period
-                   from core.dedupe_proposals"""
-            ).fetchall()
-        }
-        decisions = _validate(path, rows, known, pemeriksa)
-        now = datetime.now()
-        with transaction(con):
-            for d in decisions:
-                con.execute(
-                    """update core.dedupe_proposals set decision = ?, decided_by = ?, decided_at = ?
-                       where cluster_id = ? and dpid = ?""",
-                    [d["keputusan"], d["decided_by"], now, d["cluster_id"], d["dpid"]],
-                )
-                record(con, "DEDUPE_DECISION", None, d["dpid"],
-                       f"ganda {d['keputusan']}: {d['dpid']} vs {d['survivor_dpid']} "
-                       f"in {d['cluster_id']} (from {path.name})",
-                       d["catatan"], actor=d["decided_by"], ref=d["cluster_id"])  # fmt: skip
-            resolve_survivors(con)
-    finally:
-        con.close()
-    return {
-        "decisions": len(decisions),
-        "SAMA": sum(d["keputusan"] == "SAMA" for d in decisions),
-        "BEDA": sum(d["keputusan"] == "BEDA" for d in decisions),
-        "undecided": sum(1 for r in rows if not r.get("KEPUTUSAN")),
-    }
+    return import_summary(*import_review(DEDUPE_REVIEW, settings, path, pemeriksa))
 
 
 # --------------------------------------------------------------------------- evaluation

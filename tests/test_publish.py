@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -16,14 +17,11 @@ import pytest
 from openpyxl import load_workbook
 
 from pdpb import warehouse
-from pdpb.config import PdpbError, Settings
-from pdpb.publish import (
-    HEADER_ROW,
-    RECAP_COUNT_HEADERS,
-    escape_formula,
-    publish,
-    recap_sheet_columns,
-)
+from pdpb.config import DBT_PROJECT_DIR, PdpbError, Settings
+from pdpb.domain import RECAP_COUNT_HEADERS
+from pdpb.files import HEADER_ROW, escape_formula
+from pdpb.publish import publish
+from pdpb.publish.recap import recap_sheet_columns
 
 PERIOD = "2026-02"
 CUTOFF = dt.date(2026, 2, 28)
@@ -146,6 +144,14 @@ def _create_marts(con: duckdb.DuckDBPyConnection) -> None:
         " (?, 'DUKCAPIL', ?, ?, ?, ?, ?, ?, ?, ?, 'NIK_EXACT', 1.0, ?, ?)",
         CHANGES,
     )
+    # The by-name list is the dbt model itself, its refs pointed at these tables.
+    con.execute(
+        "create view marts.dim_pemilih as select * replace"
+        " (core.mask_nik(nik) as nik, core.mask_nik(nkk) as nkk) from core.voters"
+    )
+    model = (DBT_PROJECT_DIR / "models/marts/analyst/rpt_daftar_perubahan.sql").read_text()
+    model = re.sub(r"{{ ref\('(\w+)'\) }}", r"marts.\1", model)
+    con.execute(f"create view marts.rpt_daftar_perubahan as {model}")
     con.execute(
         "create table marts.fct_event_outcomes as select period, 'DUKCAPIL' as sumber, event_id,"
         " 'APPLIED' as outcome, dpid, 'NIK_EXACT' as match_method, 1.0 as match_probability"
@@ -195,7 +201,7 @@ def _all_text(path: Path) -> str:
     if path.suffix == ".xlsx":
         with zipfile.ZipFile(path) as archive:
             return "".join(archive.read(n).decode("utf-8") for n in archive.namelist())
-    return path.read_text(encoding="utf-8")
+    return path.read_text(encoding="utf-8-sig")
 
 
 # --- formula escaping ---------------------------------------------------------
@@ -219,8 +225,8 @@ def test_formula_in_nama_is_escaped_in_xlsx_and_csv(written: dict[str, Path]) ->
     assert "'" + EVIL_NAME in names
     assert EVIL_NAME not in names
     assert "<f>" not in _all_text(xlsx)  # no cell was stored as a formula
-    assert "'=HYPERLINK" in csv_path.read_text(encoding="utf-8")
-    assert ",=HYPERLINK" not in csv_path.read_text(encoding="utf-8")
+    assert "'=HYPERLINK" in csv_path.read_text(encoding="utf-8-sig")
+    assert ",=HYPERLINK" not in csv_path.read_text(encoding="utf-8-sig")
 
 
 def test_reason_starting_with_minus_is_escaped_in_change_list(written: dict[str, Path]) -> None:
@@ -269,7 +275,7 @@ def test_rekap_totals_row_equals_column_sums(
 
 
 def test_rekap_csv_holds_the_mart_rows_for_the_period(written: dict[str, Path]) -> None:
-    lines = written["rekap_csv:desa"].read_text(encoding="utf-8").splitlines()
+    lines = written["rekap_csv:desa"].read_text(encoding="utf-8-sig").splitlines()
 
     assert lines[0].startswith("period,kode_wilayah,nama_wilayah,kode_induk,")
     assert len(lines) == 1 + len(DESA_COUNTS[PERIOD])
@@ -323,7 +329,7 @@ def test_change_list_shows_nik_masked_by_the_warehouse_rule(written: dict[str, P
 
 
 def test_index_html_shows_headline_numbers_and_is_self_contained(written: dict[str, Path]) -> None:
-    page = written["index_html"].read_text(encoding="utf-8")
+    page = written["index_html"].read_text(encoding="utf-8-sig")
 
     assert "1.555" in page  # pemilih akhir nasional
     assert "Pemilih Akhir" in page and "KAB. PANDEGLANG" in page
@@ -357,7 +363,7 @@ def test_index_html_shows_quality_status_or_belum_dijalankan(settings: Settings)
         )
     )
 
-    page = publish(settings, PERIOD, CUTOFF)["index_html"].read_text(encoding="utf-8")
+    page = publish(settings, PERIOD, CUTOFF)["index_html"].read_text(encoding="utf-8-sig")
 
     assert "nik unik: 3 baris ganda" in page and "Gagal" in page
     assert "RT harus tiga digit (voters, kolom rt: 7 baris)" in page
@@ -374,7 +380,7 @@ def test_html_escapes_names_from_the_data(settings: Settings) -> None:
     )
     con.close()
 
-    page = publish(settings, PERIOD, CUTOFF)["index_html"].read_text(encoding="utf-8")
+    page = publish(settings, PERIOD, CUTOFF)["index_html"].read_text(encoding="utf-8-sig")
 
     assert "<b>X</b>" not in page and "&lt;b&gt;X&lt;/b&gt;" in page
 
@@ -387,12 +393,12 @@ def test_dbt_docs_page_is_copied_beside_the_reports_and_linked(settings: Setting
 
     assert written["dbt_docs"] == settings.reports_dir(PERIOD) / "dbt-docs" / "index.html"
     assert written["dbt_docs"].read_text() == "<title>dbt Docs</title>"
-    assert 'href="dbt-docs/index.html"' in written["index_html"].read_text(encoding="utf-8")
+    assert 'href="dbt-docs/index.html"' in written["index_html"].read_text(encoding="utf-8-sig")
 
 
 def test_without_a_dbt_build_the_page_has_no_dbt_docs_link(written: dict[str, Path]) -> None:
     assert "dbt_docs" not in written
-    assert "dbt-docs" not in written["index_html"].read_text(encoding="utf-8")
+    assert "dbt-docs" not in written["index_html"].read_text(encoding="utf-8-sig")
 
 
 # --- snapshot ------------------------------------------------------------------------
@@ -419,7 +425,7 @@ def test_snapshot_opens_read_only_with_marts_masked_voters_and_period(
     assert {"marts.rpt_rekap_desa", "marts.fct_voter_changes", "main.voters"} <= tables
     assert info == (PERIOD, CUTOFF, PERIOD)
     assert nik == ("360101********01",)
-    assert "2026-02" in written["snapshot_readme"].read_text(encoding="utf-8")
+    assert "2026-02" in written["snapshot_readme"].read_text(encoding="utf-8-sig")
 
 
 def test_republishing_swaps_the_snapshot_and_leaves_no_temporary_files(settings: Settings) -> None:

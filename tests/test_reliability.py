@@ -335,7 +335,7 @@ def test_a_full_disk_and_a_kill_in_every_stage_then_a_rerun_equals_an_uninterrup
         assert _query(home, "select stage, status from core.periods") == [(stage, "RUNNING")]
     assert f"published/.pdpb.duckdb.tmp-{pid}" in _temporary_files(home)  # half-written
 
-    with caplog.at_level(logging.WARNING, logger="pdpb.publish"):
+    with caplog.at_level(logging.WARNING, logger="pdpb.files"):
         assert main(["--home", str(home), "run", "--period", PERIOD]) == 0
 
     assert content_hashes(Settings.load(home)) == content_hashes(period_home)
@@ -347,7 +347,7 @@ def test_a_full_disk_and_a_kill_in_every_stage_then_a_rerun_equals_an_uninterrup
 
 
 def test_a_publish_clears_the_temporary_files_an_interrupted_one_left(tmp_path):
-    from pdpb.publish import clear_stale_temps
+    from pdpb.files import clear_stale_temps
 
     settings = Settings.load(tmp_path)
     published, reports = settings.published_dir, settings.reports_dir(PERIOD)

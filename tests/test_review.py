@@ -162,6 +162,29 @@ def test_import_refuses_an_unknown_keputusan_with_one_line(review_home, tmp_path
     assert "\n" not in str(err.value)
 
 
+def test_import_refuses_an_event_decided_twice_differently(review_home, tmp_path):
+    # The same round trip as the dedupe review (pdpb.roundtrip): one rule for both.
+    settings, _ = review_home
+    path = _filled_csv(settings, tmp_path, KEPUTUSAN="SAMA", PEMERIKSA="Rina")
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    rows.append({**rows[0], "KEPUTUSAN": "BEDA"})
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    con = connect(settings, read_only=True)
+    before = con.execute("select count(*) from core.review_decisions").fetchall()
+    con.close()
+
+    with pytest.raises(PdpbError, match=r"is decided twice, differently.*nothing was imported"):
+        import_decisions(settings, path)
+
+    con = connect(settings, read_only=True)
+    assert con.execute("select count(*) from core.review_decisions").fetchall() == before
+    con.close()
+
+
 def test_import_needs_a_reviewer_name(review_home, tmp_path):
     settings, _ = review_home
     path = _filled_csv(settings, tmp_path, KEPUTUSAN="SAMA", PEMERIKSA="")

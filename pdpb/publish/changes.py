@@ -1,0 +1,211 @@
+"""By-name change lists: one XLSX (sheets Ringkasan and Daftar Perubahan)
+and one CSV per kab/kota, NIK and NKK masked by `core.mask_nik`, streamed so
+memory stays flat however many changes a province has."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from openpyxl import Workbook
+
+from pdpb.files import (
+    HEADER_ROW,
+    CsvWriter,
+    SheetLayout,
+    append_bold_row,
+    append_row,
+    save_workbook,
+    set_autofilter,
+    start_sheet,
+)
+from pdpb.publish.marts import format_tanggal, iter_rows
+
+JENIS_PERUBAHAN = {"BARU": "Pemilih Baru", "TMS": "TMS", "UBAH": "Perbaikan Data"}
+
+# By-name list: (output column, Indonesian header, XLSX width).
+CHANGE_LIST_COLUMNS: tuple[tuple[str, str, float], ...] = (
+    ("kode_kecamatan", "Kode Kecamatan", 14),
+    ("nama_kecamatan", "Kecamatan", 22),
+    ("kode_desa", "Kode Desa/Kel.", 15),
+    ("nama_desa", "Desa/Kelurahan", 22),
+    ("tps", "TPS", 6),
+    ("dpid", "DPID", 14),
+    ("nkk", "NKK (disamarkan)", 19),
+    ("nik", "NIK (disamarkan)", 19),
+    ("nama", "Nama", 30),
+    ("jenis_kelamin", "L/P", 5),
+    ("tanggal_lahir", "Tanggal Lahir", 12),
+    ("alamat", "Alamat", 32),
+    ("rt", "RT", 5),
+    ("rw", "RW", 5),
+    ("keterangan", "Ket.", 5),
+    ("jenis_perubahan", "Jenis Perubahan", 15),
+    ("tms_nama", "Kategori TMS", 18),
+    ("alasan", "Alasan", 40),
+    ("elemen_diubah", "Elemen Diubah", 22),
+    ("sumber", "Sumber", 12),
+    ("event_id", "ID Peristiwa", 16),
+    ("metode_pencocokan", "Metode Pencocokan", 16),
+    ("probabilitas", "Probabilitas", 11),
+)
+
+# The list is the mart marts.rpt_daftar_perubahan (dbt, with a contract).
+CHANGE_LIST_SQL = """
+select * from marts.rpt_daftar_perubahan where period = $period
+order by kode_kabkota, kode_kecamatan, kode_desa, urutan_jenis, nama, dpid
+"""
+
+CHANGE_SUMMARY_SQL = """
+select
+    left(c.kode_wilayah, 5) as kode_kabkota,
+    c.kode_wilayah as kode_desa,
+    any_value(d.nama_wilayah) as nama_desa,
+    count(*) filter (where c.change_type = 'BARU') as baru,
+    count(*) filter (where c.change_type = 'UBAH') as ubah,
+    count(*) filter (where c.change_type = 'TMS') as tms,
+    count(*) as jumlah
+from marts.fct_voter_changes as c
+left join marts.dim_wilayah as d on d.kode_wilayah = c.kode_wilayah
+where c.period = $period
+group by all
+order by kode_desa
+"""
+
+
+def _slug(text: str) -> str:
+    """A file-name-safe form of a region name (`KAB. LEBAK` -> `KAB-LEBAK`)."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").upper() or "WILAYAH"
+
+
+def _change_list_row(row: dict[str, Any]) -> list[object]:
+    row = dict(row, jenis_perubahan=JENIS_PERUBAHAN.get(row["change_type"], row["change_type"]))
+    return [row[column] for column, _, _ in CHANGE_LIST_COLUMNS]
+
+
+class _KabkotaWriter:
+    """Writes one kab/kota's change list (XLSX and CSV twin) while rows stream
+    in, so memory stays flat however many changes a province has."""
+
+    def __init__(
+        self,
+        folder: Path,
+        kode: str,
+        nama: str,
+        period: str,
+        cutoff: dt.date,
+        summary: Sequence[dict[str, Any]],
+    ) -> None:
+        self.kode = kode
+        stem = f"perubahan_{kode}_{_slug(nama)}_{period}"
+        self.xlsx_path = folder / f"{stem}.xlsx"
+        self.csv_path = folder / f"{stem}.csv"
+        self.rows = 0
+        self.wb = Workbook(write_only=True)
+        self._write_summary(kode, nama, period, cutoff, summary)
+        self.ws = start_sheet(
+            self.wb,
+            SheetLayout(
+                name="Daftar Perubahan",
+                title=f"Daftar Perubahan Pemilih - {nama} ({kode})",
+                subtitle=f"Periode {period} - Tanggal batas (cut-off) {format_tanggal(cutoff)}"
+                " - NIK/NKK disamarkan",
+                headers=[header for _, header, _ in CHANGE_LIST_COLUMNS],
+                widths=[width for _, _, width in CHANGE_LIST_COLUMNS],
+                freeze=f"E{HEADER_ROW + 1}",
+            ),
+        )
+        self.csv = CsvWriter(self.csv_path, [column for column, _, _ in CHANGE_LIST_COLUMNS])
+
+    def _write_summary(
+        self,
+        kode: str,
+        nama: str,
+        period: str,
+        cutoff: dt.date,
+        summary: Sequence[dict[str, Any]],
+    ) -> None:
+        headers = [
+            "Kode Desa/Kel.",
+            "Desa/Kelurahan",
+            "Pemilih Baru",
+            "Perbaikan Data",
+            "TMS",
+            "Jumlah",
+        ]
+        ws = start_sheet(
+            self.wb,
+            SheetLayout(
+                name="Ringkasan",
+                title=f"Ringkasan Perubahan per Desa/Kelurahan - {nama} ({kode})",
+                subtitle=f"Periode {period} - Tanggal batas (cut-off) {format_tanggal(cutoff)}",
+                headers=headers,
+                widths=[15, 28, 12, 12, 12, 12],
+                freeze=f"A{HEADER_ROW + 1}",
+            ),
+        )
+        keys = ["baru", "ubah", "tms", "jumlah"]
+        for row in summary:
+            append_row(ws, [row["kode_desa"], row["nama_desa"]] + [row[k] for k in keys])
+        append_bold_row(ws, [None, "JUMLAH"] + [sum(r[k] for r in summary) for k in keys])
+
+    def add(self, row: dict[str, Any]) -> None:
+        values = _change_list_row(row)
+        append_row(self.ws, values)
+        self.csv.add(values)
+        self.rows += 1
+
+    def abort(self) -> None:
+        self.csv.abort()
+
+    def close(self) -> tuple[Path, Path]:
+        set_autofilter(self.ws, len(CHANGE_LIST_COLUMNS), self.rows)
+        save_workbook(self.wb, self.xlsx_path)
+        return self.xlsx_path, self.csv.close()
+
+
+def write_change_lists(
+    con: duckdb.DuckDBPyConnection, reports: Path, period: str, cutoff: dt.date
+) -> dict[str, Path]:
+    """One XLSX (sheets Ringkasan and Daftar Perubahan) and one CSV per
+    kab/kota with changes, under `reports/<period>/perubahan/`."""
+    folder = reports / "perubahan"
+    # The folder is publish's own: clearing it keeps a re-run from leaving
+    # lists of a kab/kota that no longer has changes.
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    summaries: dict[str, list[dict[str, Any]]] = {}
+    for row in iter_rows(con.execute(CHANGE_SUMMARY_SQL, {"period": period})):
+        summaries.setdefault(row["kode_kabkota"], []).append(row)
+    written: dict[str, Path] = {}
+    current: _KabkotaWriter | None = None
+    try:
+        for row in iter_rows(con.execute(CHANGE_LIST_SQL, {"period": period})):
+            if current is None or row["kode_kabkota"] != current.kode:
+                if current is not None:
+                    _record_change_list(written, current.kode, current.close())
+                current = _KabkotaWriter(
+                    folder,
+                    row["kode_kabkota"],
+                    row["nama_kabkota"],
+                    period,
+                    cutoff,
+                    summaries.get(row["kode_kabkota"], []),
+                )
+            current.add(row)
+    except BaseException:
+        if current is not None:
+            current.abort()
+        raise
+    if current is not None:
+        _record_change_list(written, current.kode, current.close())
+    return written
+
+
+def _record_change_list(written: dict[str, Path], kode: str, paths: tuple[Path, Path]) -> None:
+    written[f"perubahan_xlsx:{kode}"], written[f"perubahan_csv:{kode}"] = paths
