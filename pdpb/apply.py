@@ -1,7 +1,7 @@
 """Apply: the eligibility rules turn a period's linked events into changes.
 
 Reads the period's events and link decisions, applies the change rules of
-DESIGN.md at the cut-off date in event order, and writes in ONE transaction:
+docs/architecture.md at the cut-off date in event order, and writes in ONE transaction:
 `core.voters` (current state), `core.voter_history` (SCD2 versions),
 `core.future_voters` (with a snapshot of every tracked future voter the
 period changed), the change ledger `core.changes`, exactly one
@@ -20,6 +20,7 @@ from datetime import date
 
 from pdpb.audit import record_changes
 from pdpb.config import Settings
+from pdpb.domain import tms_code
 from pdpb.faults import pause_if_testing
 from pdpb.warehouse import connect, insert_rows, transaction
 
@@ -72,18 +73,19 @@ CORRECTABLE = (
 )  # fmt: skip
 ADDRESS_FIELDS = ("alamat", "rt", "rw", "kode_wilayah")
 
+# The rules are the change_rules seed's (pdpb.domain); a TMS rule's code is the seed's too.
 TMS_BY_EVENT = {
-    "MENINGGAL": (1, "TMS_MENINGGAL", "meninggal dunia"),
-    "WNA": (5, "TMS_WNA", "warga negara asing"),
-    "MASUK_TNI": (6, "TMS_MASUK_TNI", "menjadi anggota TNI"),
-    "MASUK_POLRI": (7, "TMS_MASUK_POLRI", "menjadi anggota Polri"),
-    "HAK_PILIH_DICABUT": (9, "TMS_HAK_PILIH_DICABUT", "hak pilih dicabut putusan pengadilan"),
+    "MENINGGAL": ("TMS_MENINGGAL", "meninggal dunia"),
+    "WNA": ("TMS_WNA", "warga negara asing"),
+    "MASUK_TNI": ("TMS_MASUK_TNI", "menjadi anggota TNI"),
+    "MASUK_POLRI": ("TMS_MASUK_POLRI", "menjadi anggota Polri"),
+    "HAK_PILIH_DICABUT": ("TMS_HAK_PILIH_DICABUT", "hak pilih dicabut putusan pengadilan"),
 }
 # Events that restore eligibility of a TMS record with the given code.
 RESTORES = {
-    "PURNA_TNI": (6, "BARU_PURNA_TNI"),
-    "PURNA_POLRI": (7, "BARU_PURNA_POLRI"),
-    "HAK_PILIH_PULIH": (9, "BARU_HAK_PILIH_PULIH"),
+    "PURNA_TNI": (tms_code("TMS_MASUK_TNI"), "BARU_PURNA_TNI"),
+    "PURNA_POLRI": (tms_code("TMS_MASUK_POLRI"), "BARU_PURNA_POLRI"),
+    "HAK_PILIH_PULIH": (tms_code("TMS_HAK_PILIH_DICABUT"), "BARU_HAK_PILIH_PULIH"),
 }
 # Events that add an unknown person to the list when eligible.
 BARU_BY_EVENT = {
@@ -207,8 +209,9 @@ class PeriodState:
             }
         )  # fmt: skip
 
-    def make_tms(self, record: dict, code: int, rule: str, reason: str, event: dict | None,
+    def make_tms(self, record: dict, rule: str, reason: str, event: dict | None,
                  changed_fields: list[str] | None = None) -> None:  # fmt: skip
+        code = tms_code(rule)
         self._release_tps(record)
         record.update(status="TMS", tms_code=code, keterangan=str(code))
         self.record_change(
@@ -262,8 +265,8 @@ def apply_linked_voter(state: PeriodState, event: dict, dpid: str) -> None:
             state.outcome(event, "NO_CHANGE", dpid, f"pemilih sudah TMS {record.get('tms_code')}")
         return
     if jenis in TMS_BY_EVENT:
-        code, rule, words = TMS_BY_EVENT[jenis]
-        state.make_tms(record, code, rule, f"TMS {code} ({words}): {note}", event)
+        rule, words = TMS_BY_EVENT[jenis]
+        state.make_tms(record, rule, f"TMS {tms_code(rule)} ({words}): {note}", event)
         state.outcome(event, "APPLIED", dpid)
         return
     if (
@@ -273,7 +276,6 @@ def apply_linked_voter(state: PeriodState, event: dict, dpid: str) -> None:
     ):
         state.make_tms(
             record,
-            4,
             "TMS_PINDAH_KELUAR",
             f"TMS 4 (pindah domisili) ke {event['kode_wilayah']}: {note}",
             event,
@@ -333,7 +335,7 @@ def apply_ubah(state: PeriodState, event: dict, record: dict) -> None:
     if is_eligible(record.get("tanggal_lahir"), record.get("status_kawin"), state.cutoff) is False:
         # The corrected data shows an under-age voter: one TMS 3 that carries
         # the corrected fields, not an UBAH immediately followed by a TMS.
-        state.make_tms(record, 3, "TMS_BAWAH_UMUR", f"TMS 3 (di bawah umur) setelah perbaikan "
+        state.make_tms(record, "TMS_BAWAH_UMUR", f"TMS 3 (di bawah umur) setelah perbaikan "
                        f"{', '.join(changed)}: {note}", event, changed_fields=changed)  # fmt: skip
         state.outcome(event, "APPLIED", record["dpid"])
         return
@@ -495,7 +497,7 @@ def check_whole_list(con, state: PeriodState) -> dict:
         f"kawin pada tanggal batas {cutoff:%d-%m-%Y} (pemeriksaan seluruh daftar)"
     )
     for dpid in sure:
-        state.make_tms(state.voters[dpid], 3, "TMS_BAWAH_UMUR", reason, check)
+        state.make_tms(state.voters[dpid], "TMS_BAWAH_UMUR", reason, check)
     if unsure:
         log.warning(
             "whole-list check %s: %d active voters would be under 17 only by a written "
@@ -528,7 +530,7 @@ def apply_dedupe(state: PeriodState, proposals: list[dict]) -> None:
         cluster = {"sumber": "DEDUPE", "event_id": p["cluster_id"], "match_method": "DEDUPE",
                    "match_probability": p["match_probability"]}  # fmt: skip
         reason = f"TMS 2 (ganda) dengan {p['survivor_dpid']}: klaster {p['cluster_id']} ({p['decision']})"
-        state.make_tms(record, 2, "TMS_GANDA", reason, cluster)
+        state.make_tms(record, "TMS_GANDA", reason, cluster)
         state.applied_dedupe.append((p["cluster_id"], p["dpid"]))
 
 

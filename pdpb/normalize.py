@@ -18,13 +18,9 @@ from datetime import date, datetime, timedelta
 from functools import cache, lru_cache, wraps
 from typing import TypeVar
 
-EVENT_TYPES = frozenset(
-    {
-        "PENDUDUK_BARU", "MENINGGAL", "PINDAH", "KAWIN", "PERUBAHAN_DATA",
-        "MASUK_TNI", "MASUK_POLRI", "PURNA_TNI", "PURNA_POLRI", "WNA",
-        "HAK_PILIH_DICABUT", "HAK_PILIH_PULIH",
-    }
-)  # fmt: skip
+from pdpb.domain import EVENT_KINDS
+
+EVENT_TYPES = frozenset(EVENT_KINDS)
 
 # Titles and degrees written before or after Indonesian names. They are kept
 # (in `gelar`) but are not part of the name used for matching.

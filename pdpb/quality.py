@@ -12,7 +12,6 @@ duckdb-engine returns empty metrics, hence the pandas route.
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 from collections.abc import Callable
@@ -27,12 +26,18 @@ import pandas as pd
 
 from pdpb import warehouse
 from pdpb.config import (
-    DBT_PROJECT_DIR,
     GX_PROJECT_DIR,
     PdpbError,
     Settings,
     default_cutoff,
     previous_period,
+)
+from pdpb.domain import (
+    RECAP_BARU_CATEGORIES,
+    RECAP_COUNT_HEADERS,
+    RECAP_LEVELS,
+    RECAP_PEOPLE_COUNTS,
+    RECAP_TMS_CATEGORIES,
 )
 
 if TYPE_CHECKING:  # GX takes seconds to import: only when a gate runs
@@ -50,26 +55,8 @@ log = logging.getLogger(__name__)
 # An event older than this is a wrong date, not a late registration.
 MAX_EVENT_AGE_YEARS = 100
 
-REKAP_LEVELS = ("desa", "kecamatan", "kabkota", "provinsi", "nasional")
-REKAP_COUNT_COLUMNS = (
-    "jumlah_kecamatan", "jumlah_desa", "awal_l", "awal_p", "awal_total",
-    "baru_l", "baru_p", "baru_total", "baru_pemilih_pemula", "baru_pindah_masuk",
-    "baru_purna_tni_polri", "baru_hak_pilih_pulih", "tms_l", "tms_p", "tms_total",
-    "tms_meninggal", "tms_ganda", "tms_bawah_umur", "tms_pindah_domisili", "tms_wna",
-    "tms_tni", "tms_polri", "tms_salah_tps", "tms_hak_pilih_dicabut", "ubah",
-    "akhir_l", "akhir_p", "akhir_total",
-)  # fmt: skip
 # Region counts depend on how each level counts itself; only people roll up.
-ROLLUP_COLUMNS = tuple(c for c in REKAP_COUNT_COLUMNS if not c.startswith("jumlah_"))
-BARU_CATEGORIES = (
-    "baru_pemilih_pemula", "baru_pindah_masuk", "baru_purna_tni_polri", "baru_hak_pilih_pulih",
-)  # fmt: skip
-
-
-def tms_category_columns() -> list[str]:
-    """The recap column of each TMS code, from the dbt seed (the one list of codes)."""
-    with (DBT_PROJECT_DIR / "seeds" / "tms_codes.csv").open(newline="", encoding="utf-8") as seed:
-        return [row["kolom_rekap"] for row in csv.DictReader(seed)]
+ROLLUP_COLUMNS = tuple(RECAP_PEOPLE_COUNTS)
 
 
 class GateFailed(PdpbError):
@@ -167,11 +154,11 @@ def _voters_frames(con: duckdb.DuckDBPyConnection, settings: Settings, period: s
 
 def _rekap_union_sql() -> str:
     """All five recap levels of the period as one relation with a `tingkat` column."""
-    counts = ", ".join(f"{c}::bigint as {c}" for c in REKAP_COUNT_COLUMNS)
+    counts = ", ".join(f"{c}::bigint as {c}" for c in tuple(RECAP_COUNT_HEADERS))
     selects = [
         f"select '{level}' as tingkat, kode_wilayah, nama_wilayah, kode_induk, {counts} "
         f"from marts.rpt_rekap_{level} where period = $period"
-        for level in REKAP_LEVELS
+        for level in RECAP_LEVELS
     ]
     return "\nunion all\n".join(selects)
 
@@ -207,8 +194,8 @@ def _rekap_frame(con: duckdb.DuckDBPyConnection, settings: Settings, period: str
                    awal_p + baru_p - tms_p - akhir_p as neraca_p,
                    awal_total + baru_total - tms_total - akhir_total as neraca_total,
                    {sex_gap} as selisih_jenis_kelamin,
-                   tms_total - ({" + ".join(tms_category_columns())}) as selisih_kategori_tms,
-                   baru_total - ({" + ".join(BARU_CATEGORIES)}) as selisih_kategori_baru,
+                   tms_total - ({" + ".join(RECAP_TMS_CATEGORIES)}) as selisih_kategori_tms,
+                   baru_total - ({" + ".join(RECAP_BARU_CATEGORIES)}) as selisih_kategori_baru,
                    case when r.tingkat = 'kabkota' and r.tms_meninggal >= $floor
                         then r.tms_meninggal / greatest(s.meninggal_sebelumnya, 1) end
                        as rasio_lonjakan_meninggal,
@@ -231,11 +218,11 @@ def _rekap_frame(con: duckdb.DuckDBPyConnection, settings: Settings, period: str
 def _values_frame(con: duckdb.DuckDBPyConnection, period: str) -> pd.DataFrame:
     """Every count of every recap row, long, with its difference to the sum of
     the same count over the rows one level down (null where nothing rolls up)."""
-    counts = ", ".join(REKAP_COUNT_COLUMNS)
+    counts = ", ".join(tuple(RECAP_COUNT_HEADERS))
     rollup = ", ".join(ROLLUP_COLUMNS)
     parent_of = " ".join(
         f"when '{child}' then '{parent}'"
-        for child, parent in zip(REKAP_LEVELS[:-1], REKAP_LEVELS[1:], strict=True)
+        for child, parent in zip(RECAP_LEVELS[:-1], RECAP_LEVELS[1:], strict=True)
     )
     sql = f"""
         with rekap as ({_rekap_union_sql()}),

@@ -15,7 +15,10 @@ import pytest
 
 from pdpb import warehouse
 from pdpb.config import GX_PROJECT_DIR, Settings
-from pdpb.quality import REKAP_COUNT_COLUMNS, GateFailed, run_gate
+from pdpb.domain import RECAP_COUNT_HEADERS
+from pdpb.quality import GateFailed, run_gate
+
+REKAP_COUNT_COLUMNS = tuple(RECAP_COUNT_HEADERS)
 
 NIKS = [f"36010{i}1505900{i:03d}" for i in range(1, 7)]
 DESA = {

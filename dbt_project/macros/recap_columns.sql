@@ -1,5 +1,5 @@
 {#
-  The recap's count columns in their published order (DESIGN.md). Models and
+  The recap's count columns in their published order (docs/architecture.md; pdpb.domain holds the same list). Models and
   tests loop over these lists so that the order and the names live in one
   place. Category columns match `kolom_rekap` in the change_rules and
   tms_codes seeds.

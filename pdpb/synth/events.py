@@ -18,6 +18,7 @@ from datetime import date
 
 import numpy as np
 
+from pdpb.domain import tms_code
 from pdpb.synth.names import Vocab, province_mix
 from pdpb.synth.population import (
     ALIVE,
@@ -263,9 +264,9 @@ class PeriodSimulator:
             }
         )
 
-    def _tms(self, ev: Event, rule: str, code: int) -> None:
+    def _tms(self, ev: Event, rule: str) -> None:
         rec = int(self.ls.primary_rec[ev.person])
-        self._change(ev, rec, "TMS", rule, code)
+        self._change(ev, rec, "TMS", rule, tms_code(rule))
         self.ls.state[ev.person] = S_GONE
         ev.outcome, ev.outcome_dpid = "APPLIED", self._dpid(rec)
 
@@ -366,7 +367,7 @@ class PeriodSimulator:
                 )
                 self._add(ev)
                 self._die(ev)
-                self._tms(ev, "TMS_MENINGGAL", 1)
+                self._tms(ev, "TMS_MENINGGAL")
                 self._spend("MENINGGAL")
         k = round(budget * TWINS_DIE_TOGETHER) + (self.runs == 1)
         for group in self._pick_groups(self.twin_groups, voters, k):
@@ -378,7 +379,7 @@ class PeriodSimulator:
                 ev.day, ev.is_late = day, late
                 self._add(ev)
                 self._die(ev)
-                self._tms(ev, "TMS_MENINGGAL", 1)
+                self._tms(ev, "TMS_MENINGGAL")
                 self._spend("MENINGGAL")
         self._twins_turn_17()
         for father, son in self._pick_groups(
@@ -387,7 +388,7 @@ class PeriodSimulator:
             person = son if self.rng.random() < 0.3 else father
             ev = self._add(self._event("DUKCAPIL", "MENINGGAL", person, hard_case="NAMA_AYAH_ANAK"))
             self._die(ev)
-            self._tms(ev, "TMS_MENINGGAL", 1)
+            self._tms(ev, "TMS_MENINGGAL")
             self._spend("MENINGGAL")
 
     def _twins_turn_17(self) -> None:
@@ -433,7 +434,7 @@ class PeriodSimulator:
             sumber = "DUKCAPIL" if self.rng.random() < 0.85 else "MASYARAKAT"
             ev = self._add(self._event(sumber, "MENINGGAL", person))
             self._die(ev)
-            self._tms(ev, "TMS_MENINGGAL", 1)
+            self._tms(ev, "TMS_MENINGGAL")
         # The same death reported by Dukcapil and by residents in one period.
         doubles = [e for e in self.events if e.sumber == "DUKCAPIL" and not e.hard_case][
             : max(1, len(voters) // 30)
@@ -484,7 +485,7 @@ class PeriodSimulator:
                     is_late=True,
                 )
             )
-            self._tms(ev, "TMS_MENINGGAL", 1)
+            self._tms(ev, "TMS_MENINGGAL")
 
     def _nik_of_relative(self, events: list[Event]) -> None:
         for ev in events:
@@ -638,7 +639,7 @@ class PeriodSimulator:
                     origin=regions.desa_code[here],
                 )
             )
-            self._tms(ev, "TMS_PINDAH_KELUAR", 4)
+            self._tms(ev, "TMS_PINDAH_KELUAR")
             self._move(person, addr)
             self._change(ev, -1, "BARU", "BARU_PINDAH_MASUK")
             self.ls.state[person] = S_NEW
@@ -780,7 +781,7 @@ class PeriodSimulator:
             if self._eligible(np.array([person]))[0]:
                 self._correct(ev, int(rec))
             else:
-                self._tms(ev, "TMS_BAWAH_UMUR", 3)
+                self._tms(ev, "TMS_BAWAH_UMUR")
         noisy = np.zeros(len(self.pop), bool)
         ok = primary & (r.noise != 0) & ~r.minor
         noisy[r.person[ok]] = True
@@ -812,7 +813,7 @@ class PeriodSimulator:
             ):
                 ev = self._add(self._event(sumber, jenis, person))
                 p.job[person] = job
-                self._tms(ev, f"TMS_{jenis}", 6 if job == JOB_TNI else 7)
+                self._tms(ev, f"TMS_{jenis}")
         for jenis, job, sumber in (
             ("PURNA_TNI", JOB_TNI, "TNI"),
             ("PURNA_POLRI", JOB_POLRI, "POLRI"),
@@ -834,12 +835,12 @@ class PeriodSimulator:
         for person in self._pick(voters, max(1, self._count("WNA"))):
             ev = self._add(self._event("IMIGRASI", "WNA", person))
             p.wna[person] = True
-            self._tms(ev, "TMS_WNA", 5)
+            self._tms(ev, "TMS_WNA")
         pool = voters & (p.sex == 0) & (self.age >= 20) & (self.age < 55)
         for person in self._pick(pool, max(1, self._count("HAK_PILIH_DICABUT"))):
             ev = self._add(self._event("MASYARAKAT", "HAK_PILIH_DICABUT", person))
             p.revoked[person] = True
-            self._tms(ev, "TMS_HAK_PILIH_DICABUT", 9)
+            self._tms(ev, "TMS_HAK_PILIH_DICABUT")
         pool = self.alive & p.revoked & (self.ls.state == S_NONE) & (p.job == JOB_SIPIL) & ~p.wna
         for person in self._pick(pool, max(1, self._count("HAK_PILIH_PULIH"))):
             ev = self._add(self._event("MASYARAKAT", "HAK_PILIH_PULIH", person))

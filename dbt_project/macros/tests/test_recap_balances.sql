@@ -1,5 +1,5 @@
 {#
-  The recap identity of DESIGN.md on every row: awal + baru - tms = akhir for
+  The recap identity of docs/architecture.md on every row: awal + baru - tms = akhir for
   L, P and total; L + P = total; and the categories add up to their totals.
   A failing row means the history and the change ledger disagree.
 #}
