@@ -1,7 +1,7 @@
 """`python -m bench.link_only --home H --period P`: the link stage alone, on a home
 whose period has been ingested (e.g. `<home>/bench/run-banten` after `make bench
 SCALE=banten`). Reads the events and the reference and runs `linkage.link_events`
-as the stage does (`pdpb.pipeline.link_decisions`), and prints wall seconds,
+as the stage does (`pdpb.linking.link_decisions`), and prints wall seconds,
 peak RSS and the decisions; the step timings are logged by the stage itself. Only the name forms that
 the warehouse lacks are written (as the stage does); the decisions are not.
 """
@@ -19,7 +19,7 @@ from collections import Counter
 
 def main(argv: list[str] | None = None) -> int:
     from pdpb.config import Settings
-    from pdpb.pipeline import link_decisions
+    from pdpb.linking import link_decisions
     from pdpb.warehouse import connect
 
     parser = argparse.ArgumentParser(prog="python -m bench.link_only", description=__doc__)

@@ -84,11 +84,11 @@ def prepare(run_home: Path, data: Path, period: str | None = None):
 
 
 def export(settings, period: str, out: Path) -> tuple[Path, Path]:
-    """The link stage's events and reference (`pdpb.pipeline.read_link_inputs`)
+    """The link stage's events and reference (`pdpb.linking.read_link_inputs`)
     as Parquet files in `out`."""
     import pyarrow.parquet as pq
 
-    from pdpb.pipeline import read_link_inputs
+    from pdpb.linking import read_link_inputs
     from pdpb.warehouse import connect
 
     out.mkdir(parents=True, exist_ok=True)

@@ -11,21 +11,17 @@ so that a move is not evidence against the match.
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import os
 import re
 import threading
 from collections.abc import Callable, Iterator
 from datetime import date
-from functools import lru_cache
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from linkage import names
+from linkage.names import name_forms
 from pdpb.normalize import known_kabkota
 
 # Repetitive columns are dictionary-encoded (int32 codes into the distinct
@@ -199,26 +195,10 @@ def nik_agrees(nik: str | None, tanggal_lahir: date | None, jenis_kelamin: str |
     return bool(nik_agrees_array(row)[0].as_py())
 
 
-@lru_cache(maxsize=500_000)
-def name_forms(nama: str | None) -> tuple[str | None, str | None, str | None, str | None]:
-    """(normalised, sorted, first-token key, sorted key) of a name.
-    Cached because a voter list repeats the same names many times over."""
-    tokens = names.name_tokens(nama)
-    if not tokens:
-        return None, None, None, None
-    ordered = sorted(tokens)
-    sorted_key = " ".join(k for k in (names.phonetic_key(t) for t in ordered) if k)
-    return " ".join(tokens), " ".join(ordered), names.phonetic_key(tokens[0]), sorted_key or None
-
-
-# The name forms as columns (in `name_forms` order). A warehouse keeps them per
-# distinct name (pdpb's core.name_forms), so a period computes only new names'.
+# The name forms as columns (in `linkage.names.name_forms` order). A warehouse
+# keeps them per distinct name (pdpb's core.name_forms), so a period computes
+# only new names'; NAME_FORMS_VERSION says which rules made them.
 FORM_COLUMNS = ("nama_norm", "nama_sorted", "bk_first", "bk_sorted")
-# Which code made stored forms: a digest of linkage/names.py and `name_forms`.
-# Any change to either makes forms stored earlier stale.
-NAME_FORMS_VERSION = hashlib.sha256(
-    Path(names.__file__).read_bytes() + inspect.getsource(name_forms).encode()
-).hexdigest()[:16]
 
 
 def name_forms_table(nama: list[str]) -> pa.Table:

@@ -35,7 +35,7 @@ from linkage.frames import (
     reference_frame,
     table_batches,
 )
-from linkage.settings import NIK_CONFLICT_SQL, SERIAL_ONLY_SQL
+from linkage.settings import NIK_CONFLICT_SQL, SERIAL_ONLY_SQL, aliased
 from linkage.train import DEFAULT_MODEL_PATH
 
 logger = logging.getLogger(__name__)
@@ -361,8 +361,8 @@ def _best_candidates(
         -- it may be linked, not which one is chosen. (Two trusted NIKs that
         -- differ in any way cap it; that includes settings.DIFFERENT_NIKS_SQL.)
         select d.uid, d.target_id, 1 / (1 + pow(2, -d.weight)) as probability,
-               coalesce({_aliased(NIK_CONFLICT_SQL)}, false) as nik_conflict,
-               coalesce({_aliased(SERIAL_ONLY_SQL)}, false) as serial_only,
+               coalesce({aliased(NIK_CONFLICT_SQL)}, false) as nik_conflict,
+               coalesce({aliased(SERIAL_ONLY_SQL)}, false) as serial_only,
                d.has_relatives and d.agreeing <> 1 as ambiguous,
                coalesce((select bool_or(r.twin) from relatives r where r.uid = d.uid), false),
                coalesce((select bool_or(r.same_card) from relatives r where r.uid = d.uid), false)
@@ -384,12 +384,6 @@ def _best_candidates(
 
 def _sql_list(values: frozenset[str]) -> str:
     return ", ".join(f"'{v}'" for v in sorted(values))
-
-
-def _aliased(sql: str) -> str:
-    """Settings SQL written on Splink's `x_l`/`x_r` columns, rewritten for the
-    event (alias e) and reference (alias f) frames."""
-    return re.sub(r"\b(\w+)_([lr])\b", lambda m: f"{'e' if m[2] == 'l' else 'f'}.{m[1]}", sql)
 
 
 def _decide(candidate: Candidate, upper: float, lower: float) -> Outcome:
@@ -716,7 +710,7 @@ def _link_with_connection(
             from {within.physical_name} p
             join ev_frame e on e.uid = p.uid_l
             join ev_frame f on f.uid = p.uid_r
-            where not coalesce({_aliased(NIK_CONFLICT_SQL)}, false)
+            where not coalesce({aliased(NIK_CONFLICT_SQL)}, false)
               and coalesce(e.nama_norm = f.nama_norm or e.nama_sorted = f.nama_sorted
                            or e.nik = f.nik, false)"""
     ).fetchall()

@@ -11,6 +11,7 @@ comparison keys only.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import lru_cache
 
@@ -222,16 +223,30 @@ def name_tokens(nama: str | None) -> list[str]:
     return [t for t in tokens if t and t not in PATRONYMIC_MARKERS]
 
 
+NameForms = tuple[str | None, str | None, str | None, str | None]
+
+
+@lru_cache(maxsize=500_000)
+def name_forms(nama: str | None) -> NameForms:
+    """(normalised, sorted, first-token key, sorted key) of a name: the forms
+    the link and dedupe stages compare and block on, and the warehouse stores
+    per distinct name. Cached because a list repeats the same names."""
+    tokens = name_tokens(nama)
+    if not tokens:
+        return None, None, None, None
+    ordered = sorted(tokens)
+    sorted_key = " ".join(k for k in (phonetic_key(t) for t in ordered) if k)
+    return " ".join(tokens), " ".join(ordered), phonetic_key(tokens[0]), sorted_key or None
+
+
 def normalise_name(nama: str | None) -> str | None:
     """The canonical comparison form of a name, or None when nothing is left."""
-    tokens = name_tokens(nama)
-    return " ".join(tokens) or None
+    return name_forms(nama)[0]
 
 
 def sorted_name(nama: str | None) -> str | None:
     """Canonical tokens in alphabetical order, for names written in another order."""
-    tokens = name_tokens(nama)
-    return " ".join(sorted(tokens)) or None
+    return name_forms(nama)[1]
 
 
 def first_token(nama: str | None) -> str | None:
@@ -282,3 +297,27 @@ def phonetic_key(token: str | None) -> str | None:
     head, tail = text[0], re.sub(r"[AEIOUY]", "", text[1:])
     key = _DOUBLED.sub(r"\1", head + tail)
     return key[:6]
+
+
+def _forms_version() -> str:
+    """What the stored name forms depend on, as a digest: every rule table of
+    this module and the forms of probe names that run every rule (each title,
+    canonical token, patronymic marker, old spelling and phonetic merge).
+    Editing a comment leaves it alone; changing what a name becomes changes
+    it, and the warehouse then recomputes the forms it stores."""
+    probes = [
+        *sorted(TITLES), *sorted(AMBIGUOUS_TITLES), *sorted(CANONICAL_TOKENS),
+        *(f"ANDI {m} ROHMAN" for m in sorted(PATRONYMIC_MARKERS)),
+        *(f"{old}ONO S{old}A" for old, _ in _OLD_SPELLINGS),
+        *(f"A{a}I{a}" for a, _ in _PHONETIC_MERGES),
+        "H. MUHAMMAD ROFI'I, S.PD", "Dra. SITI  NURHALIZAH", "IR. SOEKARNO", "bin", "", None,
+    ]  # fmt: skip
+    tables = (sorted(TITLES), sorted(AMBIGUOUS_TITLES), sorted(CANONICAL_TOKENS.items()),
+              sorted(PATRONYMIC_MARKERS), _OLD_SPELLINGS, _PHONETIC_MERGES,
+              _NON_LETTER.pattern, _DOUBLED.pattern)  # fmt: skip
+    text = repr((tables, [name_forms(p) for p in probes]))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# Which rules made stored name forms (pdpb's core.name_forms keeps it per row).
+NAME_FORMS_VERSION = _forms_version()

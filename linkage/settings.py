@@ -10,6 +10,8 @@ holds enough duplicate pairs to learn from. Column names are those of
 
 from __future__ import annotations
 
+import re
+
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import SettingsCreator, block_on
@@ -18,12 +20,9 @@ from splink import SettingsCreator, block_on
 # Every rule pairs on a high-cardinality key, so the number of comparisons grows
 # with the events, not with the square of the list. Together they keep a true
 # pair reachable when any one of NIK, name spelling, birth date or desa is wrong.
-# Measured on the Banten-scale province (8.9 M voters, the 41,642 events of a
-# period that reach Splink, 9,293 true pairs among them): these five find
-# 9,291 with 2.0 M pairs, and 0.85 M voters can be paired with an event. The
-# earlier rules (desa + last-name key; sorted-name key + birth year anywhere
-# in the province) found the same 9,291 with 17.2 M pairs and 4.9 M voters:
-# eight times the work for no pair (bench/README.md).
+# Two province-wide rules (desa + last-name key; sorted-name key + birth year)
+# were dropped: they found no further true pair for eight times the pairs
+# (the measurements are in bench/README.md, "blocking").
 BLOCKING_RULES = [
     # The same NIK (most events carry one).
     block_on("nik"),
@@ -84,6 +83,13 @@ SERIAL_ONLY_SQL = "nik_ok_l and nik_ok_r and nik_l <> nik_r and left(nik_l, 12) 
 # on both as well, and the model's NIK edit levels (whose u is learnt on random
 # pairs) would count a near-NIK as strong evidence.
 NIK_CONFLICT_SQL = "nik_ok_l and nik_ok_r and nik_l <> nik_r"
+
+
+def aliased(sql: str) -> str:
+    """SQL of this module written on Splink's `x_l`/`x_r` columns, rewritten
+    for the event (alias e) and reference (alias f) frames of a plain query."""
+    return re.sub(r"\b(\w+)_([lr])\b", lambda m: f"{'e' if m[2] == 'l' else 'f'}.{m[1]}", sql)
+
 
 # The weight of a serial-only difference is fixed, not trained: u learnt on
 # random pairs is about 1e-7 (two random people seldom share kecamatan and

@@ -229,7 +229,7 @@ def init_voters(settings: Settings, path: Path, actor: str | None = None) -> dic
     INIT audit row land together or not at all. Then the list's name forms
     are stored (core.name_forms, a cache the link stage also fills)."""
     from pdpb.audit import record
-    from pdpb.pipeline import refresh_name_forms
+    from pdpb.linking import refresh_name_forms
 
     path = Path(path)
     if not path.is_file():

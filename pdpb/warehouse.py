@@ -55,7 +55,7 @@ create table if not exists core.voter_history (
 
 -- The comparison name forms (linkage.frames.name_forms) of each distinct name
 -- of the list, the future voters and the events: kept by the link stage
--- (pipeline.refresh_name_forms) so a period computes only new names' forms.
+-- (linking.refresh_name_forms) so a period computes only new names' forms.
 -- forms_version names the code that made them; other versions are dropped.
 create table if not exists core.name_forms (
     nama varchar primary key, forms_version varchar not null,
@@ -74,6 +74,17 @@ create table if not exists core.future_voters (
     closed_reason varchar,                -- PROMOSI, KAWIN, MENINGGAL, ...
     promoted_dpid varchar
 );
+
+-- What the link stage compares an event with, defined once for the link stage
+-- and the review: every voter (AKTIF or TMS) and every future voter still tracked.
+create or replace view core.link_candidates as
+select dpid as target_id, nik, nkk, nama, gelar, tempat_lahir, tanggal_lahir, jenis_kelamin,
+       status_kawin, alamat, rt, rw, kode_wilayah, status
+from core.voters
+union all
+select future_id, nik, nkk, nama, gelar, tempat_lahir, tanggal_lahir, jenis_kelamin,
+       status_kawin, alamat, rt, rw, kode_wilayah, 'CALON'
+from core.future_voters where closed_period is null;
 
 -- Start-of-period values of the future voters a period updated or closed, so
 -- that reverting the period restores them exactly.

@@ -16,7 +16,7 @@ import pytest
 from openpyxl import load_workbook
 
 from linkage.dedupe import ScoredPair, review_pairs, survivor_key
-from linkage.frames import NAME_FORMS_VERSION
+from linkage.names import NAME_FORMS_VERSION
 from pdpb.cli import main
 from pdpb.config import PdpbError, Settings, default_cutoff
 from pdpb.dedupe import (

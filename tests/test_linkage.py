@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -349,8 +350,8 @@ def test_a_reference_streamed_in_batches_links_as_the_whole_table(period_home, m
     """The link stage reads a province's list as a stream and builds its
     frame a batch at a time, each batch's coded columns with their own
     dictionaries: the decisions are those of the list read whole."""
-    import linkage.frames
-    from pdpb.pipeline import read_link_inputs
+    import linkage.names
+    from pdpb.linking import read_link_inputs
     from pdpb.warehouse import connect
 
     monkeypatch.setattr(linkage.frames, "REFERENCE_BATCH_ROWS", 500)
@@ -383,7 +384,7 @@ def test_the_stage_links_from_stored_name_forms_and_the_reachable_records_as_fro
     its decisions are those of the whole list with every form computed."""
     import json
 
-    from pdpb.pipeline import read_link_inputs
+    from pdpb.linking import read_link_inputs
     from pdpb.warehouse import connect
 
     model = json.loads(period_home.model_path.read_text())
@@ -411,9 +412,9 @@ def test_name_forms_are_computed_once_per_name_and_again_when_their_code_changes
     import json
     import shutil
 
-    import linkage.frames
+    import linkage.names
     from pdpb.config import PdpbError, Settings
-    from pdpb.pipeline import read_link_inputs, refresh_name_forms
+    from pdpb.linking import read_link_inputs, refresh_name_forms
     from pdpb.warehouse import connect
 
     settings = Settings.load(tmp_path / "home")
@@ -441,7 +442,7 @@ def test_name_forms_are_computed_once_per_name_and_again_when_their_code_changes
                union all select nama from core.future_voters where closed_period is null
                union all select nama from core.events where period = '2026-01')"""
         ).fetchall()[0][0]
-        monkeypatch.setattr(linkage.frames, "NAME_FORMS_VERSION", "changed-code")
+        monkeypatch.setattr(linkage.names, "NAME_FORMS_VERSION", "changed-code")
         assert refresh_name_forms(con, "2026-01") == names
         versions = con.execute("select distinct forms_version from core.name_forms").fetchall()
         assert versions == [("changed-code",)]
@@ -626,3 +627,31 @@ def test_husbands_death_with_his_wifes_nik_when_both_carry_a_default_birth_date(
     assert (out["E1"]["decision"], out["E1"]["target_id"]) != ("LINK", "S2")
     assert out["E1"]["decision"] == "REVIEW"
     assert out["E1"]["flag"] == "KELUARGA_MIRIP"
+
+
+def _names_module_from(source: str, tmp_path, name: str):
+    import importlib.util
+
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_name_forms_version_follows_the_rules_not_the_comments(tmp_path):
+    import linkage.names as names
+
+    source = Path(names.__file__).read_text()
+    commented = _names_module_from("# a new comment\n" + source, tmp_path, "names_commented")
+    assert commented.NAME_FORMS_VERSION == names.NAME_FORMS_VERSION
+    # One more old spelling makes names come out differently: stored forms are stale.
+    changed = source.replace('("OE", "U"),', '("OE", "U"),\n    ("KH", "H"),', 1)
+    assert changed != source
+    ruled = _names_module_from(changed, tmp_path, "names_ruled")
+    assert ruled.NAME_FORMS_VERSION != names.NAME_FORMS_VERSION
+    # normalise_name and sorted_name are the stored forms, not a second implementation.
+    for nama in ("H. MOCH. SOEKARNO, S.PD.", "SITI BINTI AHMAD", "Rofi'i  Amin"):
+        forms = names.name_forms(nama)
+        assert (names.normalise_name(nama), names.sorted_name(nama)) == forms[:2]
