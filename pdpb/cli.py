@@ -1,4 +1,4 @@
-"""The `pdpb` command line: one entry point for every job of DESIGN.md.
+"""The `pdpb` command line: one entry point for every job of docs/architecture.md.
 
 Each command parses its arguments, loads the settings for the home
 (`--home` or `$PDPB_HOME`, default `./var`) and calls a function of the

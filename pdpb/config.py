@@ -86,7 +86,7 @@ class Settings:
         chosen = home or os.environ.get("PDPB_HOME") or "var"
         return cls(home=Path(chosen).expanduser().resolve(), **overrides)  # type: ignore[arg-type]
 
-    # Paths under the home (the contract of DESIGN.md).
+    # Paths under the home (the contract of docs/architecture.md).
     @property
     def warehouse_path(self) -> Path:
         return self.home / "warehouse" / "pdpb.duckdb"

@@ -1,4 +1,4 @@
-"""The fixed file contracts of DESIGN.md, in one place.
+"""The fixed file contracts of docs/architecture.md, in one place.
 
 The generator writes these columns, ingest and init read them; both sides
 import them from here so that the contract cannot drift between them.

@@ -1,4 +1,4 @@
-"""The change rules of DESIGN.md, applied at the cut-off date (one test per rule)."""
+"""The change rules of docs/architecture.md, applied at the cut-off date (one test per rule)."""
 
 from datetime import date
 
