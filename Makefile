@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export PDPB_HOME ?= $(CURDIR)/var
 SCALE ?= small
 
-.PHONY: setup demo test lint bench bench-scaling peer constraints clean backfill airflow
+.PHONY: setup demo test lint bench bench-scaling peer reader constraints clean backfill airflow
 
 setup: $(STAMP)
 
@@ -57,6 +57,16 @@ peer: $(PEER_VENV)/.installed
 $(PEER_VENV)/.installed: bench/peer-constraints.txt | $(STAMP)
 	test -x $(PEER_VENV)/bin/python || $(PYTHON) -m venv $(PEER_VENV)
 	$(BIN)/uv pip install --quiet --compile-bytecode --python $(PEER_VENV)/bin/python -r bench/peer-constraints.txt
+	touch $@
+
+# The oldest DuckDB client the analyst snapshot supports, in its own
+# environment, for the test that opens a snapshot with it.
+READER_VENV := $(VENV)/reader
+reader: $(READER_VENV)/.installed
+
+$(READER_VENV)/.installed: tests/reader-constraints.txt | $(STAMP)
+	test -x $(READER_VENV)/bin/python || $(PYTHON) -m venv $(READER_VENV)
+	$(BIN)/uv pip install --quiet --python $(READER_VENV)/bin/python -r tests/reader-constraints.txt
 	touch $@
 
 # Regenerate the exact pins after changing requirements.in.

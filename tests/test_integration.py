@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+import json
+import subprocess
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -113,6 +116,55 @@ def test_reports_are_published(period_home):
     assert (reports / "index.html").stat().st_size > 0
     assert (period_home.datadocs_dir / "index.html").exists()
     assert (period_home.published_dir / "pdpb.duckdb").exists()
+
+
+# The analysts' own DuckDB, older than the pipeline's, in its own environment
+# (`make reader`, tests/reader-constraints.txt); README.md names the version.
+READER = Path(__file__).resolve().parents[1] / ".venv" / "reader" / "bin" / "python"
+
+READ_SNAPSHOT = """
+import json, sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print(json.dumps({
+    "version": duckdb.__version__,
+    "period": con.execute("select period from snapshot_info").fetchall()[0][0],
+    "aktif": con.execute(
+        "select count(*) from marts.pemilih_terkini where status = 'AKTIF'").fetchall()[0][0],
+    "akhir": con.execute(
+        "select akhir_total from marts.rpt_rekap_nasional where period = ?",
+        [sys.argv[2]]).fetchall()[0][0],
+    "table_comment": con.execute(
+        "select comment from duckdb_tables()"
+        " where schema_name = 'marts' and table_name = 'pemilih_terkini'").fetchall()[0][0],
+    "column_comment": con.execute(
+        "select comment from duckdb_columns() where schema_name = 'marts'"
+        " and table_name = 'rpt_rekap_desa' and column_name = 'akhir_total'").fetchall()[0][0],
+}))
+"""
+
+
+def test_an_older_duckdb_client_opens_the_snapshot_with_its_comments(period_home):
+    if not READER.exists():
+        pytest.skip(f"the older DuckDB reader is not installed (no {READER}; run `make reader`)")
+    from pdpb.publish.snapshot import OLDEST_READER
+
+    snapshot = period_home.published_dir / "pdpb.duckdb"
+    result = subprocess.run(
+        [str(READER), "-c", READ_SNAPSHOT, str(snapshot), PERIOD],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    seen = json.loads(result.stdout)
+    assert seen["version"] == OLDEST_READER
+    con = connect(period_home, read_only=True)
+    try:
+        aktif = con.execute("select count(*) from core.voters where status = 'AKTIF'").fetchone()[0]
+    finally:
+        con.close()
+    assert seen["period"] == PERIOD and seen["aktif"] == aktif == seen["akhir"]
+    # The dbt descriptions travel with the tables, for any client to show.
+    assert "voter list as it stands now" in seen["table_comment"]
+    assert seen["column_comment"]
 
 
 def test_rerunning_the_latest_period_gives_an_identical_voter_table(period_home):

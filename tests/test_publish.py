@@ -146,7 +146,7 @@ def _create_marts(con: duckdb.DuckDBPyConnection) -> None:
     )
     # The by-name list is the dbt model itself, its refs pointed at these tables.
     con.execute(
-        "create view marts.dim_pemilih as select * replace"
+        "create view marts.pemilih_terkini as select * replace"
         " (core.mask_nik(nik) as nik, core.mask_nik(nkk) as nkk) from core.voters"
     )
     model = (DBT_PROJECT_DIR / "models/marts/analyst/rpt_daftar_perubahan.sql").read_text()
@@ -310,7 +310,7 @@ def test_no_full_nik_or_nkk_appears_in_any_written_file(written: dict[str, Path]
         values = {
             v
             for (v,) in con.execute(
-                "select nik from voters union select nkk from voters"
+                "select nik from marts.pemilih_terkini union select nkk from marts.pemilih_terkini"
             ).fetchall()
         }
     finally:
@@ -418,11 +418,13 @@ def test_snapshot_opens_read_only_with_marts_masked_voters_and_period(
         info = con.execute("select period, cutoff, periode_terakhir from snapshot_info").fetchall()[
             0
         ]
-        nik = con.execute("select nik from voters where dpid = 'D1'").fetchall()[0]
+        nik = con.execute("select nik from marts.pemilih_terkini where dpid = 'D1'").fetchall()[0]
     finally:
         con.close()
 
-    assert {"marts.rpt_rekap_desa", "marts.fct_voter_changes", "main.voters"} <= tables
+    assert {"marts.rpt_rekap_desa", "marts.fct_voter_changes", "marts.pemilih_terkini"} <= tables
+    # One table of current voters, named for what it holds.
+    assert not {t for t in tables if t.endswith(".voters")}
     assert info == (PERIOD, CUTOFF, PERIOD)
     assert nik == ("360101********01",)
     assert "2026-02" in written["snapshot_readme"].read_text(encoding="utf-8-sig")

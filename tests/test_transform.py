@@ -330,7 +330,7 @@ def test_mart_contracts_hold_in_the_warehouse(marts):
     assert types["fct_voter_changes.match_probability"] == "DOUBLE"
     assert types["fct_voter_changes.tms_code"] == "INTEGER"
     assert types["fct_event_outcomes.period"] == "VARCHAR"
-    assert types["dim_pemilih.tanggal_lahir"] == "DATE"
+    assert types["pemilih_terkini.tanggal_lahir"] == "DATE"
 
 
 def test_voter_changes_name_the_tms_category_and_the_recap_desa(marts):
@@ -361,7 +361,7 @@ def test_event_outcomes_keep_quarantined_rows(marts):
 
 def test_analyst_view_masks_nik_and_nkk_with_the_warehouse_rule(marts):
     nik, nkk, raw = marts.execute(
-        """select p.nik, p.nkk, v.nik from marts.dim_pemilih p
+        """select p.nik, p.nkk, v.nik from marts.pemilih_terkini p
            join core.voters v using (dpid) where dpid = 'V1'"""
     ).fetchone()
 

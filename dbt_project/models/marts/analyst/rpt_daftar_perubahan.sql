@@ -1,6 +1,6 @@
 -- The by-name change list of each period (daftar perubahan pemilih), as
 -- publish writes it per kab/kota: every change with the voter's current
--- values (NIK and NKK masked, from dim_pemilih), located in its desa,
+-- values (NIK and NKK masked, from pemilih_terkini), located in its desa,
 -- kecamatan and kab/kota. A view: publish streams one period of it in order.
 with changes as (
 
@@ -10,7 +10,7 @@ with changes as (
 
 pemilih as (
 
-    select * from {{ ref('dim_pemilih') }}
+    select * from {{ ref('pemilih_terkini') }}
 
 ),
 
