@@ -86,6 +86,11 @@ def safe_cells(row: dict) -> dict:
     return {k: cell_value(v) for k, v in row.items()}
 
 
+def file_slug(text: str) -> str:
+    """A file-name-safe form of a region name (`KAB. LEBAK` -> `KAB-LEBAK`)."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").upper() or "WILAYAH"
+
+
 # --- files written whole ------------------------------------------------------
 
 # `.<name>.tmp-<pid>` (and a DuckDB file's `.wal` beside it): what

@@ -298,6 +298,94 @@ def test_change_lists_are_one_file_per_kabkota_sorted_by_desa(written: dict[str,
     ]
 
 
+# --- plenary workbooks ----------------------------------------------------------
+
+
+def _plenary(path: Path, sheet: str):
+    wb = load_workbook(path)
+    return wb, wb[sheet]
+
+
+def _printed_table(ws) -> tuple[list[str], list[list], list]:
+    """(headers as printed, data rows, JUMLAH row) read back from a sheet; a
+    grouped column's header is `GROUP|SUB` (e.g. `PEMILIH AWAL|L`)."""
+    top, sub = 7, 8  # the two grouped header rows under the title block
+    headers, group = [], None
+    for col in range(1, ws.max_column + 1):
+        above, below = ws.cell(top, col).value, ws.cell(sub, col).value
+        group = above if above else group
+        headers.append(f"{group}|{below}" if below else above)
+    name = headers.index("KODE") + 1  # the region name follows its code
+    rows = []
+    for r in range(sub + 1, ws.max_row + 1):
+        values = [ws.cell(r, c).value for c in range(1, len(headers) + 1)]
+        if values[name] == "JUMLAH":
+            return headers, rows, values
+        rows.append(values)
+    raise AssertionError("no JUMLAH row")
+
+
+def test_each_kabkota_and_the_province_get_a_print_ready_plenary_workbook(
+    written: dict[str, Path],
+) -> None:
+    pleno = {k.split(":")[1]: p for k, p in written.items() if k.startswith("pleno_xlsx:")}
+    assert sorted(pleno) == ["36", "36.01", "36.71"]
+    con = duckdb.connect(str(written["snapshot"]), read_only=True)
+    try:
+        marts = {
+            kode: dict(zip([d[0] for d in cur.description], row, strict=True))
+            for cur in [con.execute(
+                "select * from marts.rpt_rekap_kabkota where period = ?"
+                " union all by name select * from marts.rpt_rekap_provinsi where period = ?",
+                [PERIOD, PERIOD],
+            )]
+            for row in cur.fetchall()
+            for kode in [row[1]]
+        }  # fmt: skip
+    finally:
+        con.close()
+    for kode, path in pleno.items():
+        sheet = "Rekap Kab-Kota" if kode == "36" else "Rekap Kecamatan"
+        wb, ws = _plenary(path, sheet)
+        # Printed as a KPU form: A4 landscape, one page wide, headers on every page.
+        assert ws.page_setup.orientation == "landscape"
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
+        assert ws.print_title_rows == "$7:$8"
+        assert "A7:A8" in {str(m) for m in ws.merged_cells.ranges}  # NO spans both rows
+        headers, rows, jumlah = _printed_table(ws)
+        assert {"PEMILIH AWAL|L", "PEMILIH AWAL|JML", "PEMILIH AKHIR|P", "JUMLAH TPS"} <= set(
+            headers
+        )
+        col = {h: i for i, h in enumerate(headers)}
+        amounts = [h for h in headers if "|" in h or h in ("JUMLAH TPS", "PERBAIKAN DATA")]
+        # The JUMLAH row is the sum of the printed rows and equals the mart.
+        for h in amounts:
+            assert jumlah[col[h]] == sum(r[col[h]] for r in rows), (kode, h)
+        expected = marts[kode]
+        for h, mart in (("PEMILIH AWAL|JML", "awal_total"), ("PEMILIH BARU|L", "baru_l"),
+                        ("TIDAK MEMENUHI SYARAT (TMS)|JML", "tms_total"),
+                        ("PERBAIKAN DATA", "ubah"), ("PEMILIH AKHIR|JML", "akhir_total")):  # fmt: skip
+            assert jumlah[col[h]] == expected[mart], (kode, h)
+        # And it balances: awal + baru - tms = akhir, for L, P and JML.
+        for sub in ("L", "P", "JML"):
+            assert (jumlah[col[f"PEMILIH AWAL|{sub}"]] + jumlah[col[f"PEMILIH BARU|{sub}"]]
+                    - jumlah[col[f"TIDAK MEMENUHI SYARAT (TMS)|{sub}"]]
+                    == jumlah[col[f"PEMILIH AKHIR|{sub}"]])  # fmt: skip
+        assert ws.cell(9, col["PEMILIH AWAL|JML"] + 1).number_format == "#,##0"
+        # One TPS (001) holds the active voters of each desa in this fixture.
+        assert jumlah[col["JUMLAH TPS"]] == 3 if kode == "36" else jumlah[col["JUMLAH TPS"]] >= 1
+        text = " ".join(str(c.value) for row in ws.iter_rows() for c in row if c.value)
+        assert "rapat pleno terbuka" in text and "Ditetapkan di" in text and "TANDA TANGAN" in text
+        assert text.count("Anggota") == 4 and "Ketua" in text
+        wb.close()
+    # The kab/kota workbook lists its desa too, each with its TPS.
+    wb, ws = _plenary(pleno["36.01"], "Rekap Desa")
+    headers, rows, _ = _printed_table(ws)
+    assert [r[headers.index("KODE")] for r in rows] == ["36.01.01.2001", "36.01.01.2002"]
+    assert [r[headers.index("JUMLAH TPS")] for r in rows] == [1, 0]  # D2 is TMS: no TPS in use
+    wb.close()
+
+
 def test_no_full_nik_or_nkk_appears_in_any_written_file(written: dict[str, Path]) -> None:
     secrets = {v[1] for v in VOTERS} | {v[2] for v in VOTERS}
     text_files = [p for p in written.values() if p.suffix in (".xlsx", ".csv", ".html", ".txt")]

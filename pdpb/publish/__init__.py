@@ -23,6 +23,7 @@ from pdpb.files import clear_stale_temps
 from pdpb.publish.changes import write_change_lists
 from pdpb.publish.marts import LEVELS, open_warehouse, read_recap, require_marts
 from pdpb.publish.page import copy_dbt_docs, write_index_html
+from pdpb.publish.plenary import write_plenary_workbooks
 from pdpb.publish.recap import write_recap_csvs, write_recap_xlsx
 from pdpb.publish.snapshot import build_snapshot
 
@@ -33,6 +34,7 @@ def publish(settings: Settings, period: str, cutoff: dt.date) -> dict[str, Path]
     """Write the period's reports, change lists and analyst snapshot.
 
     Returns every path written, keyed `rekap_xlsx`, `rekap_csv:<level>`,
+    `pleno_xlsx:<kode kabkota or provinsi>`,
     `perubahan_xlsx:<kode kabkota>`, `perubahan_csv:<kode kabkota>`,
     `dbt_docs` (when the dbt build left a docs page), `index_html`,
     `snapshot` and `snapshot_readme`.
@@ -48,6 +50,7 @@ def publish(settings: Settings, period: str, cutoff: dt.date) -> dict[str, Path]
         written["rekap_xlsx"] = write_recap_xlsx(recaps, reports, period, cutoff)
         for level, path in write_recap_csvs(recaps, reports, period).items():
             written[f"rekap_csv:{level}"] = path
+        written.update(write_plenary_workbooks(con, recaps, reports, period, cutoff))
         written.update(write_change_lists(con, reports, period, cutoff))
         docs = copy_dbt_docs(settings, reports)
         if docs is not None:

@@ -5,7 +5,6 @@ memory stays flat however many changes a province has."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +19,7 @@ from pdpb.files import (
     SheetLayout,
     append_bold_row,
     append_row,
+    file_slug,
     save_workbook,
     set_autofilter,
     start_sheet,
@@ -78,11 +78,6 @@ order by kode_desa
 """
 
 
-def _slug(text: str) -> str:
-    """A file-name-safe form of a region name (`KAB. LEBAK` -> `KAB-LEBAK`)."""
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").upper() or "WILAYAH"
-
-
 def _change_list_row(row: dict[str, Any]) -> list[object]:
     row = dict(row, jenis_perubahan=JENIS_PERUBAHAN.get(row["change_type"], row["change_type"]))
     return [row[column] for column, _, _ in CHANGE_LIST_COLUMNS]
@@ -102,7 +97,7 @@ class _KabkotaWriter:
         summary: Sequence[dict[str, Any]],
     ) -> None:
         self.kode = kode
-        stem = f"perubahan_{kode}_{_slug(nama)}_{period}"
+        stem = f"perubahan_{kode}_{file_slug(nama)}_{period}"
         self.xlsx_path = folder / f"{stem}.xlsx"
         self.csv_path = folder / f"{stem}.csv"
         self.rows = 0
