@@ -240,8 +240,8 @@ _QUEUE_SQL = """
 select p.cluster_id, p.dpid, p.survivor_dpid, p.match_probability,
        core.mask_nik(g.nik) as nik_g, core.mask_nik(b.nik) as nik_b,
        core.mask_nik(g.nkk) as nkk_g, core.mask_nik(b.nkk) as nkk_b,
-       g.nik is not null and g.nik = b.nik as nik_sama,
-       g.nkk is not null and g.nkk = b.nkk as nkk_sama,
+       case when g.nik is null or b.nik is null then null else g.nik = b.nik end as nik_sama,
+       case when g.nkk is null or b.nkk is null then null else g.nkk = b.nkk end as nkk_sama,
        -- two people until an operator says otherwise (docs/dedupe.md)
        (left(g.nik, 12) = left(b.nik, 12) and g.nik <> b.nik)
        or (g.nkk = b.nkk and g.tanggal_lahir = b.tanggal_lahir
@@ -369,10 +369,10 @@ def _export_rows(
             or None,
             "NIK_GANDA": r["nik_g"],
             "NIK_BERTAHAN": r["nik_b"],
-            "NIK_SAMA": yes_no(r["nik_sama"]),
+            "NIK_SAMA": yes_no(r["nik_sama"], "tidak ada NIK"),
             "NKK_GANDA": r["nkk_g"],
             "NKK_BERTAHAN": r["nkk_b"],
-            "NKK_SAMA": yes_no(r["nkk_sama"]),
+            "NKK_SAMA": yes_no(r["nkk_sama"], "tidak ada NKK"),
         }
         for label, column in _labels():
             row[f"{label}_GANDA"] = r[f"{column}_g"]
@@ -452,7 +452,20 @@ def _store(con, decisions: list[dict], decided_at: datetime, path: Path) -> None
 
 DEDUPE_REVIEW = ReviewKind(
     what="dedupe decisions",
+    title="pemilih yang mungkin terdaftar ganda",
+    instructions=(
+        "Setiap baris adalah dua data di daftar pemilih yang mungkin orang yang sama: data"
+        " Ganda (yang akan dicoret) dan data Bertahan (yang tetap, dipilih menurut aturan"
+        " pada kolom Alasan Bertahan).",
+        "SAMA: keduanya satu orang. Data Ganda menjadi TMS 2 (ganda) pada periode berikutnya.",
+        "BEDA: dua orang yang berbeda (misalnya kembar). Keduanya tetap di daftar dan"
+        " pasangan ini tidak diusulkan lagi.",
+        "Kembar biasanya punya NKK, alamat dan tanggal lahir yang sama dan nama yang hanya"
+        " beda satu huruf; NIK-nya berbeda. Bila ragu, jawab BEDA atau biarkan kosong:"
+        " TMS yang salah menghilangkan hak pilih seseorang.",
+    ),
     export_command="pdpb dedupe export",
+    import_command="pdpb dedupe import BERKAS",
     key_columns=KEY_COLUMNS[:2],
     sheet_title="GANDA",
     freeze="D2",

@@ -109,3 +109,21 @@ RECAP_PEOPLE_COUNTS: dict[str, str] = {
 RECAP_COUNT_HEADERS: dict[str, str] = {**RECAP_REGION_COUNTS, **RECAP_PEOPLE_COUNTS}
 RECAP_COLUMNS = RECAP_KEY_COLUMNS + tuple(RECAP_COUNT_HEADERS)
 RECAP_LEVELS = ("desa", "kecamatan", "kabkota", "provinsi", "nasional")
+
+
+# --- words operators read ---------------------------------------------------------
+# The marts keep their contract codes; every operator-facing output shows these.
+OUTCOME_LABELS: dict[str, str] = {
+    "APPLIED": "Diterapkan ke daftar",
+    "NO_CHANGE": "Tidak mengubah daftar",
+    "NOT_FOUND": "Orangnya tidak ada di daftar",
+    "REVIEW": "Menunggu pemeriksaan operator",
+    "FUTURE_VOTER": "Dicatat sebagai calon pemilih",
+    "DUPLICATE_EVENT": "Peristiwa ganda (sudah tercatat)",
+    "QUARANTINED": "Dikarantina (baris tidak sah)",
+}
+GATE_LABELS: dict[str, str] = {
+    "delta_events": "Data peristiwa bulan ini",
+    "voters": "Daftar pemilih setelah perubahan",
+    "rekap": "Rekapitulasi",
+}

@@ -256,16 +256,50 @@ def save_workbook(wb: Workbook, path: Path) -> Path:
 
 # --- reading a filled sheet back ------------------------------------------------
 
+# Words kept in capitals in a column's label; the rest are capitalised.
+_ACRONYMS = {"NIK", "NKK", "DPID", "RT", "RW", "TPS", "KTP", "EL", "ID"}
+_DECISION_LABELS = {
+    "KEPUTUSAN": "Keputusan (SAMA/BEDA)",
+    "PEMERIKSA": "Pemeriksa (nama)",
+    "CATATAN": "Catatan",
+}
+
+
+def column_label(key: str) -> str:
+    """A column's header in words (`NIK_PERISTIWA` -> `NIK Peristiwa`);
+    `column_key` turns it back."""
+    if key in _DECISION_LABELS:
+        return _DECISION_LABELS[key]
+    return " ".join(w if w in _ACRONYMS else w.capitalize() for w in key.split("_"))
+
+
+def column_key(header: object) -> str:
+    """The column a header names, written as a key or as `column_label`
+    wrote it (text in brackets is a hint, not part of the name)."""
+    text = str(header or "").strip().lstrip("\ufeff")
+    text = text.split("(")[0].strip()
+    return "_".join(text.replace("-", " ").split()).upper()
+
 
 def read_table(path: Path, required: Sequence[str], export_command: str, what: str) -> list[dict]:
-    """Rows of the filled XLSX (its first sheet) or CSV as {COLUMN: text},
-    numbered from 2; refuses in one line a file that cannot be read or lacks
-    a required column."""
+    """Rows of the filled XLSX (the sheet whose header has the required
+    columns) or CSV as {COLUMN KEY: text}, numbered from 2; headers may be
+    keys or the labels `column_label` wrote. Refuses in one line a file that
+    cannot be read or lacks a required column."""
     suffix = path.suffix.lower()
     try:
         if suffix == ".xlsx":
-            sheet = load_workbook(path, read_only=True, data_only=True).worksheets[0]
-            values = list(sheet.iter_rows(values_only=True))
+            book = load_workbook(path, read_only=True, data_only=True)
+            sheets = [list(ws.iter_rows(values_only=True)) for ws in book.worksheets]
+            book.close()
+            values = next(
+                (
+                    rows
+                    for rows in sheets
+                    if rows and set(required) <= {column_key(h) for h in rows[0]}
+                ),
+                sheets[-1] if sheets else [],
+            )
         elif suffix == ".csv":
             with path.open(newline="", encoding=CSV_ENCODING) as fh:
                 values = list(csv.reader(fh))
@@ -277,7 +311,7 @@ def read_table(path: Path, required: Sequence[str], export_command: str, what: s
         raise PdpbError(f"{path.name}: cannot be read as {suffix[1:].upper()} ({exc})") from exc
     if not values:
         raise PdpbError(f"{path.name}: the file is empty")
-    header = [str(h or "").strip().lstrip("\ufeff").upper() for h in values[0]]
+    header = [column_key(h) for h in values[0]]
     missing = [c for c in required if c not in header]
     if missing:
         raise PdpbError(

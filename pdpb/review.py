@@ -63,8 +63,8 @@ select o.period, o.sumber, o.event_id, e.jenis_peristiwa, e.tanggal_peristiwa,
        m.target_id, m.match_probability, m.flag,
        core.mask_nik(e.nik) as nik_e, core.mask_nik(c.nik) as nik_c,
        core.mask_nik(e.nkk) as nkk_e, core.mask_nik(c.nkk) as nkk_c,
-       e.nik is not null and e.nik = c.nik as nik_sama,
-       e.nkk is not null and e.nkk = c.nkk as nkk_sama,
+       case when e.nik is null or c.nik is null then null else e.nik = c.nik end as nik_sama,
+       case when e.nkk is null or c.nkk is null then null else e.nkk = c.nkk end as nkk_sama,
        {side_by_side}
 from core.event_outcomes o
 join core.matches m using (period, sumber, event_id)
@@ -208,10 +208,10 @@ def _export_rows(queue: list[dict], reasons: dict[tuple[str, str], dict]) -> lis
             "CATATAN_SISTEM": FLAG_WORDS.get(r["flag"], r["flag"]),
             "NIK_PERISTIWA": r["nik_e"],
             "NIK_PEMILIH": r["nik_c"],
-            "NIK_SAMA": yes_no(r["nik_sama"]),
+            "NIK_SAMA": yes_no(r["nik_sama"], "tidak ada NIK"),
             "NKK_PERISTIWA": r["nkk_e"],
             "NKK_PEMILIH": r["nkk_c"],
-            "NKK_SAMA": yes_no(r["nkk_sama"]),
+            "NKK_SAMA": yes_no(r["nkk_sama"], "tidak ada NKK"),
         }
         for label, column in SIDE_BY_SIDE:
             row[f"{label}_PERISTIWA"] = r[f"{column}_e"]
@@ -290,7 +290,21 @@ def _store(con, decisions: list[dict], decided_at: datetime, path: Path) -> None
 
 EVENT_REVIEW = ReviewKind(
     what="review decisions",
+    title="peristiwa yang belum pasti orangnya",
+    instructions=(
+        "Setiap baris adalah satu peristiwa dari Dukcapil atau sumber lain (kolom ... Peristiwa)"
+        " dan satu pemilih di daftar yang paling mirip dengannya (kolom ... Pemilih). Mesin tidak"
+        " cukup yakin keduanya orang yang sama, jadi peristiwa ini belum mengubah daftar.",
+        "SAMA: peristiwa itu memang tentang pemilih ini. Perubahannya (misalnya TMS karena"
+        " meninggal) diterapkan pada pemilih ini saat periode dijalankan lagi.",
+        "BEDA: orang yang berbeda. Peristiwa diperlakukan sebagai orang yang tidak ada di"
+        " daftar; pemilih ini tidak diubah.",
+        "Bila ragu, terutama bila Catatan Sistem menyebut kembar atau anggota keluarga, jawab"
+        " BEDA atau biarkan kosong dan periksa dokumennya: TMS yang salah menghilangkan hak"
+        " pilih seseorang.",
+    ),
     export_command="pdpb review export",
+    import_command="pdpb review import BERKAS",
     key_columns=KEY_COLUMNS[:3],
     sheet_title="REVIEW",
     freeze="E2",

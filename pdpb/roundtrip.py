@@ -19,17 +19,23 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font, Protection
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 
 from pdpb.config import PdpbError, Settings
-from pdpb.files import atomic_target, read_table, write_csv
+from pdpb.files import atomic_target, column_label, read_table, write_csv
 from pdpb.warehouse import connect, transaction
 
 DECISION_COLUMNS = ("KEPUTUSAN", "PEMERIKSA", "CATATAN")
 KEPUTUSAN = ("SAMA", "BEDA")
 
 
-def yes_no(value: object) -> str:
+def yes_no(value: bool | None, missing: str) -> str:
+    """YA / TIDAK, or `missing` (e.g. "tidak ada NIK") when one side has no
+    value to compare: a missing NIK is not a different NIK."""
+    if value is None:
+        return missing
     return "YA" if value else "TIDAK"
 
 
@@ -46,7 +52,10 @@ class ReviewKind:
     """
 
     what: str
+    title: str  # what is reviewed, in the operators' words
+    instructions: tuple[str, ...]  # what SAMA and BEDA mean for this kind
     export_command: str
+    import_command: str
     key_columns: tuple[str, ...]
     sheet_title: str
     freeze: str
@@ -58,21 +67,88 @@ class ReviewKind:
 
 # --------------------------------------------------------------------------- export
 
+SHEET_PASSWORD = None  # protection guards against slips, not against people
+
+
+def _instructions(kind: ReviewKind, columns: list[str]) -> list[str]:
+    keys = ", ".join(column_label(c) for c in kind.key_columns)
+    return [
+        f"PETUNJUK PEMERIKSAAN: {kind.title}",
+        "",
+        *kind.instructions,
+        "",
+        "Cara mengisi:",
+        f"1. Buka lembar '{kind.sheet_title}'. Setiap baris satu hal yang harus Anda putuskan.",
+        "2. Bandingkan kolom-kolom yang berpasangan; kolom Alasan menjelaskan pertimbangan mesin,"
+        " kolom Catatan Sistem memberi peringatan (misalnya kemungkinan kembar).",
+        "3. Isi kolom 'Keputusan' dengan SAMA atau BEDA (pilih dari daftar).",
+        "4. Isi kolom 'Pemeriksa' dengan nama Anda dan, bila perlu, 'Catatan' dengan alasannya.",
+        "5. Baris yang belum Anda putuskan boleh dibiarkan kosong; baris itu tetap menunggu.",
+        f"6. Simpan berkas ini (tetap .xlsx) lalu serahkan untuk diimpor: `{kind.import_command}`.",
+        "",
+        "Kolom lain dikunci agar tidak berubah tanpa sengaja. Jangan mengubah kolom "
+        f"{keys}: kolom itu menunjukkan baris mana yang Anda putuskan.",
+        "Bila berkas ditolak saat diimpor, pesan kesalahan menyebut nomor barisnya; "
+        "tidak ada keputusan yang tersimpan sampai seluruh berkas benar.",
+        "",
+        f"Jumlah kolom di lembar '{kind.sheet_title}': {len(columns)}.",
+    ]
+
 
 def write_review_files(
     kind: ReviewKind, rows: list[dict], xlsx: Path, csv_path: Path
 ) -> tuple[Path, Path]:
-    """The queue as an XLSX and its CSV twin; rows are already `safe_cells`."""
+    """The queue for operators, rows already `safe_cells`: an XLSX whose
+    first sheet (PETUNJUK) explains the work and whose second holds the rows
+    under headers in words, with a SAMA/BEDA drop-down and every column
+    locked except the decision, the reviewer and the note; and its CSV twin
+    under the column keys, for scripts."""
     columns = list(rows[0]) if rows else [*kind.key_columns, *DECISION_COLUMNS]
     book = Workbook()
-    sheet = book.active
-    sheet.title = kind.sheet_title
-    sheet.append(columns)
+    guide = book.active
+    guide.title = "PETUNJUK"
+    guide.column_dimensions["A"].width = 120
+    for line in _instructions(kind, columns):
+        guide.append([line])
+        guide.cell(guide.max_row, 1).alignment = Alignment(wrap_text=True, vertical="top")
+    guide.cell(1, 1).font = Font(bold=True, size=13)
+    guide.protection.sheet = True
+    sheet = book.create_sheet(kind.sheet_title)
+    sheet.append([column_label(c) for c in columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for index, column in enumerate(columns, start=1):
+        width = 24 if column in ("CATATAN", "CATATAN_SISTEM") or column.startswith("ALASAN") else 16
+        sheet.column_dimensions[get_column_letter(index)].width = width
     for row in rows:
         sheet.append([row[c] for c in columns])
+    last = max(len(rows), 1) + 1
+    editable = [columns.index(c) + 1 for c in DECISION_COLUMNS if c in columns]
+    for col in editable:
+        for r in range(2, last + 1):
+            sheet.cell(r, col).protection = Protection(locked=False)
+    if "KEPUTUSAN" in columns:
+        letter = get_column_letter(columns.index("KEPUTUSAN") + 1)
+        choice = DataValidation(
+            type="list",
+            formula1='"' + ",".join(KEPUTUSAN) + '"',
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle="Keputusan",
+            error="Isi SAMA atau BEDA.",
+        )
+        choice.add(f"{letter}2:{letter}{last}")
+        sheet.add_data_validation(choice)
     sheet.freeze_panes = kind.freeze
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{last}"
+    # Locked cells stay readable, sortable and filterable; only edits are refused.
+    sheet.protection.sheet = True
+    sheet.protection.autoFilter = False
+    sheet.protection.sort = False
+    sheet.protection.formatColumns = False
+    sheet.protection.formatRows = False
+    book.active = 1
     with atomic_target(xlsx) as tmp:
         book.save(tmp)
     write_csv(csv_path, columns, ([row[c] for c in columns] for row in rows))

@@ -28,6 +28,7 @@ from pdpb.dedupe import (
     import_dedupe_decisions,
     run_dedupe,
 )
+from pdpb.files import column_key
 from pdpb.pipeline import apply, start_period
 from pdpb.voterlist import init_voters
 from pdpb.warehouse import connect
@@ -239,8 +240,8 @@ def test_export_shows_both_records_side_by_side_masked_and_escaped(home_copy, sm
 
     result = export_dedupe(home_copy)
 
-    sheet = load_workbook(result["xlsx"]).worksheets[0]
-    header = [c.value for c in sheet[1]]
+    sheet = load_workbook(result["xlsx"])["GANDA"]
+    header = [column_key(c.value) for c in sheet[1]]
     rows = [
         dict(zip(header, [c.value for c in r], strict=True)) for r in sheet.iter_rows(min_row=2)
     ]

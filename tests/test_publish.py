@@ -426,6 +426,15 @@ def test_index_html_shows_headline_numbers_and_is_self_contained(written: dict[s
     assert "<script" not in page and "<link" not in page and 'src="http' not in page
 
 
+def test_the_page_speaks_the_operators_words_not_the_codes(written: dict[str, Path]) -> None:
+    from pdpb.domain import GATE_LABELS, OUTCOME_LABELS
+
+    page = written["index_html"].read_text(encoding="utf-8")
+    assert OUTCOME_LABELS["APPLIED"] in page and ">APPLIED<" not in page
+    for suite, label in GATE_LABELS.items():
+        assert f"<td>{label}</td>" in page and f"<td>{suite}</td>" not in page
+
+
 def test_index_html_shows_quality_status_or_belum_dijalankan(settings: Settings) -> None:
     reports = settings.reports_dir(PERIOD)
     reports.mkdir(parents=True)

@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 
 from pdpb.config import PdpbError, Settings, default_cutoff
 from pdpb.contracts import LANDING_COLUMNS
+from pdpb.files import column_key
 from pdpb.pipeline import apply, ingest, link, start_period
 from pdpb.review import export_review, import_decisions
 from pdpb.voterlist import init_voters
@@ -80,8 +81,8 @@ def test_review_export_masks_nik_and_escapes_formula_cells(review_home):
 
     result = export_review(settings, PERIOD)
 
-    sheet = load_workbook(result["xlsx"]).worksheets[0]
-    header = [c.value for c in sheet[1]]
+    sheet = load_workbook(result["xlsx"])["REVIEW"]
+    header = [column_key(c.value) for c in sheet[1]]
     row = dict(zip(header, [c.value for c in sheet[2]], strict=True))
     assert result["events"] == 1
     assert row["NIK_PEMILIH"] == holder["nik"][:6] + "********" + holder["nik"][-2:]
@@ -90,6 +91,60 @@ def test_review_export_masks_nik_and_escapes_formula_cells(review_home):
     assert row["ALASAN_NIK"].startswith("NIK sama")
     assert row["ALASAN_JENIS_KELAMIN"].startswith("jenis kelamin beda")
     assert holder["nik"] not in (settings.review_dir(PERIOD) / f"review_{PERIOD}.csv").read_text()
+
+
+def test_the_review_workbook_is_for_operators_and_its_filled_copy_imports(review_home, tmp_path):
+    settings, holder = review_home
+    result = export_review(settings, PERIOD)
+    book = load_workbook(result["xlsx"])
+
+    # First the instructions, in Indonesian, then the rows under headers in words.
+    assert book.sheetnames == ["PETUNJUK", "REVIEW"]
+    guide = " ".join(str(c.value) for c in book["PETUNJUK"]["A"] if c.value)
+    assert "SAMA" in guide and "BEDA" in guide and "pdpb review import" in guide
+    sheet = book["REVIEW"]
+    header = [c.value for c in sheet[1]]
+    assert "Keputusan (SAMA/BEDA)" in header and "NIK Pemilih" in header
+    assert not [h for h in header if "_" in h]  # no CAPS_SNAKE left
+    col = {column_key(h): i + 1 for i, h in enumerate(header)}
+    # A SAMA/BEDA drop-down on the decision column, every other column locked.
+    rules = sheet.data_validations.dataValidation
+    assert [r.formula1 for r in rules] == ['"SAMA,BEDA"']
+    assert str(rules[0].sqref).startswith(sheet.cell(2, col["KEPUTUSAN"]).column_letter + "2")
+    assert sheet.protection.sheet
+    unlocked = {k for k, c in col.items() if not sheet.cell(2, c).protection.locked}
+    assert unlocked == {"KEPUTUSAN", "PEMERIKSA", "CATATAN"}
+
+    # The operator answers in the workbook itself; the filled copy imports.
+    sheet.cell(2, col["KEPUTUSAN"]).value = "BEDA"
+    sheet.cell(2, col["PEMERIKSA"]).value = "Rina"
+    filled = tmp_path / "diisi.xlsx"
+    book.save(filled)
+    imported = import_decisions(settings, filled)
+    assert (imported["BEDA"], imported["decisions"]) == (1, 1)
+
+
+def test_a_missing_nik_is_not_shown_as_a_different_nik(review_home):
+    from pdpb.roundtrip import yes_no
+
+    assert yes_no(None, "tidak ada NIK") == "tidak ada NIK"
+    assert (yes_no(True, "-"), yes_no(False, "-")) == ("YA", "TIDAK")
+    settings, holder = review_home
+
+    def set_nik(nik):
+        con = connect(settings)
+        try:
+            con.execute("update core.events set nik = ? where event_id = '-EV-1'", [nik])
+        finally:
+            con.close()
+
+    set_nik(None)  # the event under review has no NIK: nothing to compare, not TIDAK
+    try:
+        with open(export_review(settings, PERIOD)["csv"], encoding="utf-8-sig", newline="") as fh:
+            exported = next(csv.DictReader(fh))
+    finally:
+        set_nik(holder["nik"])
+    assert exported["NIK_SAMA"] == "tidak ada NIK"
 
 
 def test_comparison_viewer_loads_nothing_from_the_network(review_home):

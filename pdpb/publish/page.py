@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from pdpb.config import Settings
-from pdpb.domain import RECAP_COUNT_HEADERS
+from pdpb.domain import GATE_LABELS, OUTCOME_LABELS, RECAP_COUNT_HEADERS
 from pdpb.files import atomic_target
 from pdpb.publish.marts import (
     TMS_CATEGORY_COLUMNS,
@@ -159,6 +159,11 @@ class QualityStatus:
     warnings: list[str]
     data_docs_href: str | None
 
+    @property
+    def label(self) -> str:
+        """The gate in the operators' words, e.g. `Rekapitulasi`."""
+        return GATE_LABELS.get(self.suite, self.suite)
+
 
 def _as_list(value: object) -> list[str]:
     if value is None:
@@ -292,7 +297,7 @@ def write_index_html(
             )
         ),
         "chart_trend": Markup(svg_line(trend_labels, trend_values)),
-        "outcomes": [(o, _fmt(n)) for o, n in _outcomes(con, period)],
+        "outcomes": [(OUTCOME_LABELS.get(o, o), _fmt(n)) for o, n in _outcomes(con, period)],
         "quality": read_quality(reports),
         "review_href": os.path.relpath(settings.review_dir(period), reports) + "/",
         "downloads": _download_links(written, reports),
