@@ -36,7 +36,10 @@ def open_console(level: int = NORMAL, stream: IO[str] | None = None) -> None:
     global _stream, _level
     _level = level
     if stream is None:
-        stream = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1, encoding="utf-8")
+        try:
+            stream = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1, encoding="utf-8")
+        except (AttributeError, OSError, ValueError):  # stderr is not a file (a test's capture)
+            stream = sys.stderr
     _stream = stream
 
 
@@ -101,7 +104,7 @@ def airflow_output(log_path: Path) -> Iterator[Path]:
     """Send everything written to this process's stdout and stderr (Airflow's
     task runner and logs, dbt, GX) to `log_path` while the block runs, unless
     the console is verbose; the console itself keeps the terminal."""
-    if level() >= VERBOSE or _stream is None:
+    if level() >= VERBOSE or _stream is None or _stream is sys.stderr:
         yield log_path
         return
     log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -327,6 +327,21 @@ def periods_between(first: str, last: str) -> list[str]:
     return periods
 
 
+def _period_message(settings: Settings, period: str) -> str | None:
+    """Why the period stopped, as its stage recorded it in core.periods."""
+    from pdpb.warehouse import connect
+
+    try:
+        con = connect(settings, read_only=True)
+    except PdpbError:
+        return None
+    try:
+        rows = con.execute("select message from core.periods where period = ?", [period]).fetchall()
+    finally:
+        con.close()
+    return rows[0][0] if rows and rows[0][0] else None
+
+
 def embedded_log(settings: Settings) -> Path:
     """Where the embedded runner's Airflow output goes when a console is open."""
     return settings.airflow_home / "logs" / "embedded-runs.log"
@@ -342,9 +357,11 @@ def run_periods(settings: Settings, periods: list[str], conf: dict | None = None
             state = run_monthly_dag(settings, period, {"period": period, **(conf or {})})
         if state != "success":
             after = f" after {', '.join(done)}" if done else ""
+            why = _period_message(settings, period)
             raise PdpbError(
-                f"the DAG run for {period} ended {state}{after}; later periods were not run; "
-                f"see {pdpb_command(settings, 'status')} and {embedded_log(settings)}"
+                f"the DAG run for {period} ended {state}{after}{': ' + why if why else ''}; "
+                f"later periods were not run; see {pdpb_command(settings, 'status')} and "
+                f"{embedded_log(settings)}"
             )
         done.append(period)
     return done

@@ -20,6 +20,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
 
 import duckdb
 import pandas as pd
@@ -32,6 +33,7 @@ from pdpb.config import (
     default_cutoff,
     previous_period,
 )
+from pdpb.datadocs import make_offline
 from pdpb.domain import (
     RECAP_BARU_CATEGORIES,
     RECAP_COUNT_HEADERS,
@@ -412,6 +414,7 @@ def run_gate(settings: Settings, suite: str, period: str) -> dict[str, Any]:
     context = _context(str(settings.gx_results_dir), str(settings.datadocs_dir))
     outcome = _validate(context, frames, period, expectation_parameters(settings, period))
     _build_data_docs(context, frames, outcome)
+    make_offline(settings.datadocs_dir)
     index = settings.datadocs_dir / "index.html"
     summary = {
         "suite": suite,
@@ -421,6 +424,7 @@ def run_gate(settings: Settings, suite: str, period: str) -> dict[str, Any]:
         "warnings": outcome.warnings,
         "statistics": outcome.statistics,
         "data_docs_index": str(index),
+        "data_docs_result": _result_page(context, outcome),
     }
     path = _write_summary(settings, suite, period, summary)
     log.info(
@@ -441,6 +445,27 @@ class Outcome:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     statistics: dict[str, Any] = field(default_factory=dict)
     validated: list[Any] = field(default_factory=list)  # ValidationResultIdentifier
+
+
+def _result_page(context: FileDataContext, outcome: Outcome) -> str | None:
+    """The Data Docs page of this gate's run an operator should open: the
+    result of the first check with a critical failure, else with a warning,
+    else the first check's."""
+    wanted = [item.get("checkpoint") for item in (*outcome.critical, *outcome.warnings)]
+    ranked = sorted(
+        outcome.validated,
+        key=lambda vid: (
+            wanted.index(vid.expectation_suite_identifier.name)
+            if vid.expectation_suite_identifier.name in wanted
+            else len(wanted)
+        ),
+    )
+    for vid in ranked:
+        for site in context.get_docs_sites_urls(resource_identifier=vid, only_if_exists=False):
+            url = site.get("site_url") or ""
+            if url.startswith("file://"):
+                return str(Path(unquote(urlparse(url).path)))
+    return None
 
 
 def _build_data_docs(context: FileDataContext, frames: list[Frame], outcome: Outcome) -> None:

@@ -6,6 +6,7 @@ it runs in a subprocess pointed at the test's own home.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -139,6 +140,31 @@ def test_monthly_dag_runs_stages_in_order_then_asks_approval_before_publishing(t
         "transform": ["pdpb_rekap"],
         "publish": ["pdpb_published"],
     }
+
+
+def test_unpausing_creates_one_run_for_the_latest_month_that_has_ended(tmp_path):
+    code = (
+        "import json, pendulum\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        "from airflow.timetables.base import TimeRestriction\n"
+        f"dag = DagBag(dag_folder={str(DAGS_DIR)!r}).dags['pdpb_monthly']\n"
+        "now = pendulum.now('UTC')\n"
+        "first = dag.timetable.next_dagrun_info(last_automated_data_interval=None,\n"
+        "    restriction=TimeRestriction(earliest=dag.start_date, latest=None, catchup=dag.catchup))\n"
+        "after = dag.timetable.next_dagrun_info(last_automated_data_interval=first.data_interval,\n"
+        "    restriction=TimeRestriction(earliest=dag.start_date, latest=None, catchup=dag.catchup))\n"
+        "print(json.dumps({'end': first.data_interval.end.isoformat(), 'run_after': first.run_after.isoformat(),\n"
+        "    'next_run_after': after.run_after.isoformat(), 'now': now.isoformat()}))\n"
+    )
+    result = _python(code, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    now = dt.datetime.fromisoformat(seen["now"])
+    # The run unpausing creates covers a month that is over; the next waits for its month to end.
+    assert dt.datetime.fromisoformat(seen["end"]) <= now
+    assert dt.datetime.fromisoformat(seen["run_after"]) <= now
+    assert dt.datetime.fromisoformat(seen["next_run_after"]) > now
+    assert now - dt.datetime.fromisoformat(seen["end"]) < dt.timedelta(days=32)
 
 
 def test_backfill_stops_at_the_first_failed_period_without_retrying_a_user_error(tmp_path):

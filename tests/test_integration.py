@@ -205,3 +205,17 @@ def test_an_older_period_is_refused_without_rollback(period_home, capsys):
     assert main(["--home", str(period_home.home), "run", "--period", "2025-12"]) == 1
     err = capsys.readouterr().err
     assert "2025-12" in err and "--rollback" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_month_that_has_not_ended_is_refused(period_home, capsys):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from pdpb.config import TIMEZONE
+
+    this_month = datetime.now(ZoneInfo(TIMEZONE)).strftime("%Y-%m")
+
+    assert main(["--home", str(period_home.home), "run", "--period", this_month]) == 1
+
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"period {this_month} has not ended yet" in err

@@ -57,6 +57,7 @@ class PageVisit:
     errors: list[str]
     links: list[str]
     screenshot: bytes
+    probes: dict[str, Any]
 
 
 class _DevToolsPipe:
@@ -124,11 +125,14 @@ def _console_errors(events: list[dict[str, Any]]) -> list[str]:
     return found
 
 
-def _browse(pipe: _DevToolsPipe, url: str) -> PageVisit:
+def _browse(pipe: _DevToolsPipe, url: str, offline: bool, probes: dict[str, str]) -> PageVisit:
     target = pipe.call("Target.createTarget", url="about:blank")["targetId"]
     session = pipe.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-    for domain in ("Page", "Runtime", "Log"):
+    for domain in ("Page", "Runtime", "Log", "Network"):
         pipe.call(f"{domain}.enable", session)
+    if offline:  # an office without internet: every network request fails
+        pipe.call("Network.emulateNetworkConditions", session, offline=True, latency=0,
+                  downloadThroughput=-1, uploadThroughput=-1)  # fmt: skip
     pipe.call(
         "Emulation.setDeviceMetricsOverride",
         session,
@@ -157,11 +161,14 @@ def _browse(pipe: _DevToolsPipe, url: str) -> PageVisit:
         errors=_console_errors(pipe.events),
         links=evaluate("Array.from(document.links, a => a.href)"),
         screenshot=base64.b64decode(shot),
+        probes={name: evaluate(expression) for name, expression in probes.items()},
     )
 
 
-def visit(page: Path) -> PageVisit:
-    """Open a file in a fresh headless Chromium profile and report what it showed."""
+def visit(page: Path, offline: bool = False, probes: dict[str, str] | None = None) -> PageVisit:
+    """Open a file in a fresh headless Chromium profile (without any network
+    when `offline`) and report what it showed, with the value of each
+    JavaScript expression of `probes`."""
     to_chromium = os.pipe()
     from_chromium = os.pipe()
     with tempfile.TemporaryDirectory(prefix="pdpb-chromium-") as profile:
@@ -177,7 +184,7 @@ def visit(page: Path) -> PageVisit:
         os.close(from_chromium[1])
         pipe = _DevToolsPipe(to_chromium[1], from_chromium[0])
         try:
-            result = _browse(pipe, page.as_uri())
+            result = _browse(pipe, page.as_uri(), offline, probes or {})
             pipe.call("Browser.close")
         finally:
             os.close(to_chromium[1])
@@ -226,3 +233,56 @@ def test_every_file_linked_from_the_report_folder_exists(shown: tuple[PageVisit,
 
     assert len(inside) >= 8  # recap XLSX, five CSVs, two kab/kota change lists
     assert [t for t in inside if not t.exists()] == []
+
+
+# --- GX Data Docs, offline -----------------------------------------------------------
+
+STYLED = {
+    # Bootstrap's stylesheet applied (from the home: there is no network):
+    # its utility class d-none hides an element.
+    "bootstrap_css": "(() => { const e = document.createElement('div'); e.className = 'd-none';"
+    " document.body.appendChild(e); const d = getComputedStyle(e).display; e.remove();"
+    " return d; })()",
+    # jQuery and Bootstrap's scripts (collapsible sections) loaded.
+    "bootstrap_js": "typeof window.jQuery === 'function' && typeof jQuery.fn.collapse === 'function'",
+}
+
+
+def test_data_docs_render_offline_with_their_results(period_home) -> None:
+    from pdpb.datadocs import remote_assets
+
+    site = period_home.datadocs_dir
+    pages = list(site.rglob("*.html"))
+    assert len(pages) > 5
+    assert {str(p): remote_assets(p.read_text(encoding="utf-8")) for p in pages if
+            remote_assets(p.read_text(encoding="utf-8"))} == {}  # fmt: skip
+
+    index = visit(site / "index.html", offline=True, probes={
+        **STYLED,
+        "results": "document.querySelectorAll('table.ge-index-page-validation-results-table"
+        " tbody tr[data-href]').length",
+    })  # fmt: skip
+
+    assert index.errors == []
+    assert index.probes["bootstrap_css"] == "none" and index.probes["bootstrap_js"] is True
+    # Every gate of the period listed, each row leading to its result page.
+    assert index.probes["results"] >= 3
+    assert "pdpb-rekap" in index.text
+
+
+def test_each_gate_link_of_the_page_opens_that_gates_result_offline(period_home) -> None:
+    reports = period_home.reports_dir("2026-01")
+    page = visit(reports / "index.html", offline=True)
+    targets = {
+        Path(unquote(urlparse(link).path))
+        for link in page.links
+        if link.startswith("file:") and "/validations/" in link
+    }
+    gates = {t.relative_to(period_home.datadocs_dir / "validations").parts[0] for t in targets}
+    assert gates == {"delta_events", "voters", "rekap"} or len(targets) == 3, targets
+    for target in targets:
+        assert target.exists()
+        result = visit(target, offline=True, probes=STYLED)
+        assert result.errors == []
+        assert result.probes["bootstrap_css"] == "none" and result.probes["bootstrap_js"] is True
+        assert "2026-01" in result.text

@@ -223,7 +223,7 @@ def read_quality(results: Path, page: Path | None = None) -> list[QualityStatus]
                 status,
                 _as_list(data.get("critical_failures")),
                 _as_list(data.get("warnings")),
-                _href(data.get("data_docs_index"), page),
+                _href(data.get("data_docs_result") or data.get("data_docs_index"), page),
             )
         )
     return statuses
