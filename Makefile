@@ -27,7 +27,8 @@ backfill: setup
 	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make backfill FROM=YYYY-MM TO=YYYY-MM" >&2; exit 2; }
 	$(BIN)/python -m pdpb.orchestration backfill $(FROM) $(TO)
 
-# The embedded Airflow's UI, scheduler and workers on the same home, on localhost:8080.
+# The embedded Airflow's UI, scheduler and workers on the same home, on localhost:8080,
+# the reports on localhost:8081; Ctrl-C or SIGTERM stops every process it started.
 airflow: setup
 	$(BIN)/python -m pdpb.orchestration standalone
 

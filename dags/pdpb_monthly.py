@@ -53,9 +53,14 @@ def _settings(params: dict):
     )
 
 
-def _period(params: dict, data_interval_start) -> str:
-    # The interval starts at 02:00 WIB on the 1st; read the month in WIB, not UTC.
-    return params.get("period") or data_interval_start.in_timezone(TIMEZONE).strftime("%Y-%m")
+def _period(params: dict, data_interval_start, run_after) -> str:
+    if params.get("period"):
+        return params["period"]
+    if data_interval_start is not None:
+        # The interval starts at 02:00 WIB on the 1st; read the month in WIB, not UTC.
+        return data_interval_start.in_timezone(TIMEZONE).strftime("%Y-%m")
+    # A manual run without a logical date: the last month that has ended.
+    return run_after.in_timezone(TIMEZONE).start_of("month").subtract(days=1).strftime("%Y-%m")
 
 
 def _run_stage(name: str, info: dict, params: dict) -> dict:
@@ -115,12 +120,13 @@ def _run_stage(name: str, info: dict, params: dict) -> dict:
 )
 def pdpb_monthly():
     @task
-    def start(params=None, data_interval_start=None) -> dict:
+    def start(params=None, data_interval_start=None, dag_run=None) -> dict:
         from pdpb import pipeline
         from pdpb.orchestration import permanent_failures
 
         with permanent_failures():
-            period = _period(params, data_interval_start)
+            run_after = pendulum.instance(dag_run.run_after)
+            period = _period(params, data_interval_start, run_after)
             cutoff = pipeline.resolve_cutoff(period, params.get("cutoff"))
             return pipeline.start_period(
                 _settings(params),

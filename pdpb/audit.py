@@ -15,9 +15,9 @@ sumber|event_id), DEDUPE_DECISION (`pdpb dedupe import`: a pair of the
 whole-list dedupe, subject the dpid that would become TMS 2, ref the cluster
 id), ROLLBACK (subject the period undone), APPROVAL (the answer at the
 approval step of `pdpb_monthly`: `what` starts APPROVE or REJECT, the actor
-is the Airflow user who answered or the run's param, `why` their comment). A dedupe decision concerns the
-list, not a period, so its period is empty: `pdpb audit --period P` does not
-show it, `pdpb audit` (every row) does.
+is the Airflow user who answered or the run's param, `why` their comment).
+A dedupe decision concerns the list, not a period, so its period is empty:
+`pdpb audit --period P` does not show it, `pdpb audit` (every row) does.
 """
 
 from __future__ import annotations

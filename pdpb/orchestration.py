@@ -99,8 +99,8 @@ def run_monthly_dag(settings: Settings, period: str, conf: dict | None = None) -
         if bag.import_errors:
             raise PdpbError(f"DAG import errors: {bag.import_errors}")
         dag = bag.dags[MONTHLY_DAG_ID]
-        run = dag.test(logical_date=logical_date_for(period), run_conf=conf or {})
-        _record_real_start(run)
+        with _real_start_date():
+            run = dag.test(logical_date=logical_date_for(period), run_conf=conf or {})
         state = str(getattr(run, "state", run))
         log.info("DAG %s for %s finished: %s", MONTHLY_DAG_ID, period, state)
     console.say(
@@ -109,30 +109,24 @@ def run_monthly_dag(settings: Settings, period: str, conf: dict | None = None) -
     return state
 
 
-def _record_real_start(run) -> None:
-    """Airflow's test runner gives a run its logical date as start date, so
-    the UI shows a period run in December as lasting since February; the run
-    really started with its first task: record that instead."""
+@contextlib.contextmanager
+def _real_start_date() -> Iterator[None]:
+    """Airflow's test runner creates a run with its logical date as start date
+    (`DAG.test`), so the UI would show a period run in December as running
+    since the 1st of March; a monthly run created meanwhile starts now."""
     from airflow.models.dagrun import DagRun
-    from airflow.models.taskinstance import TaskInstance
-    from airflow.utils.session import create_session
-    from sqlalchemy import func, select, update
+    from airflow.utils import timezone
+    from sqlalchemy import event
 
-    run_id = getattr(run, "run_id", None)
-    if run_id is None:
-        return
-    with create_session() as session:
-        first = session.scalar(
-            select(func.min(TaskInstance.start_date)).where(
-                TaskInstance.dag_id == MONTHLY_DAG_ID, TaskInstance.run_id == run_id
-            )
-        )
-        if first is not None:
-            session.execute(
-                update(DagRun)
-                .where(DagRun.dag_id == MONTHLY_DAG_ID, DagRun.run_id == run_id)
-                .values(start_date=first)
-            )
+    def started_now(_mapper, _connection, run: DagRun) -> None:
+        if run.dag_id == MONTHLY_DAG_ID:
+            run.start_date = timezone.utcnow()
+
+    event.listen(DagRun, "before_insert", started_now)
+    try:
+        yield
+    finally:
+        event.remove(DagRun, "before_insert", started_now)
 
 
 # --------------------------------------------------------------------------- inside tasks
@@ -380,7 +374,10 @@ STOP_GRACE_SECONDS = 20  # how long Airflow's processes get to stop before they 
 def standalone(settings: Settings, port: int = 8080) -> int:
     """`make airflow`: Airflow's UI, scheduler and workers on this home, on
     localhost only, until SIGTERM or Ctrl-C; then every process it started
-    is stopped (`stop_process_tree`). Returns airflow's exit code."""
+    is stopped (`stop_process_tree`). Unless $PDPB_REPORTS_URL names a web
+    server already, the reports are served on localhost at `port + 1`, so the
+    approval form's link to a draft opens in the browser. Returns airflow's
+    exit code (0 when stopped by a signal)."""
     prepare_airflow(settings)
     bin_dir = str(Path(sys.executable).parent)
     env = {
@@ -396,25 +393,50 @@ def standalone(settings: Settings, port: int = 8080) -> int:
     airflow = shutil.which("airflow", path=bin_dir)
     if airflow is None:
         raise PdpbError(f"no `airflow` command beside {sys.executable}; run `make setup`")
-    log.info("Airflow UI on http://localhost:%d (login in %s)", port, settings.airflow_home)
-    # Its own session: the whole tree can be found and stopped as one.
-    child = subprocess.Popen([airflow, "standalone"], env=env, start_new_session=True)
     stopping = {"signal": None}
 
     def stop(signum, _frame) -> None:
         stopping["signal"] = signum
 
+    # Handlers first: a signal from now on stops whatever has been started.
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    children: list[subprocess.Popen] = []
     try:
-        while child.poll() is None and stopping["signal"] is None:
+        if not env.get(REPORTS_URL_ENV):
+            server = _serve_reports(settings, port + 1)
+            if server is not None:
+                children.append(server)
+                env[REPORTS_URL_ENV] = f"http://localhost:{port + 1}"
+        log.info("Airflow UI on http://localhost:%d (login in %s)", port, settings.airflow_home)
+        # Its own session: the whole tree can be found and stopped as one.
+        children.append(subprocess.Popen([airflow, "standalone"], env=env, start_new_session=True))
+        while children[-1].poll() is None and stopping["signal"] is None:
             time.sleep(0.5)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        left = stop_process_tree(child.pid)
+        left = sum(stop_process_tree(child.pid) for child in reversed(children))
         if left:
             log.warning("killed %d Airflow process(es) that ignored SIGTERM", left)
-    return child.returncode if stopping["signal"] is None else 0
+    return children[-1].returncode if stopping["signal"] is None else 0
+
+
+def _serve_reports(settings: Settings, port: int) -> subprocess.Popen | None:
+    """A static server for `<home>/reports` on 127.0.0.1:`port`, or None
+    (with a warning) when it cannot start, e.g. the port is taken."""
+    reports = settings.home / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+         "--directory", str(reports)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    time.sleep(1)  # a taken port ends it at once
+    if server.poll() is not None:
+        log.warning("reports not served: port %d is taken; the approval form links files", port)
+        return None
+    log.info("reports on http://localhost:%d", port)
+    return server
 
 
 def worker_count() -> int:

@@ -6,7 +6,6 @@ it runs in a subprocess pointed at the test's own home.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import re
@@ -14,13 +13,16 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from pdpb.config import DAGS_DIR, REPO_ROOT, Settings
 from pdpb.orchestration import airflow_environment
 
+WIB = ZoneInfo("Asia/Jakarta")
 STAGES = [
     "start",
     "ingest",
@@ -142,29 +144,43 @@ def test_monthly_dag_runs_stages_in_order_then_asks_approval_before_publishing(t
     }
 
 
-def test_unpausing_creates_one_run_for_the_latest_month_that_has_ended(tmp_path):
+def test_unpausing_the_monthly_dag_schedules_only_the_latest_month_that_has_ended(tmp_path):
+    """What the scheduler asks the DAG's timetable when it is unpaused (no run
+    yet) and after an old run (a home left for months): one run, for the
+    last month that is over, created once that month has ended."""
     code = (
-        "import json, pendulum\n"
+        "import json\n"
         "from airflow.dag_processing.dagbag import DagBag\n"
-        "from airflow.timetables.base import TimeRestriction\n"
+        "from airflow.timetables.base import DataInterval, TimeRestriction\n"
+        "from airflow.utils import timezone\n"
         f"dag = DagBag(dag_folder={str(DAGS_DIR)!r}).dags['pdpb_monthly']\n"
-        "now = pendulum.now('UTC')\n"
-        "first = dag.timetable.next_dagrun_info(last_automated_data_interval=None,\n"
-        "    restriction=TimeRestriction(earliest=dag.start_date, latest=None, catchup=dag.catchup))\n"
-        "after = dag.timetable.next_dagrun_info(last_automated_data_interval=first.data_interval,\n"
-        "    restriction=TimeRestriction(earliest=dag.start_date, latest=None, catchup=dag.catchup))\n"
-        "print(json.dumps({'end': first.data_interval.end.isoformat(), 'run_after': first.run_after.isoformat(),\n"
-        "    'next_run_after': after.run_after.isoformat(), 'now': now.isoformat()}))\n"
+        "now = timezone.utcnow()\n"
+        "restriction = TimeRestriction(earliest=dag.start_date, latest=None, catchup=dag.catchup)\n"
+        "old = DataInterval(dag.start_date, dag.start_date.add(months=1))\n"
+        "out = {'now': now.isoformat()}\n"
+        "for name, last in (('first', None), ('after_old_run', old)):\n"
+        "    info = dag.timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)\n"
+        "    out[name] = [info.data_interval.start.isoformat(), info.data_interval.end.isoformat(),\n"
+        "                 info.run_after.isoformat()]\n"
+        "    last = info.data_interval\n"
+        "after = dag.timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)\n"
+        "out['next_run_after'] = after.run_after.isoformat()\n"
+        "print(json.dumps(out))\n"
     )
     result = _python(code, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    seen = json.loads(result.stdout.strip().splitlines()[-1])
-    now = dt.datetime.fromisoformat(seen["now"])
-    # The run unpausing creates covers a month that is over; the next waits for its month to end.
-    assert dt.datetime.fromisoformat(seen["end"]) <= now
-    assert dt.datetime.fromisoformat(seen["run_after"]) <= now
-    assert dt.datetime.fromisoformat(seen["next_run_after"]) > now
-    assert now - dt.datetime.fromisoformat(seen["end"]) < dt.timedelta(days=32)
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    now = datetime.fromisoformat(out["now"]).astimezone(WIB)
+    this_month = now.replace(day=1, hour=2, minute=0, second=0, microsecond=0)
+    if now < this_month:  # before 02:00 WIB on the 1st: last month's run is not due yet
+        this_month = (this_month - timedelta(days=1)).replace(day=1)
+    latest_ended = (this_month - timedelta(days=1)).replace(day=1)
+    for name in ("first", "after_old_run"):
+        start, end, run_after = (datetime.fromisoformat(v) for v in out[name])
+        assert start == latest_ended and end == this_month, (name, out)
+        assert run_after == end <= now, "a month's run is created only once the month is over"
+    # The run after it waits for the current month to end.
+    assert datetime.fromisoformat(out["next_run_after"]) > now
 
 
 def test_backfill_stops_at_the_first_failed_period_without_retrying_a_user_error(tmp_path):
@@ -218,19 +234,27 @@ def test_backfill_runs_two_periods_in_order_and_publishes_each_when_approved(tmp
     # what was then published, and the audit and the page name the approver.
     _assert_approved_on_the_draft(home, "2026-02")
 
-    # A published period is re-run only when the run says so (param rerun).
+    # A published period is re-run only when the run says so (param rerun),
+    # and a month that has not ended is refused at `start` (a manual trigger).
+    this_month = datetime.now(WIB).strftime("%Y-%m")
     code = (
         "from pdpb.config import Settings\n"
         "from pdpb.orchestration import prepare_airflow, run_monthly_dag\n"
         f"settings = Settings.load({str(home)!r})\n"
         "prepare_airflow(settings)\n"
-        "print('STATES', run_monthly_dag(settings, '2026-02', {'period': '2026-02', 'approval': 'approve'}),\n"
-        "      run_monthly_dag(settings, '2026-02', {'period': '2026-02', 'approval': 'approve', 'rerun': True}))\n"
+        "run = lambda period, **conf: run_monthly_dag(settings, period, {'period': period, 'approval': 'approve', **conf})\n"
+        f"print('STATES', run({this_month!r}), run('2026-02'), run('2026-02', rerun=True))\n"
     )
     rerun = _python(code, home, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert "STATES failed success" in rerun.stdout
-    assert "period 2026-02 is already published" in rerun.stdout + rerun.stderr
+    assert "STATES failed failed success" in rerun.stdout
+    logs = rerun.stdout + rerun.stderr
+    assert f"period {this_month} has not ended yet" in logs
+    assert "period 2026-02 is already published" in logs
+    states = {(p, t): (s, n) for p, t, s, n in _task_states(home)}
+    assert states[(this_month, "start")] == ("failed", 1)
+    assert states[(this_month, "ingest")] == ("upstream_failed", 0)
+    assert this_month not in _period_status(home)
     assert _period_status(home)["2026-02"] == ("COMPLETED", "done")
 
 
@@ -347,30 +371,39 @@ def test_demo_runs_its_periods_through_the_airflow_dag_and_prints_the_summary(tm
     assert status.returncode == 0 and "2026-01" in status.stdout, status.stderr
 
 
-def _free_port() -> int:
+def _free_ports() -> int:
+    """A port that is free, and the one after it (the reports server's)."""
     import socket
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    while True:
+        with socket.socket() as first, socket.socket() as second:
+            first.bind(("127.0.0.1", 0))
+            port = first.getsockname()[1]
+            try:
+                second.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
 
 
 @pytest.mark.integration
 def test_sigterm_to_make_airflow_leaves_no_process_behind(tmp_path):
     """`make airflow` runs `python -m pdpb.orchestration standalone`; SIGTERM to
-    it stops Airflow's scheduler, api-server, triggerer, dag-processor and
-    LocalExecutor workers, including those that ignore SIGTERM."""
+    it ends every process it started (scheduler, api-server, triggerer,
+    dag-processor, LocalExecutor workers): none is left in their session."""
     import signal
     import time
+    from urllib.request import urlopen
 
     import psutil
 
-    home = tmp_path / "home"
+    home, port = tmp_path / "home", _free_ports()
     log = (tmp_path / "standalone.log").open("w")
+    env = {k: v for k, v in _airflow_env(home).items() if k != "PDPB_REPORTS_URL"}
     parent = subprocess.Popen(
         [sys.executable, "-m", "pdpb.orchestration", "--home", str(home), "standalone",
-         "--port", str(_free_port())],
-        cwd=REPO_ROOT, env=_airflow_env(home), stdout=log, stderr=subprocess.STDOUT,
+         "--port", str(port)],
+        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     seen: dict[int, psutil.Process] = {}
     try:
@@ -379,7 +412,7 @@ def test_sigterm_to_make_airflow_leaves_no_process_behind(tmp_path):
         while time.monotonic() < deadline and parent.poll() is None:
             for p in psutil.Process(parent.pid).children(recursive=True):
                 seen.setdefault(p.pid, p)
-            names = " ".join(" ".join(p.cmdline()) for p in seen.values() if p.is_running())
+            names = " ".join(_cmdline(p) for p in seen.values())
             if "scheduler" in names and "api-server" in names and len(seen) >= 4:
                 break
             time.sleep(1)
@@ -389,6 +422,13 @@ def test_sigterm_to_make_airflow_leaves_no_process_behind(tmp_path):
         for p in psutil.Process(parent.pid).children(recursive=True):
             seen.setdefault(p.pid, p)
 
+        # The reports are served beside the UI, for the approval form's links.
+        with urlopen(f"http://127.0.0.1:{port + 1}/") as page:
+            assert page.status == 200
+
+        sessions = {_session(pid) for pid in seen} - {os.getsid(0), None}
+        assert sessions, "airflow standalone must run in a session of its own"
+
         parent.send_signal(signal.SIGTERM)
         assert parent.wait(timeout=90) == 0
     finally:
@@ -397,3 +437,21 @@ def test_sigterm_to_make_airflow_leaves_no_process_behind(tmp_path):
         log.close()
     left = [p for p in seen.values() if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert left == [], [(p.pid, p.cmdline()) for p in left]
+    in_sessions = [p for p in psutil.process_iter(["pid"]) if _session(p.pid) in sessions]
+    assert in_sessions == [], [(p.pid, p.cmdline()) for p in in_sessions]
+
+
+def _cmdline(process) -> str:
+    import psutil
+
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
+        return ""
+
+
+def _session(pid: int) -> int | None:
+    try:
+        return os.getsid(pid)
+    except OSError:
+        return None
