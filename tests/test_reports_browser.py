@@ -7,6 +7,11 @@ ended by NUL on file descriptors 3 and 4), so the test needs no Python
 package beyond the standard library. It collects what DevTools shows as
 console errors: console.error calls, uncaught exceptions and failed loads
 (a broken image or stylesheet is logged as "Failed to load resource").
+
+Great Expectations Data Docs are opened the same way with the network cut
+(every host name fails to resolve, and DevTools emulates an offline
+browser), as in an office without internet: they must come out styled, with
+their script-built tables, and ask for nothing remote.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ FLAGS = (
     "--no-first-run",
     "--remote-debugging-pipe",
 )
+# No name resolves, so nothing remote can load whatever a page asks for.
+OFFLINE_FLAGS = ("--host-resolver-rules=MAP * ~NOTFOUND",)
 TIMEOUT_S = 60.0
 WIDTH = 1280
 
@@ -51,12 +58,15 @@ pytestmark = pytest.mark.skipif(
 
 @dataclass(frozen=True)
 class PageVisit:
-    """What the browser showed: visible text, console errors, links, a screenshot."""
+    """What the browser showed: visible text, console errors, links, a screenshot,
+    the URLs it requested and the values of the probes it was asked to evaluate."""
 
     text: str
     errors: list[str]
     links: list[str]
     screenshot: bytes
+    requested: list[str]
+    probes: dict[str, Any]
 
 
 class _DevToolsPipe:
@@ -124,11 +134,20 @@ def _console_errors(events: list[dict[str, Any]]) -> list[str]:
     return found
 
 
-def _browse(pipe: _DevToolsPipe, url: str) -> PageVisit:
+def _browse(pipe: _DevToolsPipe, url: str, probes: dict[str, str], offline: bool) -> PageVisit:
     target = pipe.call("Target.createTarget", url="about:blank")["targetId"]
     session = pipe.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-    for domain in ("Page", "Runtime", "Log"):
+    for domain in ("Page", "Runtime", "Log", "Network"):
         pipe.call(f"{domain}.enable", session)
+    if offline:
+        pipe.call(
+            "Network.emulateNetworkConditions",
+            session,
+            offline=True,
+            latency=0,
+            downloadThroughput=-1,
+            uploadThroughput=-1,
+        )
     pipe.call(
         "Emulation.setDeviceMetricsOverride",
         session,
@@ -157,16 +176,30 @@ def _browse(pipe: _DevToolsPipe, url: str) -> PageVisit:
         errors=_console_errors(pipe.events),
         links=evaluate("Array.from(document.links, a => a.href)"),
         screenshot=base64.b64decode(shot),
+        requested=[
+            event["params"]["request"]["url"]
+            for event in pipe.events
+            if event.get("method") == "Network.requestWillBeSent"
+        ],
+        probes={name: evaluate(expression) for name, expression in probes.items()},
     )
 
 
-def visit(page: Path) -> PageVisit:
-    """Open a file in a fresh headless Chromium profile and report what it showed."""
+def visit(page: Path, probes: dict[str, str] | None = None, offline: bool = False) -> PageVisit:
+    """Open a file in a fresh headless Chromium profile and report what it showed;
+    `probes` are JavaScript expressions evaluated once the page has loaded;
+    `offline` cuts the network."""
     to_chromium = os.pipe()
     from_chromium = os.pipe()
     with tempfile.TemporaryDirectory(prefix="pdpb-chromium-") as profile:
         process = subprocess.Popen(
-            [str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            [
+                str(CHROMIUM),
+                *FLAGS,
+                *(OFFLINE_FLAGS if offline else ()),
+                f"--user-data-dir={profile}",
+                "about:blank",
+            ],
             pass_fds=(3, 4),
             preexec_fn=lambda: _onto_fds_3_and_4(to_chromium[0], from_chromium[1]),
             stdin=subprocess.DEVNULL,
@@ -177,7 +210,7 @@ def visit(page: Path) -> PageVisit:
         os.close(from_chromium[1])
         pipe = _DevToolsPipe(to_chromium[1], from_chromium[0])
         try:
-            result = _browse(pipe, page.as_uri())
+            result = _browse(pipe, page.as_uri(), probes or {}, offline)
             pipe.call("Browser.close")
         finally:
             os.close(to_chromium[1])
@@ -226,3 +259,70 @@ def test_every_file_linked_from_the_report_folder_exists(shown: tuple[PageVisit,
 
     assert len(inside) >= 8  # recap XLSX, five CSVs, two kab/kota change lists
     assert [t for t in inside if not t.exists()] == []
+
+
+# ---------------------------------------------------------------- Data Docs offline
+
+# Evaluated in the page once it has loaded.
+STYLED = {
+    # Bootstrap's stylesheet: its navbar is a flex box, a bare one a block
+    "navbar": "getComputedStyle(document.querySelector('nav.navbar')).display",
+    # jQuery and bootstrap-table ran: they wrap every table they build
+    "bootstrap_table": "typeof (window.jQuery && jQuery.fn.bootstrapTable)",
+    "built_tables": "document.querySelectorAll('div.bootstrap-table').length",
+    "rows": "document.querySelectorAll('table tbody tr:not(.no-records-found)').length",
+    # Font Awesome's stylesheet gives the status icons their font
+    "icon_font": "(i => i && getComputedStyle(i, '::before').fontFamily)"
+    "(document.querySelector('i.fas'))",
+}
+
+
+@pytest.fixture(scope="module")
+def data_docs_offline(period_home) -> dict[str, tuple[PageVisit, Path]]:
+    """The Data Docs index and the Rekapitulasi gate's result page, the latter
+    reached through its link on the operators' page, opened without network."""
+    from lxml import html
+
+    from pdpb.domain import GATE_LABELS
+
+    reports = period_home.reports_dir("2026-01")
+    page = html.parse(str(reports / "index.html")).getroot()
+    [href] = page.xpath(f"//tr[td[1]='{GATE_LABELS['rekap']}']/td[last()]//a/@href")
+    result = (reports / unquote(href)).resolve()
+    index = period_home.datadocs_dir / "index.html"
+    return {
+        "index": (visit(index, STYLED, offline=True), index),
+        "rekap": (visit(result, STYLED, offline=True), result),
+    }
+
+
+def _requested_remote(seen: PageVisit) -> list[str]:
+    return [url for url in seen.requested if not url.startswith(("file:", "data:"))]
+
+
+def test_data_docs_index_offline_is_styled_and_lists_the_results(
+    data_docs_offline: dict[str, tuple[PageVisit, Path]],
+) -> None:
+    seen, _ = data_docs_offline["index"]
+
+    assert seen.errors == [] and _requested_remote(seen) == []
+    assert seen.probes["navbar"] == "flex"
+    assert seen.probes["bootstrap_table"] == "function"
+    assert seen.probes["built_tables"] >= 1
+    # one row per validation run of the period (7 checkpoints) and one per suite
+    assert seen.probes["rows"] >= 7 + 7
+    assert "rekap-2026-01" in seen.text and "voters_dpid-2026-01" in seen.text
+
+
+def test_gate_result_page_offline_is_styled_with_its_status_icons(
+    data_docs_offline: dict[str, tuple[PageVisit, Path]],
+) -> None:
+    seen, page = data_docs_offline["rekap"]
+
+    assert "validations" in page.parts and page.is_file()
+    assert seen.errors == [] and _requested_remote(seen) == []
+    assert seen.probes["navbar"] == "flex"
+    assert seen.probes["built_tables"] >= 5  # a table per column group of the suite
+    assert seen.probes["icon_font"] == '"Font Awesome 6 Free"'
+    assert "Expectation Validation Result" in seen.text
+    assert "neraca_total" in seen.text and "rekap-2026-01" in seen.text
