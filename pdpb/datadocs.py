@@ -148,7 +148,9 @@ def install_assets(site: Path) -> bool:
         if target.is_file() and filecmp.cmp(source, target, shallow=False):
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
+        partial = target.with_name(f".{target.name}.partial")
+        shutil.copyfile(source, partial)
+        partial.replace(target)  # a reader never sees half a file
         changed = True
     return changed
 
@@ -183,7 +185,9 @@ def localize_file(path: Path, site: Path) -> list[str]:
     text = path.read_text(encoding="utf-8")
     rewritten = localize_text(text, path, site)
     if rewritten != text:
-        path.write_text(rewritten, encoding="utf-8")
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_text(rewritten, encoding="utf-8")
+        partial.replace(path)
     return remote_asset_references(rewritten)
 
 
