@@ -16,8 +16,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, dag, task
 
-WAREHOUSE_POOL = "pdpb_warehouse"
-TIMEZONE = "Asia/Jakarta"
+from pdpb.config import TIMEZONE, WAREHOUSE_POOL
+
 WAREHOUSE = Asset(name="pdpb_warehouse", uri="pdpb://warehouse/core")
 
 

@@ -12,7 +12,9 @@ Params: `period` overrides the month taken from the data interval, `cutoff`
 the cut-off date (default: the last day of the period), `upper`/`lower` the
 match-probability thresholds, `approval` who answers the approval step:
 `ask` (default: an operator answers in *Required actions*), `approve` (the
-embedded demo and tests), `reject` (stop before publishing).
+embedded demo and tests), `reject` (stop before publishing), `rollback` to
+roll back later periods and re-run an older one, `rerun` to re-run a period
+that is already published (as `pdpb run --rollback` / `--yes`).
 
 Failures: a rejected file, a failed quality gate or any other `PdpbError` fails
 its task at once (no retry) with the reason in the task log; anything else
@@ -33,8 +35,8 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Asset, Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-WAREHOUSE_POOL = "pdpb_warehouse"
-TIMEZONE = "Asia/Jakarta"
+from pdpb.config import TIMEZONE, WAREHOUSE_POOL
+
 STAGES = ("ingest", "gate_events", "link", "apply", "gate_voters", "transform", "gate_rekap")
 
 WAREHOUSE = Asset(name="pdpb_warehouse", uri="pdpb://warehouse/core")
@@ -93,6 +95,17 @@ def _run_stage(name: str, info: dict, params: dict) -> dict:
         "cutoff": Param("", type="string", description="YYYY-MM-DD; empty = the period's last day"),
         "upper": Param(0.99, type="number", minimum=0, maximum=1, description="link at or above"),
         "lower": Param(0.5, type="number", minimum=0, maximum=1, description="new person below"),
+        "rollback": Param(
+            False,
+            type="boolean",
+            description="roll back the periods after this one to re-run it (pdpb run --rollback)",
+        ),
+        "rerun": Param(
+            False,
+            type="boolean",
+            description="re-run a period that is already published: it is rolled back and "
+            "published again (pdpb run --yes)",
+        ),
         "approval": Param(
             "ask",
             enum=["ask", "approve", "reject"],
@@ -109,7 +122,13 @@ def pdpb_monthly():
         with permanent_failures():
             period = _period(params, data_interval_start)
             cutoff = pipeline.resolve_cutoff(period, params.get("cutoff"))
-            return pipeline.start_period(_settings(params), period, cutoff)
+            return pipeline.start_period(
+                _settings(params),
+                period,
+                cutoff,
+                rollback=bool(params.get("rollback")),
+                yes=bool(params.get("rerun")),
+            )
 
     def stage(name: str):
         @task(task_id=name, outlets=OUTLETS.get(name, []))
@@ -120,11 +139,15 @@ def pdpb_monthly():
 
     @task
     def approval_summary(info: dict, params=None) -> dict:
+        # Publishes the period's DRAF report first and links it in the form.
+        from datetime import date
+
         from pdpb.orchestration import approval_summary as summarize
         from pdpb.orchestration import permanent_failures
 
         with permanent_failures():
-            return {**info, **summarize(_settings(params), info["period"])}
+            period, cutoff = info["period"], date.fromisoformat(info["cutoff"])
+            return {**info, **summarize(_settings(params), period, cutoff)}
 
     @task.branch
     def approval_route(params=None) -> list[str]:
@@ -141,13 +164,36 @@ def pdpb_monthly():
         defaults="Reject",
         response_timeout=timedelta(days=14),
         retries=0,
+        params={
+            "catatan": Param(
+                "",
+                type="string",
+                description="alasan persetujuan atau penolakan (dicatat di audit)",
+            )
+        },
     )
     approved_by_param = EmptyOperator(task_id="approved_by_param")
 
     @task(task_id="publish", trigger_rule="none_failed_min_one_success", outlets=[SNAPSHOT])
     def publish(ti=None, params=None) -> dict:
+        from pdpb import orchestration
+
         # Upstream is the approval, not the data: read the period from the last gate.
-        return _run_stage("publish", ti.xcom_pull(task_ids="gate_rekap"), params)
+        info = ti.xcom_pull(task_ids="gate_rekap")
+        summary = ti.xcom_pull(task_ids="approval_summary")
+        decision = orchestration.approval_decision(ti.xcom_pull(task_ids="approval"), params)
+        with orchestration.permanent_failures():
+            settings = _settings(params)
+            # The answer is in the audit before publish, so the page can name the approver.
+            orchestration.record_approval(
+                settings, info["period"], decision, summary["draft_digest"]
+            )
+        result = _run_stage("publish", info, params)
+        with orchestration.permanent_failures():
+            orchestration.check_published_as_approved(
+                settings, info["period"], summary["draft_digest"]
+            )
+        return {**result, "approved_by": decision["actor"], "draft_url": summary["draft_url"]}
 
     @task
     def finish(info: dict, params=None) -> dict:
@@ -159,9 +205,10 @@ def pdpb_monthly():
 
     @task(trigger_rule="all_skipped", retries=0)
     def not_published(ti=None, params=None) -> None:
-        from pdpb.orchestration import record_rejection
+        from pdpb.orchestration import approval_decision, record_rejection
 
-        record_rejection(_settings(params), ti.xcom_pull(task_ids="gate_rekap")["period"])
+        decision = approval_decision(ti.xcom_pull(task_ids="approval"), params)
+        record_rejection(_settings(params), ti.xcom_pull(task_ids="gate_rekap")["period"], decision)
 
     info = start()
     for name in STAGES:

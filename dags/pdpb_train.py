@@ -13,8 +13,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 
-WAREHOUSE_POOL = "pdpb_warehouse"
-TIMEZONE = "Asia/Jakarta"
+from pdpb.config import TIMEZONE, WAREHOUSE_POOL
 
 
 @dag(

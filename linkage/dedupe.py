@@ -33,6 +33,7 @@ from splink.clustering import cluster_pairwise_predictions_at_threshold
 from linkage.link import DECISIVE_BIRTH_GAP_DAYS
 from linkage.scoring import PairScorer, write_offline_html
 from linkage.settings import NIK_CONFLICT_SQL, aliased
+from pdpb.console import progress
 from pdpb.files import masked_pairs, register_masks
 
 logger = logging.getLogger(__name__)
@@ -144,7 +145,8 @@ def _scored_pairs(
     nets; each pair marked `certain` and `anchored` or not. Returns the table
     name."""
     con = scorer.con
-    for number, (records, rule, kept) in enumerate(_parts(scorer, partition_rows)):
+    parts = _parts(scorer, partition_rows)
+    for number, (records, rule, kept) in enumerate(progress(parts, len(parts), "ganda")):
         con.execute(
             f"""create or replace table pdpb_dedupe_part as
                 select * from pdpb_score_reference where {records}"""

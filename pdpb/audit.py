@@ -13,7 +13,9 @@ Kinds: INIT (`pdpb init`), CHANGE (apply; subject dpid, ref change_id),
 REVIEW_DECISION (`pdpb review import`: a period's event, subject
 sumber|event_id), DEDUPE_DECISION (`pdpb dedupe import`: a pair of the
 whole-list dedupe, subject the dpid that would become TMS 2, ref the cluster
-id), ROLLBACK (subject the period undone). A dedupe decision concerns the
+id), ROLLBACK (subject the period undone), APPROVAL (the answer at the
+approval step of `pdpb_monthly`: `what` starts APPROVE or REJECT, the actor
+is the Airflow user who answered or the run's param, `why` their comment). A dedupe decision concerns the
 list, not a period, so its period is empty: `pdpb audit --period P` does not
 show it, `pdpb audit` (every row) does.
 """
@@ -29,7 +31,7 @@ from pdpb.config import Settings
 from pdpb.warehouse import connect
 
 USER_ENV = "PDPB_USER"
-KINDS = ("INIT", "CHANGE", "REVIEW_DECISION", "DEDUPE_DECISION", "ROLLBACK")
+KINDS = ("INIT", "CHANGE", "REVIEW_DECISION", "DEDUPE_DECISION", "ROLLBACK", "APPROVAL")
 
 
 def operator() -> str:

@@ -9,10 +9,13 @@ with a one-line message on stderr and a non-zero exit code.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import logging
 import sys
 from pathlib import Path
 
+from pdpb import console
 from pdpb.config import PdpbError, Settings, Thresholds, parse_period
 
 log = logging.getLogger("pdpb")
@@ -59,10 +62,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
 
-    def show(stage: str) -> None:
-        print(f"[{args.period}] {stage} ...", file=sys.stderr, flush=True)
-
-    results = run_period(settings, args.period, args.cutoff, rollback=args.rollback, on_stage=show)
+    results = run_period(settings, args.period, args.cutoff, rollback=args.rollback, yes=args.yes)
     apply = results["apply"]
     ingested = results["ingest"]
     quiet = (
@@ -273,6 +273,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--home", help="pipeline home (default: $PDPB_HOME or ./var)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show every log line, Airflow's and dbt's included (default: one line per stage)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    parser.add_argument("--version", action="version", version=f"pdpb {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("synth", help="write a synthetic voter list, landing files and ground truth")
@@ -303,6 +311,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cutoff", help="cut-off date YYYY-MM-DD (default: the period's last day)")
     p.add_argument(
         "--rollback", action="store_true", help="roll back later periods to re-run an older one"
+    )
+    p.add_argument(
+        "--yes",
+        action="store_true",
+        help="re-run a period that is already published (it is rolled back and published again)",
     )
     p.add_argument(
         "--upper", type=float, help="match probability at or above which a link is applied"
@@ -342,9 +355,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(debug: bool) -> None:
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pdpb")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _configure_logging(debug: bool, verbosity: int = console.NORMAL) -> None:
+    """Log lines at INFO with -v (and DEBUG with --debug); otherwise warnings
+    and errors only: the console's stage lines say what happens."""
+    if debug:
+        level = logging.DEBUG
+    elif verbosity >= console.VERBOSE:
+        level = logging.INFO
+    elif verbosity <= console.QUIET:
+        level = logging.ERROR
+    else:
+        level = logging.WARNING
     logging.basicConfig(
-        level=logging.DEBUG if debug else logging.INFO,
+        level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
@@ -357,7 +389,7 @@ def _configure_logging(debug: bool) -> None:
         "alembic",
         "sqlalchemy",
     ):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.WARNING)
+        logging.getLogger(noisy).setLevel(logging.DEBUG if debug else max(level, logging.WARNING))
 
 
 def _duckdb_busy(exc: BaseException) -> str | None:
@@ -380,15 +412,24 @@ def _os_error_line(exc: OSError) -> str:
     return f"{exc.strerror or exc}{where}"
 
 
+# Commands whose output is the answer asked for: -q does not hide it.
+ANSWER_COMMANDS = frozenset({"status", "audit", "history"})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _configure_logging(args.debug)
+    verbosity = console.QUIET if args.quiet else console.VERBOSE if args.verbose else console.NORMAL
+    _configure_logging(args.debug, verbosity)
+    console.open_console(verbosity)
     try:
         # Every --period and --start names a month: a wrong one is refused
         # before anything runs, never answered with "nothing found".
         for name in ("period", "start"):
             if getattr(args, name, None):
                 parse_period(getattr(args, name))
+        if args.quiet and args.command not in ANSWER_COMMANDS:
+            with contextlib.redirect_stdout(io.StringIO()):  # -q: errors only
+                return args.func(args)
         return args.func(args)
     except PdpbError as exc:
         print(f"pdpb: error: {exc}", file=sys.stderr)
@@ -413,6 +454,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    finally:
+        console.close_console()
 
 
 if __name__ == "__main__":

@@ -11,13 +11,19 @@ import calendar
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 GX_PROJECT_DIR = REPO_ROOT / "expectations"
 DAGS_DIR = REPO_ROOT / "dags"
+
+# The periods are calendar months in Western Indonesia Time (WIB), where the
+# DAGs run; DuckDB has one writer, so the tasks that write share a pool of one.
+TIMEZONE = "Asia/Jakarta"
+WAREHOUSE_POOL = "pdpb_warehouse"
 
 PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -32,6 +38,13 @@ def parse_period(period: str) -> tuple[int, int]:
     if not m:
         raise PdpbError(f"period '{period}' is not of the form YYYY-MM (e.g. 2026-01)")
     return int(m.group(1)), int(m.group(2))
+
+
+def period_has_ended(period: str, today: date | None = None) -> bool:
+    """Whether the month `period` is over in WIB: its last day is before today."""
+    if today is None:
+        today = datetime.now(ZoneInfo(TIMEZONE)).date()
+    return default_cutoff(period) < today
 
 
 def default_cutoff(period: str) -> date:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import shutil
 import time
 
+from pdpb import console
 from pdpb.config import PdpbError, Settings
+from pdpb.orchestration import pdpb_command
 from pdpb.warehouse import connect
 
 MARKER = ".pdpb-demo"
@@ -43,7 +45,12 @@ def run_demo(settings: Settings, voters: int = 50_000, periods: int = 3, seed: i
     _fresh_demo_home(settings)
     data = settings.home / "synth"
     generate(data, province="36", voters=voters, periods=periods, start=DEMO_START, seed=seed)
-    init_voters(settings, data / "voters.csv")
+    console.say(f"[demo] synthetic province: {voters:,} voters, {periods} periods of deliveries"
+                f" ({time.monotonic() - started:.1f} s)")  # fmt: skip
+    step = time.monotonic()
+    counts = init_voters(settings, data / "voters.csv")
+    console.say(f"[demo] voter list loaded: {counts['voters']:,} voters"
+                f" ({time.monotonic() - step:.1f} s)")  # fmt: skip
     prepare_airflow(settings)
     period_list = sorted(p.name for p in (data / "landing").iterdir() if p.is_dir())
     for period in period_list:
@@ -88,6 +95,6 @@ def summary(settings: Settings, periods: list[str], seconds: float) -> str:
         f"data docs:      {settings.datadocs_dir / 'index.html'}",
         f"warehouse:      {settings.warehouse_path}",
         f"snapshot:       {settings.published_dir / 'pdpb.duckdb'}",
-        f"status:         pdpb --home {settings.home} status",
+        f"status:         {pdpb_command(settings, 'status')}",
     ]
     return "\n".join(lines)

@@ -19,19 +19,30 @@ import json
 import logging
 import os
 import shutil
+import signal
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pendulum
 
-from pdpb.config import DAGS_DIR, PdpbError, Settings, next_period, parse_period
+from pdpb import console
+from pdpb.config import (
+    DAGS_DIR,
+    TIMEZONE,
+    WAREHOUSE_POOL,
+    PdpbError,
+    Settings,
+    next_period,
+    parse_period,
+)
+from pdpb.domain import GATE_LABELS
 
 log = logging.getLogger(__name__)
 
 MONTHLY_DAG_ID = "pdpb_monthly"
-WAREHOUSE_POOL = "pdpb_warehouse"
-TIMEZONE = "Asia/Jakarta"
 
 
 def airflow_environment(settings: Settings) -> dict[str, str]:
@@ -63,29 +74,65 @@ def prepare_airflow(settings: Settings) -> None:
         raise PdpbError("Airflow was already configured in this process for another home")
     os.environ.update(environment)
 
-    from airflow.models.pool import Pool
-    from airflow.utils import db
+    with console.airflow_output(embedded_log(settings)):
+        from airflow.models.pool import Pool
+        from airflow.utils import db
 
-    db.upgradedb()
-    Pool.create_or_update_pool(
-        WAREHOUSE_POOL, slots=1, description="DuckDB has one writer", include_deferred=False
-    )
+        db.upgradedb()
+        Pool.create_or_update_pool(
+            WAREHOUSE_POOL, slots=1, description="DuckDB has one writer", include_deferred=False
+        )
 
 
 def run_monthly_dag(settings: Settings, period: str, conf: dict | None = None) -> str:
     """Run one period through the real DAG; returns the run's final state."""
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=str(DAGS_DIR))
-    if bag.import_errors:
-        raise PdpbError(f"DAG import errors: {bag.import_errors}")
-    dag = bag.dags[MONTHLY_DAG_ID]
-    # Airflow's task logs go to stderr, so that stdout stays the demo's summary.
-    with contextlib.redirect_stdout(sys.stderr):
+    started = time.monotonic()
+    # Airflow's task logs go to stderr, so that stdout stays the demo's summary;
+    # with a console open they go to a file under the home (-v: to the terminal).
+    with (
+        console.airflow_output(embedded_log(settings)),
+        contextlib.redirect_stdout(sys.stderr),
+    ):
+        bag = DagBag(dag_folder=str(DAGS_DIR))
+        if bag.import_errors:
+            raise PdpbError(f"DAG import errors: {bag.import_errors}")
+        dag = bag.dags[MONTHLY_DAG_ID]
         run = dag.test(logical_date=logical_date_for(period), run_conf=conf or {})
-    state = str(getattr(run, "state", run))
-    log.info("DAG %s for %s finished: %s", MONTHLY_DAG_ID, period, state)
+        _record_real_start(run)
+        state = str(getattr(run, "state", run))
+        log.info("DAG %s for %s finished: %s", MONTHLY_DAG_ID, period, state)
+    console.say(
+        f"[{period}] DAG run {MONTHLY_DAG_ID}: {state} ({time.monotonic() - started:.0f} s)"
+    )
     return state
+
+
+def _record_real_start(run) -> None:
+    """Airflow's test runner gives a run its logical date as start date, so
+    the UI shows a period run in December as lasting since February; the run
+    really started with its first task: record that instead."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import func, select, update
+
+    run_id = getattr(run, "run_id", None)
+    if run_id is None:
+        return
+    with create_session() as session:
+        first = session.scalar(
+            select(func.min(TaskInstance.start_date)).where(
+                TaskInstance.dag_id == MONTHLY_DAG_ID, TaskInstance.run_id == run_id
+            )
+        )
+        if first is not None:
+            session.execute(
+                update(DagRun)
+                .where(DagRun.dag_id == MONTHLY_DAG_ID, DagRun.run_id == run_id)
+                .values(start_date=first)
+            )
 
 
 # --------------------------------------------------------------------------- inside tasks
@@ -147,28 +194,109 @@ def quality_status(settings: Settings, period: str) -> dict[str, str]:
     return status
 
 
-def approval_summary(settings: Settings, period: str) -> dict:
-    """What the approver sees: headline figures and quality status, as Markdown."""
+REPORTS_URL_ENV = "PDPB_REPORTS_URL"
+
+
+def report_url(settings: Settings, path: Path) -> str:
+    """A URL the approver can open for a file under the home's reports: below
+    $PDPB_REPORTS_URL when a web server serves the reports (the compose
+    nginx), else the file's own file:// URL (the embedded default)."""
+    base = os.environ.get(REPORTS_URL_ENV, "").strip()
+    if base:
+        relative = path.resolve().relative_to((settings.home / "reports").resolve())
+        return base.rstrip("/") + "/" + relative.as_posix()
+    return path.resolve().as_uri()
+
+
+def approval_summary(settings: Settings, period: str, cutoff) -> dict:
+    """What the approver sees: the period's report published as a DRAF first
+    (`pdpb.publish.publish_draft`), linked by a URL they can open, with the
+    headline figures and quality status as Markdown. `draft_digest` is the
+    draft's recap digest: publish checks that it publishes the same figures."""
+    from pdpb.publish import publish_draft, recap_digest
+
+    draft = publish_draft(settings, period, cutoff)
+    url = report_url(settings, draft["index_html"])
     figures = headline_figures(settings, period)
     gates = quality_status(settings, period)
     lines = [
         f"**Periode {period}**",
+        "",
+        f"**[Buka laporan DRAF periode {period}]({url})** (belum diterbitkan)",
         "",
         "| peristiwa | baru | TMS | ubah | review |",
         "|---:|---:|---:|---:|---:|",
         "| {events:,} | {baru:,} | {tms:,} | {ubah:,} | {review:,} |".format(**figures),
         "",
         "Status mutu (Great Expectations):",
-        *(f"- {suite}: {verdict}" for suite, verdict in gates.items()),
+        *(f"- {GATE_LABELS.get(suite, suite)}: {verdict}" for suite, verdict in gates.items()),
         "",
-        f"Laporan: `{settings.reports_dir(period) / 'index.html'}`. "
-        "Approve menerbitkan rekap; Reject membiarkan periode ini tidak diterbitkan.",
+        "Approve menerbitkan rekap persis seperti draf ini; Reject membiarkan periode ini"
+        " tidak diterbitkan. Tulis alasan Anda di kolom catatan.",
     ]
-    return {"period": period, **figures, "quality": gates, "body": "\n".join(lines)}
+    return {
+        "period": period,
+        **figures,
+        "quality": gates,
+        "draft_url": url,
+        "draft_digest": recap_digest(draft["index_html"].parent, period),
+        "body": "\n".join(lines),
+    }
 
 
-def record_rejection(settings: Settings, period: str) -> None:
-    """Record that the period was not approved, then fail the task saying so.
+def approval_decision(response: dict | None, params: dict) -> dict:
+    """Who answered the approval step, how, when and why, from the
+    ApprovalOperator's result (None when the run's param answered)."""
+    if not response:
+        answer = "APPROVE" if params.get("approval") == "approve" else "REJECT"
+        return {"answer": answer, "actor": f"param approval={params.get('approval')}",
+                "at": None, "catatan": None}  # fmt: skip
+    user = response.get("responded_by_user") or {}
+    chosen = response.get("chosen_options") or []
+    catatan = (response.get("params_input") or {}).get("catatan") or None
+    nobody = "nobody (no answer in time)" if response.get("timedout") else "unknown"
+    return {
+        "answer": "APPROVE" if chosen == ["Approve"] else "REJECT",
+        "actor": user.get("name") or user.get("id") or nobody,
+        "at": str(response.get("responded_at") or "") or None,
+        "catatan": catatan,
+    }
+
+
+def record_approval(settings: Settings, period: str, decision: dict, digest: str | None) -> None:
+    """Append the answer of the approval step to the audit log (kind APPROVAL)."""
+    from pdpb.audit import record
+    from pdpb.locking import writer_lock
+    from pdpb.warehouse import connect, transaction
+
+    when = f" at {decision['at']}" if decision.get("at") else ""
+    draft = f" (draft recap {digest[:12]})" if digest else ""
+    with writer_lock(settings):
+        con = connect(settings)
+        try:
+            with transaction(con):
+                record(con, "APPROVAL", period, period,
+                       f"{decision['answer']} publishing period {period}{draft}{when}",
+                       decision.get("catatan"), actor=decision["actor"])  # fmt: skip
+        finally:
+            con.close()
+
+
+def check_published_as_approved(settings: Settings, period: str, digest: str | None) -> None:
+    """Fail when the published figures differ from the draft the approver saw
+    (the period then stays unfinished: re-run it and approve again)."""
+    from pdpb.publish import recap_digest
+
+    if digest and recap_digest(settings.reports_dir(period), period) != digest:
+        raise PdpbError(
+            f"the published recap of {period} differs from the draft that was approved: "
+            "do not use it; re-run the period (param rerun) and approve again"
+        )
+
+
+def record_rejection(settings: Settings, period: str, decision: dict | None = None) -> None:
+    """Record that the period was not approved (and who said so), then fail
+    the task saying so.
 
     The run fails so that the next period, a backfill or the demo stop here:
     the period's changes are in the warehouse but nothing was published.
@@ -177,6 +305,8 @@ def record_rejection(settings: Settings, period: str) -> None:
 
     from pdpb.pipeline import mark_stage
 
+    if decision is not None:
+        record_approval(settings, period, decision, None)
     message = f"period {period} was rejected at the approval step and is not published"
     mark_stage(settings, period, "approval", "REJECTED", message)
     raise AirflowFailException(message)
@@ -197,16 +327,41 @@ def periods_between(first: str, last: str) -> list[str]:
     return periods
 
 
+def _period_message(settings: Settings, period: str) -> str | None:
+    """Why the period stopped, as its stage recorded it in core.periods."""
+    from pdpb.warehouse import connect
+
+    try:
+        con = connect(settings, read_only=True)
+    except PdpbError:
+        return None
+    try:
+        rows = con.execute("select message from core.periods where period = ?", [period]).fetchall()
+    finally:
+        con.close()
+    return rows[0][0] if rows and rows[0][0] else None
+
+
+def embedded_log(settings: Settings) -> Path:
+    """Where the embedded runner's Airflow output goes when a console is open."""
+    return settings.airflow_home / "logs" / "embedded-runs.log"
+
+
 def run_periods(settings: Settings, periods: list[str], conf: dict | None = None) -> list[str]:
     """Run periods in order through the DAG; stop with a PdpbError at the first that fails."""
     done = []
-    for period in periods:
-        state = run_monthly_dag(settings, period, {"period": period, **(conf or {})})
+    if console.level() < console.VERBOSE:
+        console.say(f"Airflow's own output: {embedded_log(settings)} (-v shows it here)")
+    for index, period in enumerate(periods, start=1):
+        with console.period_marker(period, index, len(periods)):
+            state = run_monthly_dag(settings, period, {"period": period, **(conf or {})})
         if state != "success":
             after = f" after {', '.join(done)}" if done else ""
+            why = _period_message(settings, period)
             raise PdpbError(
-                f"the DAG run for {period} ended {state}{after}; later periods were not run; "
-                f"see `pdpb --home {settings.home} status`"
+                f"the DAG run for {period} ended {state}{after}{': ' + why if why else ''}; "
+                f"later periods were not run; see {pdpb_command(settings, 'status')} and "
+                f"{embedded_log(settings)}"
             )
         done.append(period)
     return done
@@ -219,8 +374,13 @@ def backfill(settings: Settings, first: str, last: str, approval: str = "approve
     return run_periods(settings, periods, {"approval": approval})
 
 
-def standalone(settings: Settings, port: int = 8080) -> None:
-    """`make airflow`: Airflow's UI, scheduler and workers on this home, on localhost only."""
+STOP_GRACE_SECONDS = 20  # how long Airflow's processes get to stop before they are killed
+
+
+def standalone(settings: Settings, port: int = 8080) -> int:
+    """`make airflow`: Airflow's UI, scheduler and workers on this home, on
+    localhost only, until SIGTERM or Ctrl-C; then every process it started
+    is stopped (`stop_process_tree`). Returns airflow's exit code."""
     prepare_airflow(settings)
     bin_dir = str(Path(sys.executable).parent)
     env = {
@@ -230,12 +390,83 @@ def standalone(settings: Settings, port: int = 8080) -> None:
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",
+        # As many task processes as the machine has cores (Airflow's default is 32).
+        "AIRFLOW__CORE__PARALLELISM": str(worker_count()),
     }
     airflow = shutil.which("airflow", path=bin_dir)
     if airflow is None:
         raise PdpbError(f"no `airflow` command beside {sys.executable}; run `make setup`")
     log.info("Airflow UI on http://localhost:%d (login in %s)", port, settings.airflow_home)
-    os.execve(airflow, [airflow, "standalone"], env)
+    # Its own session: the whole tree can be found and stopped as one.
+    child = subprocess.Popen([airflow, "standalone"], env=env, start_new_session=True)
+    stopping = {"signal": None}
+
+    def stop(signum, _frame) -> None:
+        stopping["signal"] = signum
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while child.poll() is None and stopping["signal"] is None:
+            time.sleep(0.5)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        left = stop_process_tree(child.pid)
+        if left:
+            log.warning("killed %d Airflow process(es) that ignored SIGTERM", left)
+    return child.returncode if stopping["signal"] is None else 0
+
+
+def worker_count() -> int:
+    """Task processes for the embedded Airflow: the machine's cores."""
+    return max(os.cpu_count() or 1, 1)
+
+
+def stop_process_tree(pid: int, grace: float = STOP_GRACE_SECONDS) -> int:
+    """SIGTERM to `pid` and every process below it (its session included),
+    wait up to `grace` seconds, then SIGKILL whatever is left (LocalExecutor
+    workers ignore SIGTERM). Returns how many had to be killed."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        tree = []
+    session = {p for p in psutil.process_iter() if _in_session(p, pid)}
+    tree = list({p.pid: p for p in [*tree, *session]}.values())
+    for process in tree:
+        with contextlib.suppress(psutil.Error):
+            process.terminate()
+    _, alive = psutil.wait_procs(tree, timeout=grace)
+    for process in alive:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    psutil.wait_procs(alive, timeout=5)
+    return len(alive)
+
+
+def _in_session(process, sid: int) -> bool:
+    try:
+        return os.getsid(process.pid) == sid
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+def _shown(path: Path) -> str:
+    """A path as typed from the current folder: relative below it, else absolute."""
+    path = path.resolve()
+    cwd = Path.cwd().resolve()
+    return str(path.relative_to(cwd)) if path.is_relative_to(cwd) else str(path)
+
+
+def pdpb_command(settings: Settings, command: str) -> str:
+    """A `pdpb` command line that works when pasted where this one ran: the
+    CLI of this environment, by its path when it is not the `pdpb` on PATH."""
+    exe = Path(sys.executable).parent / "pdpb"
+    found = shutil.which("pdpb")
+    program = "pdpb" if found and Path(found).resolve() == exe.resolve() else _shown(exe)
+    return f"`{program} --home {_shown(settings.home)} {command}`"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -249,15 +480,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--approval", choices=["approve", "reject", "ask"], default="approve")
     p = sub.add_parser("standalone", help="airflow standalone on this home, on localhost")
     p.add_argument("--port", type=int, default=8080)
+    parser.add_argument("-v", "--verbose", action="store_true", help="show Airflow's output too")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    verbosity = console.VERBOSE if args.verbose else console.NORMAL
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(message)s",
+    )
+    console.open_console(verbosity)
     settings = Settings.load(args.home)
     try:
         if args.command == "backfill":
             done = backfill(settings, args.first, args.last, args.approval)
             print(f"periods run through pdpb_monthly: {', '.join(done)}")
         else:
-            standalone(settings, args.port)
+            return standalone(settings, args.port)
     except PdpbError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

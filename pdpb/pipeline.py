@@ -11,11 +11,20 @@ needs an explicit rollback of the later ones.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import date, datetime
 
+from pdpb import console
 from pdpb.audit import operator, record, record_changes
-from pdpb.config import PdpbError, Settings, default_cutoff, next_period, parse_period
+from pdpb.config import (
+    PdpbError,
+    Settings,
+    default_cutoff,
+    next_period,
+    parse_period,
+    period_has_ended,
+)
 from pdpb.faults import PAUSE_INSIDE, pause_if_testing
 from pdpb.locking import writer_lock
 from pdpb.warehouse import connect, transaction
@@ -49,14 +58,19 @@ def resolve_cutoff(period: str, cutoff: date | str | None) -> date:
     return cutoff
 
 
-def start_period(settings: Settings, period: str, cutoff: date, rollback: bool = False) -> dict:
-    """Check the period may run now, roll back later periods if asked, mark it RUNNING."""
+def start_period(
+    settings: Settings, period: str, cutoff: date, rollback: bool = False, yes: bool = False
+) -> dict:
+    """Check the period may run now, roll back later periods if asked, mark it
+    RUNNING. Re-running a period that is already published rolls it back and
+    publishes it again, so it needs `yes` (`pdpb run --yes`, the DAG's
+    `rerun` param); `rollback` asks for it too when it re-runs an older one."""
     parse_period(period)
     with writer_lock(settings):
-        return _start_period(settings, period, cutoff, rollback)
+        return _start_period(settings, period, cutoff, rollback, yes)
 
 
-def _start_period(settings: Settings, period: str, cutoff: date, rollback: bool) -> dict:
+def _start_period(settings: Settings, period: str, cutoff: date, rollback: bool, yes: bool) -> dict:
     con = connect(settings)
     try:
         if not con.execute("select count(*) from core.voters").fetchone()[0]:
@@ -71,6 +85,16 @@ def _start_period(settings: Settings, period: str, cutoff: date, rollback: bool)
             raise PdpbError(
                 f"period {period} is older than {later[0]}, which has already run; "
                 f"re-run with --rollback to undo {', '.join(sorted(later))} first"
+            )
+        if not period_has_ended(period):
+            raise PdpbError(
+                f"period {period} has not ended yet (its last day is {default_cutoff(period)}):"
+                " a period runs once its month is over and its deliveries are in"
+            )
+        if periods.get(period) == "COMPLETED" and not (yes or rollback):
+            raise PdpbError(
+                f"period {period} is already published: re-running it rolls it back and "
+                "publishes it again; confirm with --yes (Airflow: the param rerun)"
             )
         earlier = [p for p in periods if p < period]
         if earlier:
@@ -225,6 +249,7 @@ def stages(settings: Settings, period: str, cutoff: date) -> list[tuple[str, Cal
 def run_stage(settings: Settings, period: str, name: str, fn: Callable[[], dict]) -> dict:
     """Run one stage under the writer lock, recording in core.periods where the
     period is and why it failed."""
+    started = time.monotonic()
     with writer_lock(settings):
         mark_stage(settings, period, name)
         try:
@@ -235,6 +260,7 @@ def run_stage(settings: Settings, period: str, name: str, fn: Callable[[], dict]
             mark_stage(settings, period, name, "FAILED", f"{type(exc).__name__}: {exc}"[:1000])
             raise
     log.info("%s %s: %s", period, name, summarize(result))
+    console.stage_done(period, name, time.monotonic() - started, summarize(result))
     return result
 
 
@@ -244,11 +270,12 @@ def run_period(
     cutoff: date | str | None = None,
     rollback: bool = False,
     on_stage: Callable[[str], None] | None = None,
+    yes: bool = False,
 ) -> dict:
     """Run every stage of one period without Airflow; returns each stage's counts."""
     cutoff = resolve_cutoff(period, cutoff)
     with writer_lock(settings):  # held for the whole period: no writer slips in between stages
-        results: dict[str, dict] = {"start": start_period(settings, period, cutoff, rollback)}
+        results: dict[str, dict] = {"start": start_period(settings, period, cutoff, rollback, yes)}
         for name, fn in stages(settings, period, cutoff):
             if on_stage:
                 on_stage(name)

@@ -5,9 +5,9 @@ pandas frames with SQL (derived and aggregated columns only: no NIK or NKK ever
 reaches GX, because Data Docs print unexpected values), runs the committed
 checkpoints of `expectations/gx/` on those frames, builds Data Docs under the
 home (self-contained, see pdpb.datadocs) and writes
-`reports/<period>/quality_<gate>.json` with the result page of each checkpoint. A failed critical
-expectation stops the period with `GateFailed`; expectations with severity
-`warning` are reported but never stop it. GX's SQL data source over
+`reports/<period>/quality_<gate>.json` with the result page of each
+checkpoint. A failed critical expectation stops the period with `GateFailed`;
+expectations with severity `warning` are reported but never stop it. GX's SQL data source over
 duckdb-engine returns empty metrics, hence the pandas route.
 """
 

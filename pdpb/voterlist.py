@@ -26,6 +26,7 @@ import pyarrow as pa
 from pdpb import normalize as nz
 from pdpb.apply import INIT_PERIOD, VOTER_COLUMNS
 from pdpb.config import PdpbError, Settings
+from pdpb.console import progress
 from pdpb.contracts import SIDALIH_COLUMNS
 from pdpb.ingest import FileRejected, read_rows, sha256_of
 from pdpb.warehouse import connect, transaction
@@ -243,7 +244,7 @@ def init_voters(settings: Settings, path: Path, actor: str | None = None) -> dic
         loaded = quarantined = 0
         columns = ", ".join(VOTER_COLUMNS)
         with transaction(con):
-            for voters, quarantine in read_voter_list_chunks(path):
+            for voters, quarantine in progress(read_voter_list_chunks(path), what="init"):
                 voters, repeated = _first_of_each_dpid(con, voters, path.name)
                 voters = voters.append_column(
                     "updated_period", pa.array([INIT_PERIOD] * voters.num_rows, pa.string())

@@ -131,7 +131,7 @@ def test_rolling_back_a_future_voter_update_restores_its_previous_values(home):
     mark_completed(home, "2026-02")
     after_february = snapshot(home)
 
-    start_period(home, "2026-02", date(2026, 2, 28))  # a re-run first rolls the period back
+    start_period(home, "2026-02", date(2026, 2, 28), yes=True)  # a re-run first rolls it back
 
     assert after_february["future_voters"] != after_january["future_voters"]
     assert snapshot(home) == after_january

@@ -73,3 +73,40 @@ def test_recording_changes_twice_adds_nothing_the_second_time(tmp_path):
     second = record_changes(con, PERIOD)
     con.close()
     assert (first, second) == (1, 0)
+
+
+def test_an_airflow_users_answer_at_the_approval_step_is_in_the_audit(tmp_path, capsys):
+    """What the ApprovalOperator returns when a user answers in the UI (its
+    HITL payload) becomes an APPROVAL row naming that user, the time and the
+    comment; `pdpb audit --period P` shows it."""
+    import datetime as dt
+
+    from pdpb.cli import main
+    from pdpb.config import Settings
+    from pdpb.orchestration import approval_decision, record_approval
+    from pdpb.warehouse import connect
+
+    settings = Settings.load(tmp_path / "home")
+    connect(settings).close()
+    response = {
+        "chosen_options": ["Reject"],
+        "params_input": {"catatan": "angka TMS Lebak perlu dicek ulang"},
+        "responded_at": dt.datetime(2026, 4, 2, 9, 30, tzinfo=dt.UTC),
+        "responded_by_user": {"id": "7", "name": "siti.kpu.lebak"},
+    }
+    decision = approval_decision(response, {"approval": "ask"})
+    assert decision["answer"] == "REJECT" and decision["actor"] == "siti.kpu.lebak"
+    record_approval(settings, "2026-03", decision, "ab" * 32)
+    approved = approval_decision({**response, "chosen_options": ["Approve"]}, {})
+    record_approval(settings, "2026-03", approved, "ab" * 32)
+    timed_out = approval_decision({"chosen_options": ["Reject"], "timedout": True}, {})
+    assert timed_out["actor"].startswith("nobody")
+
+    assert main(["--home", str(settings.home), "audit", "--period", "2026-03"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()[1:]
+    rows = [line.split("\t") for line in lines]
+    assert [(r[2], r[3], r[6].split()[0], r[7]) for r in rows] == [
+        ("siti.kpu.lebak", "APPROVAL", "REJECT", "angka TMS Lebak perlu dicek ulang"),
+        ("siti.kpu.lebak", "APPROVAL", "APPROVE", "angka TMS Lebak perlu dicek ulang"),
+    ]
+    assert "2026-04-02 09:30" in rows[0][6] and "draft recap abababababab" in rows[0][6]

@@ -6,6 +6,7 @@ it runs in a subprocess pointed at the test's own home.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -41,8 +42,9 @@ def _python(code: str, home: Path, timeout: int = 300) -> subprocess.CompletedPr
                           capture_output=True, text=True, timeout=timeout)  # fmt: skip
 
 
-def _backfill(home: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pdpb.orchestration", "--home", str(home), "backfill", *args],
+def _backfill(home: Path, *args: str, verbose: bool = False) -> subprocess.CompletedProcess:
+    flags = ["-v"] if verbose else []
+    return subprocess.run([sys.executable, "-m", "pdpb.orchestration", "--home", str(home), *flags, "backfill", *args],
                           cwd=REPO_ROOT, env=_airflow_env(home), capture_output=True, text=True,
                           timeout=900)  # fmt: skip
 
@@ -131,13 +133,38 @@ def test_monthly_dag_runs_stages_in_order_then_asks_approval_before_publishing(t
     assert shape["retries"]["link"] == 2 and shape["retries"]["approval"] == 0
     assert shape["dag"] == [
         "CronDataIntervalTimetable", "0 2 1 * *", "Asia/Jakarta", 1, False,
-        ["approval", "cutoff", "lower", "period", "upper"],
+        ["approval", "cutoff", "lower", "period", "rerun", "rollback", "upper"],
     ]  # fmt: skip
     assert shape["outlets"] == {
         "apply": ["pdpb_warehouse"],
         "transform": ["pdpb_rekap"],
         "publish": ["pdpb_published"],
     }
+
+
+def test_unpausing_creates_one_run_for_the_latest_month_that_has_ended(tmp_path):
+    code = (
+        "import json, pendulum\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        "from airflow.timetables.base import TimeRestriction\n"
+        f"dag = DagBag(dag_folder={str(DAGS_DIR)!r}).dags['pdpb_monthly']\n"
+        "now = pendulum.now('UTC')\n"
+        "first = dag.timetable.next_dagrun_info(last_automated_data_interval=None,\n"
+        "    restriction=TimeRestriction(earliest=dag.start_date, latest=None, catchup=dag.catchup))\n"
+        "after = dag.timetable.next_dagrun_info(last_automated_data_interval=first.data_interval,\n"
+        "    restriction=TimeRestriction(earliest=dag.start_date, latest=None, catchup=dag.catchup))\n"
+        "print(json.dumps({'end': first.data_interval.end.isoformat(), 'run_after': first.run_after.isoformat(),\n"
+        "    'next_run_after': after.run_after.isoformat(), 'now': now.isoformat()}))\n"
+    )
+    result = _python(code, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    now = dt.datetime.fromisoformat(seen["now"])
+    # The run unpausing creates covers a month that is over; the next waits for its month to end.
+    assert dt.datetime.fromisoformat(seen["end"]) <= now
+    assert dt.datetime.fromisoformat(seen["run_after"]) <= now
+    assert dt.datetime.fromisoformat(seen["next_run_after"]) > now
+    assert now - dt.datetime.fromisoformat(seen["end"]) < dt.timedelta(days=32)
 
 
 def test_backfill_stops_at_the_first_failed_period_without_retrying_a_user_error(tmp_path):
@@ -160,7 +187,8 @@ def test_backfill_stops_at_the_first_failed_period_without_retrying_a_user_error
 def test_backfill_runs_two_periods_in_order_and_publishes_each_when_approved(tmp_path):
     home = _home_with_landing(tmp_path, periods=2)
 
-    result = _backfill(home, "2026-01", "2026-02", "--approval", "approve")
+    # -v: Airflow's own output comes back to the terminal (the task logs scanned below).
+    result = _backfill(home, "2026-01", "2026-02", "--approval", "approve", verbose=True)
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("2026-01, 2026-02")
@@ -175,6 +203,76 @@ def test_backfill_runs_two_periods_in_order_and_publishes_each_when_approved(tmp
     }
     assert (home / "reports" / "2026-02" / "rekap_2026-02.xlsx").exists()
     _assert_no_full_nik_in_task_logs_or_files(home, tmp_path / "synth", result)
+    # The UI's run dates: a run lasts as long as its tasks ran, not since its logical date.
+    con = sqlite3.connect(home / "airflow" / "airflow.db")
+    try:
+        spans = con.execute(
+            "select (julianday(end_date) - julianday(start_date)) * 86400 from dag_run"
+            " where dag_id = 'pdpb_monthly'"
+        ).fetchall()
+    finally:
+        con.close()
+    assert len(spans) == 2 and all(0 < seconds < 3600 for (seconds,) in spans), spans
+
+    # The approver saw this run's draft: the form links it, its figures are
+    # what was then published, and the audit and the page name the approver.
+    _assert_approved_on_the_draft(home, "2026-02")
+
+    # A published period is re-run only when the run says so (param rerun).
+    code = (
+        "from pdpb.config import Settings\n"
+        "from pdpb.orchestration import prepare_airflow, run_monthly_dag\n"
+        f"settings = Settings.load({str(home)!r})\n"
+        "prepare_airflow(settings)\n"
+        "print('STATES', run_monthly_dag(settings, '2026-02', {'period': '2026-02', 'approval': 'approve'}),\n"
+        "      run_monthly_dag(settings, '2026-02', {'period': '2026-02', 'approval': 'approve', 'rerun': True}))\n"
+    )
+    rerun = _python(code, home, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert "STATES failed success" in rerun.stdout
+    assert "period 2026-02 is already published" in rerun.stdout + rerun.stderr
+    assert _period_status(home)["2026-02"] == ("COMPLETED", "done")
+
+
+def _assert_approved_on_the_draft(home: Path, period: str) -> None:
+    from urllib.parse import unquote, urlparse
+
+    from pdpb.cli import main
+    from pdpb.publish import recap_digest
+
+    con = sqlite3.connect(home / "airflow" / "airflow.db")
+    try:
+        values = con.execute(
+            """select x.value from xcom x join dag_run r on r.id = x.dag_run_id
+               where x.task_id = 'approval_summary' and x.key = 'return_value'
+                 and json_extract(r.conf, '$.period') = ?""",
+            [period],
+        ).fetchall()
+    finally:
+        con.close()
+    summary = json.loads(values[-1][0])
+    if isinstance(summary, str):
+        summary = json.loads(summary)
+    draft = home / "reports" / period / "draft"
+    url = summary["draft_url"]
+    assert url in summary["body"]
+    assert Path(unquote(urlparse(url).path)) == (draft / "index.html").resolve()
+    page = (draft / "index.html").read_text(encoding="utf-8")
+    assert "<title>DRAF" in page and 'id="draf"' in page
+    published = home / "reports" / period
+    assert summary["draft_digest"] == recap_digest(draft, period) == recap_digest(published, period)
+    final = (published / "index.html").read_text(encoding="utf-8")
+    assert "DRAF" not in final and "Disetujui untuk diterbitkan oleh" in final
+    assert "param approval=approve" in final
+
+    from pdpb.audit import audit_rows
+
+    settings = Settings.load(home)
+    # rows: seq, waktu, pelaku (actor), jenis (kind), periode, subjek, apa, alasan
+    approvals = [r for r in audit_rows(settings, period) if r[3] == "APPROVAL"]
+    assert approvals and approvals[-1][2] == "param approval=approve"
+    assert approvals[-1][6].startswith(f"APPROVE publishing period {period}")
+    assert main(["--home", str(home), "audit", "--period", period]) == 0
 
 
 def _assert_no_full_nik_in_task_logs_or_files(
@@ -232,3 +330,70 @@ def test_demo_runs_its_periods_through_the_airflow_dag_and_prints_the_summary(tm
         assert shown in result.stdout
     assert (home / "reports" / "2026-01" / "rekap_2026-01.xlsx").exists()
     assert (home / "airflow" / "airflow.db").exists()
+    # A quiet terminal: one line per stage, Airflow's own output in a file.
+    terminal = (result.stdout + result.stderr).splitlines()
+    assert len(terminal) < 60, terminal
+    for stage in [*STAGES[1:], "publish"]:
+        assert any(re.match(rf"\[2026-01 1/1\] {stage}\s+\d+\.\d s", line) for line in terminal), (
+            stage
+        )
+    assert "[DAG TEST]" not in result.stderr
+    embedded = home / "airflow" / "logs" / "embedded-runs.log"
+    assert "[DAG TEST] starting task_id=publish" in embedded.read_text(encoding="utf-8")
+    # The closing hint is a command that works from where the demo ran.
+    hint = re.search(r"^status:\s+`(.+)`$", result.stdout, re.M)
+    assert hint, result.stdout
+    status = subprocess.run(hint[1].split(), cwd=REPO_ROOT, capture_output=True, text=True)
+    assert status.returncode == 0 and "2026-01" in status.stdout, status.stderr
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.integration
+def test_sigterm_to_make_airflow_leaves_no_process_behind(tmp_path):
+    """`make airflow` runs `python -m pdpb.orchestration standalone`; SIGTERM to
+    it stops Airflow's scheduler, api-server, triggerer, dag-processor and
+    LocalExecutor workers, including those that ignore SIGTERM."""
+    import signal
+    import time
+
+    import psutil
+
+    home = tmp_path / "home"
+    log = (tmp_path / "standalone.log").open("w")
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "pdpb.orchestration", "--home", str(home), "standalone",
+         "--port", str(_free_port())],
+        cwd=REPO_ROOT, env=_airflow_env(home), stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    seen: dict[int, psutil.Process] = {}
+    try:
+        deadline = time.monotonic() + 120
+        # Up when the scheduler and the api-server run below it (and whatever they started).
+        while time.monotonic() < deadline and parent.poll() is None:
+            for p in psutil.Process(parent.pid).children(recursive=True):
+                seen.setdefault(p.pid, p)
+            names = " ".join(" ".join(p.cmdline()) for p in seen.values() if p.is_running())
+            if "scheduler" in names and "api-server" in names and len(seen) >= 4:
+                break
+            time.sleep(1)
+        assert parent.poll() is None, (tmp_path / "standalone.log").read_text()[-3000:]
+        assert len(seen) >= 4, [p.cmdline() for p in seen.values()]
+        time.sleep(3)  # let the components start their own workers too
+        for p in psutil.Process(parent.pid).children(recursive=True):
+            seen.setdefault(p.pid, p)
+
+        parent.send_signal(signal.SIGTERM)
+        assert parent.wait(timeout=90) == 0
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        log.close()
+    left = [p for p in seen.values() if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert left == [], [(p.pid, p.cmdline()) for p in left]

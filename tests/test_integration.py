@@ -178,11 +178,44 @@ def test_rerunning_the_latest_period_gives_an_identical_voter_table(period_home)
             con.close()
 
     before = voters_hash()
-    assert main(["--home", str(period_home.home), "run", "--period", PERIOD]) == 0
+    assert main(["--home", str(period_home.home), "run", "--period", PERIOD, "--yes"]) == 0
     assert voters_hash() == before
+
+
+def test_rerunning_a_published_period_asks_for_yes_first(period_home, capsys):
+    con = connect(period_home, read_only=True)
+    try:
+        before = con.execute("select status, finished_at from core.periods").fetchall()
+    finally:
+        con.close()
+    assert before[0][0] == "COMPLETED"
+
+    assert main(["--home", str(period_home.home), "run", "--period", PERIOD]) == 1
+
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "already published" in err and "--yes" in err
+    con = connect(period_home, read_only=True)
+    try:  # nothing rolled back, nothing re-run
+        assert con.execute("select status, finished_at from core.periods").fetchall() == before
+    finally:
+        con.close()
 
 
 def test_an_older_period_is_refused_without_rollback(period_home, capsys):
     assert main(["--home", str(period_home.home), "run", "--period", "2025-12"]) == 1
     err = capsys.readouterr().err
     assert "2025-12" in err and "--rollback" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_month_that_has_not_ended_is_refused(period_home, capsys):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from pdpb.config import TIMEZONE
+
+    this_month = datetime.now(ZoneInfo(TIMEZONE)).strftime("%Y-%m")
+
+    assert main(["--home", str(period_home.home), "run", "--period", this_month]) == 1
+
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"period {this_month} has not ended yet" in err

@@ -15,19 +15,29 @@ docs/publish.md describes the files and layouts.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from pathlib import Path
 
 from pdpb.config import Settings
 from pdpb.files import clear_stale_temps
 from pdpb.publish.changes import write_change_lists
-from pdpb.publish.marts import LEVELS, open_warehouse, read_recap, require_marts
+from pdpb.publish.marts import (
+    LEVELS,
+    latest_approval,
+    open_warehouse,
+    read_recap,
+    require_marts,
+)
 from pdpb.publish.page import copy_dbt_docs, write_index_html
 from pdpb.publish.plenary import write_plenary_workbooks
 from pdpb.publish.recap import write_recap_csvs, write_recap_xlsx
 from pdpb.publish.snapshot import build_snapshot
 
 log = logging.getLogger(__name__)
+
+
+DRAFT_FOLDER = "draft"
 
 
 def publish(settings: Settings, period: str, cutoff: dt.date) -> dict[str, Path]:
@@ -39,8 +49,33 @@ def publish(settings: Settings, period: str, cutoff: dt.date) -> dict[str, Path]
     `dbt_docs` (when the dbt build left a docs page), `index_html`,
     `snapshot` and `snapshot_readme`.
     """
-    reports = settings.reports_dir(period)
-    clear_stale_temps(settings, (reports, settings.published_dir))
+    return _write(settings, period, cutoff, settings.reports_dir(period), draft=False)
+
+
+def publish_draft(settings: Settings, period: str, cutoff: dt.date) -> dict[str, Path]:
+    """The period's reports as publish would write them, marked DRAF, under
+    `reports/<period>/draft/`, for the approver to read before approving;
+    no analyst snapshot. Returns every path written, keyed as `publish`."""
+    return _write(settings, period, cutoff, settings.reports_dir(period) / DRAFT_FOLDER, draft=True)
+
+
+def recap_digest(reports: Path, period: str) -> str:
+    """SHA-256 over the recap CSVs in `reports` (the figures, not the
+    workbooks' timestamps): equal for a draft and the publish that followed
+    it when the figures are."""
+    digest = hashlib.sha256()
+    for level, *_ in LEVELS:
+        name = f"rekap_{level}_{period}.csv"
+        digest.update(name.encode())
+        digest.update((reports / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _write(
+    settings: Settings, period: str, cutoff: dt.date, reports: Path, draft: bool
+) -> dict[str, Path]:
+    folders = (reports,) if draft else (reports, settings.published_dir)
+    clear_stale_temps(settings, folders)
     reports.mkdir(parents=True, exist_ok=True)
     con = open_warehouse(settings)
     try:
@@ -55,10 +90,15 @@ def publish(settings: Settings, period: str, cutoff: dt.date) -> dict[str, Path]
         docs = copy_dbt_docs(settings, reports)
         if docs is not None:
             written["dbt_docs"] = docs
-        written["index_html"] = write_index_html(con, settings, recaps, period, cutoff, written)
-        snapshot, readme = build_snapshot(con, settings, period, cutoff)
-        written["snapshot"], written["snapshot_readme"] = snapshot, readme
+        approval = None if draft else latest_approval(con, period)
+        written["index_html"] = write_index_html(
+            con, settings, recaps, period, cutoff, written, reports, draft, approval
+        )
+        if not draft:
+            snapshot, readme = build_snapshot(con, settings, period, cutoff)
+            written["snapshot"], written["snapshot_readme"] = snapshot, readme
     finally:
         con.close()
-    log.info("publish %s: %d files written under %s", period, len(written), reports)
+    what = "draft" if draft else "publish"
+    log.info("%s %s: %d files written under %s", what, period, len(written), reports)
     return written

@@ -127,3 +127,25 @@ def trend(con: duckdb.DuckDBPyConnection, period: str) -> tuple[list[str], list[
         [period],
     ).fetchall()
     return [p for p, _ in rows], [int(v or 0) for _, v in rows]
+
+
+@dataclass(frozen=True)
+class Approval:
+    """Who approved publishing a period, from the audit log."""
+
+    actor: str
+    at: dt.datetime
+    what: str
+    why: str | None
+
+
+def latest_approval(con: duckdb.DuckDBPyConnection, period: str) -> Approval | None:
+    """The period's latest approval (kind APPROVAL, `what` starting APPROVE),
+    or None when nobody approved it (e.g. `pdpb run` without Airflow)."""
+    rows = con.execute(
+        """select actor, recorded_at, what, why from core.audit_log
+           where kind = 'APPROVAL' and period = ? and what like 'APPROVE%'
+           order by seq desc limit 1""",
+        [period],
+    ).fetchall()
+    return Approval(*rows[0]) if rows else None

@@ -23,6 +23,7 @@ from pdpb.domain import GATE_LABELS, OUTCOME_LABELS, RECAP_COUNT_HEADERS
 from pdpb.files import atomic_target
 from pdpb.publish.marts import (
     TMS_CATEGORY_COLUMNS,
+    Approval,
     Recap,
     existing_marts,
     format_tanggal,
@@ -200,11 +201,13 @@ def _href(target: object, base: Path) -> str | None:
     return os.path.relpath(path, base) if path.is_absolute() else text
 
 
-def read_quality(reports: Path) -> list[QualityStatus]:
-    """The status of each GX suite from `quality_<suite>.json` beside the reports."""
+def read_quality(results: Path, page: Path | None = None) -> list[QualityStatus]:
+    """The status of each GX suite from `quality_<suite>.json` in `results`
+    (the period's reports folder), links relative to the page's folder."""
+    page = page or results
     statuses = []
     for suite in QUALITY_SUITES:
-        path = reports / f"quality_{suite}.json"
+        path = results / f"quality_{suite}.json"
         if not path.exists():
             statuses.append(QualityStatus(suite, "belum dijalankan", [], [], None))
             continue
@@ -222,7 +225,7 @@ def read_quality(reports: Path) -> list[QualityStatus]:
                 _as_list(data.get("warnings")),
                 # the gate's own result page; summaries written before it was
                 # recorded only name the Data Docs index
-                _href(data.get("data_docs_result") or data.get("data_docs_index"), reports),
+                _href(data.get("data_docs_result") or data.get("data_docs_index"), page),
             )
         )
     return statuses
@@ -261,14 +264,26 @@ def write_index_html(
     period: str,
     cutoff: dt.date,
     written: dict[str, Path],
+    reports: Path,
+    draft: bool = False,
+    approval: Approval | None = None,
 ) -> Path:
-    """`index.html`: one self-contained page (inline CSS and SVG, no scripts)."""
-    reports = settings.reports_dir(period)
+    """`index.html` in `reports`: one self-contained page (inline CSS and
+    SVG, no scripts). A draft says so in its title and on every screen and
+    print; a published page says who approved it."""
+    quality_dir = settings.reports_dir(period)  # the gates' results stay beside the period
     nasional = recaps["nasional"].rows[0]
     kabkota = recaps["kabkota"].rows
     trend_labels, trend_values = trend(con, period)
     tms_labels = [RECAP_COUNT_HEADERS[c].removeprefix("TMS ") for c in TMS_CATEGORY_COLUMNS]
     context = {
+        "draft": draft,
+        "approval": approval
+        and {
+            "actor": approval.actor,
+            "at": approval.at.strftime("%Y-%m-%d %H:%M"),
+            "why": approval.why,
+        },
         "period": period,
         "cutoff": format_tanggal(cutoff),
         "headline": [
@@ -300,7 +315,7 @@ def write_index_html(
         ),
         "chart_trend": Markup(svg_line(trend_labels, trend_values)),
         "outcomes": [(OUTCOME_LABELS.get(o, o), _fmt(n)) for o, n in _outcomes(con, period)],
-        "quality": read_quality(reports),
+        "quality": read_quality(quality_dir, reports),
         "review_href": os.path.relpath(settings.review_dir(period), reports) + "/",
         "downloads": _download_links(written, reports),
         "dbt_docs_href": _href(written.get("dbt_docs"), reports),

@@ -26,6 +26,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 
+from pdpb.console import progress
 from pdpb.files import escape_formula, file_slug, save_workbook
 from pdpb.publish.marts import BULAN, Recap, format_tanggal
 
@@ -112,7 +113,7 @@ def write_plenary_workbooks(
         written[f"pleno_xlsx:{kode}"] = _workbook(
             folder, "PROVINSI", provinsi["nama_wilayah"], kode, None, tables, names, period, cutoff
         )
-    for row in kabkota:
+    for row in progress(kabkota, len(kabkota), "pleno"):
         kode = row["kode_wilayah"]
         tables = [
             Table("Rekap Kecamatan", "Kecamatan", _under(kecamatan, kode), True),
