@@ -1,164 +1,222 @@
-"""Great Expectations Data Docs that work without internet.
+"""Great Expectations Data Docs that open without internet.
 
-GX 1.x writes pages that load jQuery, Bootstrap, bootstrap-table, Font
-Awesome, popper, a date picker and vega from CDNs; in an office without a
-network they render unstyled and the index's list of results stays empty
-(bootstrap-table fills it from data in the page). After every build,
-`make_offline` copies the assets into the site (`static/offline/`, from
-pinned packages: xstatic-jquery 3.7.1, xstatic-bootstrap 4.5.3 with popper in
-its bundle, xstatic-font-awesome 6.2) and points every page at them; assets
-the pages do not need offline are dropped (vega, which no PDPB expectation
-draws with; the date picker and the filter controls of the index; a
-dark-mode stylesheet; GX's logo from its web server, replaced by the copy
-GX ships). bootstrap-table has no package on a registry, so the index's
-results table is drawn by `pdpb-table.js`, a small renderer of the same
-options (columns, rows, row links, newest first): the list and its links
-work offline; searching and filtering the list do not.
+GX 1.24.1 renders every Data Docs page with jQuery, Bootstrap, bootstrap-table,
+Font Awesome and friends taken from CDNs: in an office without internet the
+pages come out unstyled and the index's results list (filled by
+bootstrap-table) stays empty. After each build this module copies the exact
+files those URLs serve into `<datadocs>/static/vendor/` and rewrites every
+reference to a path relative to the page, so the site works from disk, from
+a USB stick or behind the reports web server, and loads nothing remote.
+
+The files come from the repository (`pdpb/datadocs_assets/`, vendored from
+the npm packages at the versions GX names, see the README there) and, for
+Vega, from the Splink package, which ships the same libraries for its own
+offline charts. Nothing is downloaded at run time.
 """
 
 from __future__ import annotations
 
+import filecmp
+import logging
 import os
 import re
 import shutil
+from collections.abc import Iterable
+from importlib import resources
 from pathlib import Path
 
-OFFLINE = "static/offline"
+from pdpb.config import PdpbError
 
-# Remote asset (URL prefix) -> file under static/offline/, or None: dropped.
-ASSETS: dict[str, str | None] = {
-    "https://code.jquery.com/jquery-": "jquery.min.js",
-    "https://maxcdn.bootstrapcdn.com/bootstrap/4": "bootstrap/css/bootstrap.min.css",
-    "https://stackpath.bootstrapcdn.com/bootstrap/4": "bootstrap/js/bootstrap.bundle.min.js",
-    "https://cdnjs.cloudflare.com/ajax/libs/popper.js/": None,  # in bootstrap's bundle
-    "https://cdnjs.cloudflare.com/ajax/libs/font-awesome/": "fontawesome/css/all.min.css",
-    "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.js": "pdpb-table.js",
-    "https://unpkg.com/bootstrap-table": None,
-    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/": None,
-    "https://cdn.jsdelivr.net/npm/@forevolve/bootstrap-dark": None,
-    "https://cdn.jsdelivr.net/npm/vega": None,
-    "https://great-expectations-web-assets.s3.us-east-2.amazonaws.com/": "../images/logo-long.png",
+log = logging.getLogger(__name__)
+
+ASSETS_DIR = Path(__file__).resolve().parent / "datadocs_assets"
+VENDOR_DIR = Path("static") / "vendor"  # inside the Data Docs site
+
+# Vega, Vega-Lite and Vega-Embed as Splink ships them (satisfy GX's @5, @5, @6).
+SPLINK_JS = "internals/files/external_js"
+SPLINK_VEGA = {
+    "vega@5.31.0": "vega-5.31.0/vega.min.js",
+    "vega-lite@5.2.0": "vega-lite-5.2.0/vega-lite.min.js",
+    "vega-embed@6.20.2": "vega-embed-6.20.2/vega-embed.min.js",
 }
 
-TABLE_JS = """/* pdpb-table.js: draws a GX Data Docs index table from the options GX
-   passes to bootstrap-table (columns, data, rowAttributes, sortName,
-   sortOrder), so the list of results works offline (pdpb/datadocs.py). */
-(function ($) {
-  $.fn.bootstrapTable = function () {
-    var options = Object.assign.apply(null, [{}].concat([].slice.call(arguments)));
-    if (typeof arguments[0] === "string") { return this; }
-    return this.each(function () {
-      var $table = $(this).addClass("table table-hover table-sm");
-      var columns = options.columns || [], rows = (options.data || []).slice();
-      var key = options.sortName, sortKey = "_" + key + "_sort";
-      rows.sort(function (a, b) {
-        var x = sortKey in a ? a[sortKey] : a[key], y = sortKey in b ? b[sortKey] : b[key];
-        return (x > y ? 1 : x < y ? -1 : 0) * (options.sortOrder === "desc" ? -1 : 1);
-      });
-      var attributes = window[options.rowAttributes] || function () { return {}; };
-      var $head = $("<tr>");
-      columns.forEach(function (c) { $head.append($("<th>").text(c.title)); });
-      var $body = $("<tbody>");
-      rows.forEach(function (row, i) {
-        var $tr = $("<tr>").attr(attributes(row, i)).css("cursor", "pointer");
-        columns.forEach(function (c) { $tr.append($("<td>").html(row[c.field] || "")); });
-        $tr.on("click", function () { $table.trigger("click-row.bs.table", [row, $tr]); });
-        $body.append($tr);
-      });
-      $table.empty().append($("<thead>").append($head)).append($body);
-    });
-  };
-})(jQuery);
-"""
+# Every remote asset GX 1.24.1's templates reference, and its copy under
+# static/vendor/ (or, for GX's own logo, under GX's static/images/).
+# GX names filter-control 1.19.0 for the stylesheet and 1.19.1 for the script;
+# both get the 1.19.1 files, which belong together.
+REMOTE_ASSETS: dict[str, str] = {
+    "https://code.jquery.com/jquery-3.7.1.min.js": "vendor/jquery-3.7.1/jquery.min.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/popper.js/1.12.9/umd/popper.min.js": (
+        "vendor/popper.js-1.12.9/umd/popper.min.js"
+    ),
+    "https://stackpath.bootstrapcdn.com/bootstrap/4.3.1/js/bootstrap.min.js": (
+        "vendor/bootstrap-4.3.1/js/bootstrap.min.js"
+    ),
+    "https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css": (
+        "vendor/bootstrap-4.3.1/css/bootstrap.min.css"
+    ),
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.js": (
+        "vendor/bootstrap-table-1.19.1/bootstrap-table.min.js"
+    ),
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.css": (
+        "vendor/bootstrap-table-1.19.1/bootstrap-table.min.css"
+    ),
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/extensions/filter-control/bootstrap-table-filter-control.min.js": (
+        "vendor/bootstrap-table-1.19.1/extensions/filter-control/bootstrap-table-filter-control.min.js"
+    ),
+    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.css": (
+        "vendor/bootstrap-table-1.19.1/extensions/filter-control/bootstrap-table-filter-control.css"
+    ),
+    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/bootstrap-table-filter-control.min.css": (
+        "vendor/bootstrap-table-1.19.1/extensions/filter-control/bootstrap-table-filter-control.min.css"
+    ),
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/js/bootstrap-datepicker.min.js": (
+        "vendor/bootstrap-datepicker-1.9.0/js/bootstrap-datepicker.min.js"
+    ),
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/css/bootstrap-datepicker.min.css": (
+        "vendor/bootstrap-datepicker-1.9.0/css/bootstrap-datepicker.min.css"
+    ),
+    "https://cdnjs.cloudflare.com/ajax/libs/font-awesome/6.6.0/css/all.min.css": (
+        "vendor/fontawesome-free-6.6.0/css/all.min.css"
+    ),
+    "https://cdn.jsdelivr.net/npm/@forevolve/bootstrap-dark@1.1.0/dist/css/bootstrap-prefers-dark.css": (
+        "vendor/bootstrap-dark-1.1.0/css/bootstrap-prefers-dark.min.css"
+    ),
+    "https://cdn.jsdelivr.net/npm/vega@5": f"vendor/{SPLINK_VEGA['vega@5.31.0']}",
+    "https://cdn.jsdelivr.net/npm/vega-lite@5": f"vendor/{SPLINK_VEGA['vega-lite@5.2.0']}",
+    "https://cdn.jsdelivr.net/npm/vega-embed@6": f"vendor/{SPLINK_VEGA['vega-embed@6.20.2']}",
+    # The navbar logo; the remote copy carries the context id as a query string.
+    "https://great-expectations-web-assets.s3.us-east-2.amazonaws.com/logo-long.png": (
+        "images/logo-long.png"
+    ),
+}
 
-_TAG = re.compile(
-    r"<script\b[^>]*\bsrc=\"(?P<src>https?://[^\"]+)\"[^>]*>\s*</script>"
-    r"|<link\b[^>]*\bhref=\"(?P<href>https?://[^\"]+)\"[^>]*>"
-    r"|<img\b[^>]*\bsrc=\"(?P<img>https?://[^\"]+)\"[^>]*>"
+# A quoted remote URL in an attribute or a script/style (query string apart).
+_QUOTED_URL = re.compile(r"""(?P<q>["'])(?P<url>https?://[^"'?\s]+)(?:\?[^"'\s]*)?(?P=q)""")
+# A relative reference into the site's static/ folder. GX counts the folders
+# of a validation page one short for the favicon (a broken load on every
+# result page), so every such reference is recomputed from the page's place.
+_STATIC_REF = re.compile(r"""(?P<q>["'])(?:\.{1,2}/)*static/(?P<rest>[^"'\s]+)(?P=q)""")
+# A remote image in CSS: GX's dark-mode navbar logo. Decorative, and GX ships
+# no copy of it: dropped (the dark navbar then shows no logo).
+_CSS_REMOTE_URL = re.compile(r"""url\(\s*["']?https?://[^)]*\)""")
+# Subresource-integrity attributes of the CDN tags: a browser refuses a
+# crossorigin load from disk, and the local files are checked in the repository.
+_SRI = re.compile(r"""\s+(?:integrity|crossorigin)=(?:"[^"]*"|'[^']*')""")
+# GX's newsletter footer: a remote link with tracking parameters, of no use offline.
+_NEWSLETTER = re.compile(r"<p>[^<]*newsletter[^<]*<a href=\"https?://[^\"]*\">[^<]*</a></p>")
+# Remaining links to GX's website keep their text, without the remote link.
+_REMOTE_ANCHOR = re.compile(r"""<a href=["']https?://[^"']*["']>([^<]*)</a>""")
+# What a browser would fetch by itself: src/href of an element, url() in CSS.
+_ASSET_REF = re.compile(
+    r"""(?:\b(?:src|href)\s*=\s*["']?|url\(\s*["']?)(https?://[^"')\s>]+)""", re.IGNORECASE
 )
-_GX_LOGO_URL = re.compile(
-    r"url\(['\"]?https://great-expectations-web-assets\.s3\.us-east-2\.amazonaws\.com/[^)'\"]*['\"]?\)"
-)
-_FAVICON = re.compile(r'href="[^"]*static/images/favicon\.ico"')
-REMOTE_ASSET = re.compile(
-    r"<(?:script|link|img|iframe|source)\b[^>]*\b(?:src|href)=\"https?://|url\(['\"]?https?://"
-)
 
 
-def _local(url: str) -> tuple[bool, str | None]:
-    """(known, file under static/offline/ or None when dropped)."""
-    for prefix, target in ASSETS.items():
-        if url.startswith(prefix):
-            return True, target
-    return False, None
+def remote_asset_references(text: str) -> list[str]:
+    """The remote URLs a browser would fetch for this HTML or CSS text."""
+    return _ASSET_REF.findall(text)
 
 
-def copy_assets(site: Path) -> Path:
-    """The assets the pages use, copied into `site/static/offline/` (again
-    when a package's copy is newer, e.g. after an upgrade)."""
-    import xstatic.pkg.bootstrap as bootstrap
-    import xstatic.pkg.font_awesome as font_awesome
-    import xstatic.pkg.jquery as jquery
-
-    folder = site / OFFLINE
-    copies = {
-        Path(jquery.BASE_DIR) / "jquery.min.js": folder / "jquery.min.js",
-        Path(bootstrap.BASE_DIR) / "css": folder / "bootstrap" / "css",
-        Path(bootstrap.BASE_DIR) / "js": folder / "bootstrap" / "js",
-        Path(font_awesome.BASE_DIR) / "css": folder / "fontawesome" / "css",
-        Path(font_awesome.BASE_DIR) / "webfonts": folder / "fontawesome" / "webfonts",
-    }
-    for source, target in copies.items():
-        if source.is_dir():
-            shutil.copytree(source, target, dirs_exist_ok=True)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
-    (folder / "pdpb-table.js").write_text(TABLE_JS, encoding="utf-8")
-    return folder
+def remote_urls(text: str) -> list[str]:
+    """Every http(s) URL quoted in an attribute or a style of the text."""
+    return [match.group("url") for match in _QUOTED_URL.finditer(text)]
 
 
-def rewrite_page(html: str, to_assets: str) -> str:
-    """`html` with every remote asset pointed at its offline copy (relative
-    path `to_assets`) or removed."""
-
-    def replace(match: re.Match) -> str:
-        tag = match.group(0)
-        url = match["src"] or match["href"] or match["img"]
-        known, target = _local(url)
-        if not known:
-            return tag  # left for `remote_assets` to report
-        if target is None:
-            return ""
-        local = f"{to_assets}/{target}"
-        tag = tag.replace(url, local)
-        return re.sub(r"\s(?:integrity|crossorigin)=\"[^\"]*\"", "", tag)
-
-    html = _TAG.sub(replace, html)
-    # The dark-mode logo of GX's inline style: the logo GX ships.
-    html = _GX_LOGO_URL.sub(f"url('{to_assets}/../images/logo-long.png')", html)
-    # GX links the favicon one folder too shallow from result pages.
-    return _FAVICON.sub(f'href="{to_assets}/../images/favicon.ico"', html)
+def _splink_vega() -> dict[str, Path]:
+    folder = resources.files("splink").joinpath(SPLINK_JS)
+    found = {Path(target): Path(str(folder.joinpath(name))) for name, target in SPLINK_VEGA.items()}
+    missing = [str(source) for source in found.values() if not source.is_file()]
+    if missing:
+        raise PdpbError(
+            f"Vega files for offline Data Docs are missing from the installed Splink "
+            f"({', '.join(missing)}); install the pinned splink from constraints.txt"
+        )
+    return found
 
 
-def remote_assets(html: str) -> list[str]:
-    """Every reference to a remote asset left in a page (links to read
-    elsewhere, `<a href>`, are not assets)."""
-    return [m.group(0) for m in REMOTE_ASSET.finditer(html)]
-
-
-def make_offline(site: Path) -> int:
-    """Copy the assets and rewrite every page of the Data Docs site;
-    returns the number of pages rewritten."""
-    if not site.is_dir():
-        return 0
-    folder = copy_assets(site)
-    changed = 0
-    for page in site.rglob("*.html"):
-        html = page.read_text(encoding="utf-8")
-        to_assets = os.path.relpath(folder, page.parent)
-        offline = rewrite_page(html, to_assets)
-        if offline != html:
-            page.write_text(offline, encoding="utf-8")
-            changed += 1
+def install_assets(site: Path) -> bool:
+    """Copy the vendored assets into `<site>/static/vendor/`; True when any
+    file was new or different (the site's older pages then need a rewrite)."""
+    if not ASSETS_DIR.is_dir():
+        raise PdpbError(f"the Data Docs assets folder {ASSETS_DIR} is missing from the install")
+    sources = {p.relative_to(ASSETS_DIR): p for p in ASSETS_DIR.rglob("*") if p.is_file()}
+    sources.update(_splink_vega())
+    changed = False
+    for relative, source in sorted(sources.items()):
+        target = site / VENDOR_DIR / relative
+        if target.is_file() and filecmp.cmp(source, target, shallow=False):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.partial")
+        shutil.copyfile(source, partial)
+        partial.replace(target)  # a reader never sees half a file
+        changed = True
     return changed
+
+
+def localize_text(text: str, here: Path, site: Path) -> str:
+    """The page or stylesheet at `here` with every known remote asset replaced by
+    its copy inside `site`, relative to `here`'s folder."""
+    static = site / "static"
+
+    def local(match: re.Match[str]) -> str:
+        url = match.group("url")
+        target = REMOTE_ASSETS.get(url)
+        if target is None:
+            return match.group(0)
+        relative = Path(os.path.relpath(static / target, here.parent)).as_posix()
+        return f"{match.group('q')}{relative}{match.group('q')}"
+
+    def relocated(match: re.Match[str]) -> str:
+        relative = Path(os.path.relpath(static / match.group("rest"), here.parent)).as_posix()
+        return f"{match.group('q')}{relative}{match.group('q')}"
+
+    text = _QUOTED_URL.sub(local, text)
+    text = _STATIC_REF.sub(relocated, text)
+    text = _CSS_REMOTE_URL.sub("none", text)
+    text = _SRI.sub("", text)
+    text = _NEWSLETTER.sub("", text)
+    return _REMOTE_ANCHOR.sub(r"\1", text)
+
+
+def localize_file(path: Path, site: Path) -> list[str]:
+    """Rewrite one page or stylesheet in place; return the remote assets it still names."""
+    text = path.read_text(encoding="utf-8")
+    rewritten = localize_text(text, path, site)
+    if rewritten != text:
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_text(rewritten, encoding="utf-8")
+        partial.replace(path)
+    return remote_asset_references(rewritten)
+
+
+def site_files(site: Path) -> list[Path]:
+    """Every page and GX stylesheet of the site (not the vendored files)."""
+    pages = sorted(site.rglob("*.html"))
+    styles = sorted((site / "static" / "styles").glob("*.css"))
+    return [p for p in [*pages, *styles] if not p.is_relative_to(site / VENDOR_DIR)]
+
+
+def make_offline(site: Path, pages: Iterable[Path] = ()) -> None:
+    """Make the Data Docs site at `site` self-contained after a GX build.
+
+    `pages` are the pages this build wrote; the index and GX's stylesheets are
+    rewritten on every call (GX writes them on every build), and every page of
+    the site when the vendored assets were new to it (a first build, an older
+    home, new asset versions).
+    """
+    swept = install_assets(site)
+    if swept:
+        files = site_files(site)
+    else:
+        styles = sorted((site / "static" / "styles").glob("*.css"))
+        files = sorted({site / "index.html", *pages, *styles})
+    remaining = {url for path in files if path.is_file() for url in localize_file(path, site)}
+    if remaining:
+        # A GX upgrade that adds a CDN asset: the pages still work online.
+        log.warning(
+            "Data Docs still load %d remote asset(s) GX added (%s); add them to "
+            "pdpb.datadocs.REMOTE_ASSETS",
+            *(len(remaining), ", ".join(sorted(remaining))),
+        )

@@ -4,9 +4,10 @@ Each gate reads the warehouse read-only, turns the tables it guards into small
 pandas frames with SQL (derived and aggregated columns only: no NIK or NKK ever
 reaches GX, because Data Docs print unexpected values), runs the committed
 checkpoints of `expectations/gx/` on those frames, builds Data Docs under the
-home and writes `reports/<period>/quality_<gate>.json`. A failed critical
-expectation stops the period with `GateFailed`; expectations with severity
-`warning` are reported but never stop it. GX's SQL data source over
+home (self-contained, see pdpb.datadocs) and writes
+`reports/<period>/quality_<gate>.json` with the result page of each
+checkpoint. A failed critical expectation stops the period with `GateFailed`;
+expectations with severity `warning` are reported but never stop it. GX's SQL data source over
 duckdb-engine returns empty metrics, hence the pandas route.
 """
 
@@ -25,7 +26,7 @@ from urllib.parse import unquote, urlparse
 import duckdb
 import pandas as pd
 
-from pdpb import warehouse
+from pdpb import datadocs, warehouse
 from pdpb.config import (
     GX_PROJECT_DIR,
     PdpbError,
@@ -33,7 +34,6 @@ from pdpb.config import (
     default_cutoff,
     previous_period,
 )
-from pdpb.datadocs import make_offline
 from pdpb.domain import (
     RECAP_BARU_CATEGORIES,
     RECAP_COUNT_HEADERS,
@@ -48,6 +48,10 @@ if TYPE_CHECKING:  # GX takes seconds to import: only when a gate runs
         ExpectationValidationResult,
     )
     from great_expectations.data_context import FileDataContext
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -361,7 +365,7 @@ def _severity(result: ExpectationValidationResult) -> str:
 
 
 def _failure_message(
-    suite: str, period: str, failure: dict[str, Any], total: int, index: Path
+    suite: str, period: str, failure: dict[str, Any], total: int, page: Path
 ) -> str:
     column = failure["column"]
     parts = [f"quality gate {suite} failed for {period}: {failure['expectation']}"]
@@ -388,7 +392,7 @@ def _failure_message(
         parts.append(f"[error: {failure['exception']}]")
     if total > 1:
         parts.append(f"and {total - 1} more critical failure(s)")
-    return " ".join(parts) + f"; details in {index}"
+    return " ".join(parts) + f"; details in {page}"
 
 
 # ---------------------------------------------------------------- the gate
@@ -413,9 +417,8 @@ def run_gate(settings: Settings, suite: str, period: str) -> dict[str, Any]:
 
     context = _context(str(settings.gx_results_dir), str(settings.datadocs_dir))
     outcome = _validate(context, frames, period, expectation_parameters(settings, period))
-    _build_data_docs(context, frames, outcome)
-    make_offline(settings.datadocs_dir)
-    index = settings.datadocs_dir / "index.html"
+    pages = _build_data_docs(context, settings.datadocs_dir, frames, outcome)
+    page = _result_page(frames, outcome, pages)
     summary = {
         "suite": suite,
         "period": period,
@@ -423,8 +426,9 @@ def run_gate(settings: Settings, suite: str, period: str) -> dict[str, Any]:
         "critical_failures": outcome.critical,
         "warnings": outcome.warnings,
         "statistics": outcome.statistics,
-        "data_docs_index": str(index),
-        "data_docs_result": _result_page(context, outcome),
+        "data_docs_index": str(settings.datadocs_dir / "index.html"),
+        "data_docs_result": str(page),
+        "data_docs_results": {checkpoint: str(path) for checkpoint, path in pages.items()},
     }
     path = _write_summary(settings, suite, period, summary)
     log.info(
@@ -433,7 +437,7 @@ def run_gate(settings: Settings, suite: str, period: str) -> dict[str, Any]:
     )
     if outcome.critical:
         first = outcome.critical[0]
-        raise GateFailed(_failure_message(suite, period, first, len(outcome.critical), index))
+        raise GateFailed(_failure_message(suite, period, first, len(outcome.critical), page))
     return summary
 
 
@@ -444,33 +448,16 @@ class Outcome:
     critical: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
     statistics: dict[str, Any] = field(default_factory=dict)
-    validated: list[Any] = field(default_factory=list)  # ValidationResultIdentifier
+    # checkpoint -> the ValidationResultIdentifier of its run
+    validated: dict[str, ValidationResultIdentifier] = field(default_factory=dict)
 
 
-def _result_page(context: FileDataContext, outcome: Outcome) -> str | None:
-    """The Data Docs page of this gate's run an operator should open: the
-    result of the first check with a critical failure, else with a warning,
-    else the first check's."""
-    wanted = [item.get("checkpoint") for item in (*outcome.critical, *outcome.warnings)]
-    ranked = sorted(
-        outcome.validated,
-        key=lambda vid: (
-            wanted.index(vid.expectation_suite_identifier.name)
-            if vid.expectation_suite_identifier.name in wanted
-            else len(wanted)
-        ),
-    )
-    for vid in ranked:
-        for site in context.get_docs_sites_urls(resource_identifier=vid, only_if_exists=False):
-            url = site.get("site_url") or ""
-            if url.startswith("file://"):
-                return str(Path(unquote(urlparse(url).path)))
-    return None
-
-
-def _build_data_docs(context: FileDataContext, frames: list[Frame], outcome: Outcome) -> None:
+def _build_data_docs(
+    context: FileDataContext, site: Path, frames: list[Frame], outcome: Outcome
+) -> dict[str, Path]:
     """Result pages of this run plus the suite pages, which are the only ones
-    GX 1.x renders the operator notes on."""
+    GX 1.x renders the operator notes on; then the site is made to work
+    offline. Returns the result page of each checkpoint."""
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier,
     )
@@ -478,7 +465,32 @@ def _build_data_docs(context: FileDataContext, frames: list[Frame], outcome: Out
     suites = [ExpectationSuiteIdentifier(name=frame.checkpoint) for frame in frames]
     # Once per gate rather than as a checkpoint action: rendering costs about a
     # second per build and the index would otherwise be rebuilt per checkpoint.
-    context.build_data_docs(resource_identifiers=[*outcome.validated, *suites])
+    context.build_data_docs(resource_identifiers=[*outcome.validated.values(), *suites])
+    pages = {
+        checkpoint: _page(context, identifier)
+        for checkpoint, identifier in outcome.validated.items()
+    }
+    datadocs.make_offline(site, [*pages.values(), *(_page(context, s) for s in suites)])
+    return pages
+
+
+def _page(
+    context: FileDataContext, identifier: ValidationResultIdentifier | ExpectationSuiteIdentifier
+) -> Path:
+    """The Data Docs file GX wrote for a validation result or a suite."""
+    sites = context.get_docs_sites_urls(resource_identifier=identifier)
+    url = sites[0]["site_url"] if sites else None
+    if not url or urlparse(url).scheme != "file":
+        raise PdpbError(f"Data Docs have no page for {identifier.to_tuple()} (got {url!r})")
+    return Path(unquote(urlparse(url).path))
+
+
+def _result_page(frames: list[Frame], outcome: Outcome, pages: dict[str, Path]) -> Path:
+    """The page an operator should open first: the checkpoint of the first
+    critical failure, else of the first warning, else the gate's main one."""
+    for found in (*outcome.critical, *outcome.warnings):
+        return pages[found["checkpoint"]]
+    return pages[frames[0].checkpoint]
 
 
 def _validate(
@@ -487,7 +499,8 @@ def _validate(
     outcome = Outcome()
     for frame in frames:
         result = _run_checkpoint(context, frame, period, parameters)
-        outcome.validated.extend(result.run_results)
+        for identifier in result.run_results:
+            outcome.validated[frame.checkpoint] = identifier
         for validation in result.run_results.values():
             outcome.statistics[frame.checkpoint] = {
                 "rows": len(frame.data),

@@ -6,17 +6,30 @@ scenario lives in its own period so the tests do not see each other's rows.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import importlib.util
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote
 
+import lxml.html
 import pytest
 
-from pdpb import warehouse
+from pdpb import datadocs, warehouse
 from pdpb.config import GX_PROJECT_DIR, Settings
-from pdpb.domain import RECAP_COUNT_HEADERS
-from pdpb.quality import GateFailed, run_gate
+from pdpb.domain import GATE_LABELS, RECAP_COUNT_HEADERS
+from pdpb.quality import GATES, GateFailed, run_gate
+
+# GX's page templates, found without importing GX (seconds) at collection
+GX_TEMPLATES = (
+    Path(importlib.util.find_spec("great_expectations").origin).parent
+    / "render" / "view" / "templates"
+)  # fmt: skip
+# Where a page points to a file of its own site (src, href, CSS url()).
+LOCAL_REF = re.compile(r"""\b(?:src|href)=["']([^"'#?]+)[^"']*["']|url\(["']?([^"')?#]+)""")
 
 REKAP_COUNT_COLUMNS = tuple(RECAP_COUNT_HEADERS)
 
@@ -215,6 +228,12 @@ def test_quarantine_share_over_ceiling_fails_gate_naming_the_file(home: Settings
 
     assert "share_karantina" in str(failed.value)
     assert "dukcapil_2026-03.csv" in str(failed.value)
+    # the failing checkpoint's result page, not the gate's first one or the index
+    written = json.loads((home.reports_dir("2026-03") / "quality_delta_events.json").read_text())
+    page = Path(written["data_docs_result"])
+    assert page == Path(written["data_docs_results"]["delta_events_files"])
+    assert page.is_file() and "delta_events_files-2026-03" in page.parts
+    assert str(failed.value).endswith(f"details in {page}")
 
 
 def test_event_dated_after_period_end_fails_gate(home: Settings) -> None:
@@ -348,3 +367,93 @@ def test_running_gates_leaves_committed_gx_project_unchanged(
 
     assert committed_gx_files() == gx_before
     assert not (GX_PROJECT_DIR / "gx" / "uncommitted").exists()
+
+
+# ---------------------------------------------------------------- Data Docs offline
+
+
+def _site_files(site: Path) -> list[Path]:
+    return [*site.rglob("*.html"), *(site / "static" / "styles").glob("*.css")]
+
+
+def test_no_data_docs_page_loads_anything_remote(period_home: Settings) -> None:
+    site = period_home.datadocs_dir
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) >= 1 + 7 + 7  # index, the 7 suites, a result page per checkpoint
+
+    remote = {
+        str(path.relative_to(site)): datadocs.remote_asset_references(path.read_text())
+        for path in _site_files(site)
+    }
+    assert {path: urls for path, urls in remote.items() if urls} == {}
+    # not even a link: an office without internet has nowhere to go
+    assert [p for p in pages if re.search(r"https?://", p.read_text())] == []
+
+
+def test_every_file_a_data_docs_page_points_to_exists(period_home: Settings) -> None:
+    site = period_home.datadocs_dir
+    broken = []
+    for path in _site_files(site):
+        for groups in LOCAL_REF.findall(path.read_text()):
+            ref = unquote(next(g for g in groups if g))
+            if ref.startswith(("data:", "javascript:", "mailto:")) or ref.endswith("/"):
+                continue
+            if not (path.parent / ref).is_file():
+                broken.append(f"{path.relative_to(site)} -> {ref}")
+    assert broken == []
+    # the stylesheets' own fonts: Font Awesome's webfonts beside its CSS
+    fonts = site / "static" / "vendor" / "fontawesome-free-6.6.0" / "webfonts"
+    assert (fonts / "fa-solid-900.woff2").is_file()
+
+
+def test_gx_templates_name_no_remote_asset_that_is_not_shipped() -> None:
+    named = {
+        url
+        for template in GX_TEMPLATES.glob("*.j2")
+        for url in datadocs.remote_urls(template.read_text())
+    }
+    links = {u for u in named if re.match(r"https://greatexpectations\.io(/|$)", u)}
+    [logo_host] = [u for u in named if u.endswith(".amazonaws.com/")]  # + "logo-long.png"
+    assets = named - links - {logo_host}
+
+    assert len(assets) >= 15
+    assert assets == set(datadocs.REMOTE_ASSETS) - {logo_host + "logo-long.png"}
+
+
+def test_vendored_scripts_are_byte_for_byte_the_ones_gx_pins(tmp_path: Path) -> None:
+    datadocs.install_assets(tmp_path)
+    pinned = re.findall(
+        r'src="(https://[^"]+)" integrity="sha384-([^"]+)"',
+        (GX_TEMPLATES / "js_script_imports.j2").read_text(),
+    )
+    assert len(pinned) == 2  # popper and bootstrap
+    for url, digest in pinned:
+        local = tmp_path / "static" / datadocs.REMOTE_ASSETS[url]
+        assert base64.b64encode(hashlib.sha384(local.read_bytes()).digest()).decode() == digest
+    vendored = [t for t in datadocs.REMOTE_ASSETS.values() if t.startswith("vendor/")]
+    assert [t for t in vendored if not (tmp_path / "static" / t).is_file()] == []
+
+
+def test_each_gate_link_opens_that_gates_latest_result(period_home: Settings) -> None:
+    reports = period_home.reports_dir("2026-01")
+    page = lxml.html.parse(str(reports / "index.html")).getroot()
+    rows = {
+        row.xpath("string(td[1])"): row.xpath("td[last()]//a/@href")
+        for row in page.xpath("//table[tr/th[.='Data Docs']]/tr[td]")
+    }
+
+    assert set(rows) == {GATE_LABELS[gate] for gate in GATES}
+    for gate in GATES:
+        [href] = rows[GATE_LABELS[gate]]
+        target = (reports / unquote(href)).resolve()
+        summary = json.loads((reports / f"quality_{gate}.json").read_text())
+        assert target == Path(summary["data_docs_result"]).resolve()
+        assert target.is_file() and target.suffix == ".html"
+        # the checkpoint of the first failure or warning, else the gate's own
+        found = [f["checkpoint"] for f in summary["critical_failures"] + summary["warnings"]]
+        checkpoint = (found or [gate])[0]
+        assert target.relative_to(period_home.datadocs_dir.resolve()).parts[:3] == (
+            "validations", checkpoint, f"{checkpoint}-2026-01",
+        )  # fmt: skip
+        # the newest run of that checkpoint for the period
+        assert target.parent.name == max(p.name for p in target.parent.parent.iterdir())

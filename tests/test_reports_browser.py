@@ -7,6 +7,11 @@ ended by NUL on file descriptors 3 and 4), so the test needs no Python
 package beyond the standard library. It collects what DevTools shows as
 console errors: console.error calls, uncaught exceptions and failed loads
 (a broken image or stylesheet is logged as "Failed to load resource").
+
+Great Expectations Data Docs are opened the same way with the network cut
+(every host name fails to resolve, and DevTools emulates an offline
+browser), as in an office without internet: they must come out styled, with
+their script-built tables, and ask for nothing remote.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ FLAGS = (
     "--no-first-run",
     "--remote-debugging-pipe",
 )
+# No name resolves, so nothing remote can load whatever a page asks for.
+OFFLINE_FLAGS = ("--host-resolver-rules=MAP * ~NOTFOUND",)
 TIMEOUT_S = 60.0
 WIDTH = 1280
 
@@ -51,12 +58,14 @@ pytestmark = pytest.mark.skipif(
 
 @dataclass(frozen=True)
 class PageVisit:
-    """What the browser showed: visible text, console errors, links, a screenshot."""
+    """What the browser showed: visible text, console errors, links, a screenshot,
+    the URLs it requested and the values of the probes it was asked to evaluate."""
 
     text: str
     errors: list[str]
     links: list[str]
     screenshot: bytes
+    requested: list[str]
     probes: dict[str, Any]
 
 
@@ -125,14 +134,20 @@ def _console_errors(events: list[dict[str, Any]]) -> list[str]:
     return found
 
 
-def _browse(pipe: _DevToolsPipe, url: str, offline: bool, probes: dict[str, str]) -> PageVisit:
+def _browse(pipe: _DevToolsPipe, url: str, probes: dict[str, str], offline: bool) -> PageVisit:
     target = pipe.call("Target.createTarget", url="about:blank")["targetId"]
     session = pipe.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
     for domain in ("Page", "Runtime", "Log", "Network"):
         pipe.call(f"{domain}.enable", session)
-    if offline:  # an office without internet: every network request fails
-        pipe.call("Network.emulateNetworkConditions", session, offline=True, latency=0,
-                  downloadThroughput=-1, uploadThroughput=-1)  # fmt: skip
+    if offline:
+        pipe.call(
+            "Network.emulateNetworkConditions",
+            session,
+            offline=True,
+            latency=0,
+            downloadThroughput=-1,
+            uploadThroughput=-1,
+        )
     pipe.call(
         "Emulation.setDeviceMetricsOverride",
         session,
@@ -161,19 +176,30 @@ def _browse(pipe: _DevToolsPipe, url: str, offline: bool, probes: dict[str, str]
         errors=_console_errors(pipe.events),
         links=evaluate("Array.from(document.links, a => a.href)"),
         screenshot=base64.b64decode(shot),
+        requested=[
+            event["params"]["request"]["url"]
+            for event in pipe.events
+            if event.get("method") == "Network.requestWillBeSent"
+        ],
         probes={name: evaluate(expression) for name, expression in probes.items()},
     )
 
 
-def visit(page: Path, offline: bool = False, probes: dict[str, str] | None = None) -> PageVisit:
-    """Open a file in a fresh headless Chromium profile (without any network
-    when `offline`) and report what it showed, with the value of each
-    JavaScript expression of `probes`."""
+def visit(page: Path, probes: dict[str, str] | None = None, offline: bool = False) -> PageVisit:
+    """Open a file in a fresh headless Chromium profile and report what it showed;
+    `probes` are JavaScript expressions evaluated once the page has loaded;
+    `offline` cuts the network."""
     to_chromium = os.pipe()
     from_chromium = os.pipe()
     with tempfile.TemporaryDirectory(prefix="pdpb-chromium-") as profile:
         process = subprocess.Popen(
-            [str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            [
+                str(CHROMIUM),
+                *FLAGS,
+                *(OFFLINE_FLAGS if offline else ()),
+                f"--user-data-dir={profile}",
+                "about:blank",
+            ],
             pass_fds=(3, 4),
             preexec_fn=lambda: _onto_fds_3_and_4(to_chromium[0], from_chromium[1]),
             stdin=subprocess.DEVNULL,
@@ -184,7 +210,7 @@ def visit(page: Path, offline: bool = False, probes: dict[str, str] | None = Non
         os.close(from_chromium[1])
         pipe = _DevToolsPipe(to_chromium[1], from_chromium[0])
         try:
-            result = _browse(pipe, page.as_uri(), offline, probes or {})
+            result = _browse(pipe, page.as_uri(), probes or {}, offline)
             pipe.call("Browser.close")
         finally:
             os.close(to_chromium[1])
@@ -235,54 +261,69 @@ def test_every_file_linked_from_the_report_folder_exists(shown: tuple[PageVisit,
     assert [t for t in inside if not t.exists()] == []
 
 
-# --- GX Data Docs, offline -----------------------------------------------------------
+# ---------------------------------------------------------------- Data Docs offline
 
+# Evaluated in the page once it has loaded.
 STYLED = {
-    # Bootstrap's stylesheet applied (from the home: there is no network):
-    # its utility class d-none hides an element.
-    "bootstrap_css": "(() => { const e = document.createElement('div'); e.className = 'd-none';"
-    " document.body.appendChild(e); const d = getComputedStyle(e).display; e.remove();"
-    " return d; })()",
-    # jQuery and Bootstrap's scripts (collapsible sections) loaded.
-    "bootstrap_js": "typeof window.jQuery === 'function' && typeof jQuery.fn.collapse === 'function'",
+    # Bootstrap's stylesheet: its navbar is a flex box, a bare one a block
+    "navbar": "getComputedStyle(document.querySelector('nav.navbar')).display",
+    # jQuery and bootstrap-table ran: they wrap every table they build
+    "bootstrap_table": "typeof (window.jQuery && jQuery.fn.bootstrapTable)",
+    "built_tables": "document.querySelectorAll('div.bootstrap-table').length",
+    "rows": "document.querySelectorAll('table tbody tr:not(.no-records-found)').length",
+    # Font Awesome's stylesheet gives the status icons their font
+    "icon_font": "(i => i && getComputedStyle(i, '::before').fontFamily)"
+    "(document.querySelector('i.fas'))",
 }
 
 
-def test_data_docs_render_offline_with_their_results(period_home) -> None:
-    from pdpb.datadocs import remote_assets
+@pytest.fixture(scope="module")
+def data_docs_offline(period_home) -> dict[str, tuple[PageVisit, Path]]:
+    """The Data Docs index and each gate's result page, reached through the
+    gate's link on the operators' page, opened without network."""
+    from lxml import html
 
-    site = period_home.datadocs_dir
-    pages = list(site.rglob("*.html"))
-    assert len(pages) > 5
-    assert {str(p): remote_assets(p.read_text(encoding="utf-8")) for p in pages if
-            remote_assets(p.read_text(encoding="utf-8"))} == {}  # fmt: skip
+    from pdpb.domain import GATE_LABELS
 
-    index = visit(site / "index.html", offline=True, probes={
-        **STYLED,
-        "results": "document.querySelectorAll('table.ge-index-page-validation-results-table"
-        " tbody tr[data-href]').length",
-    })  # fmt: skip
-
-    assert index.errors == []
-    assert index.probes["bootstrap_css"] == "none" and index.probes["bootstrap_js"] is True
-    # Every gate of the period listed, each row leading to its result page.
-    assert index.probes["results"] >= 3
-    assert "pdpb-rekap" in index.text
-
-
-def test_each_gate_link_of_the_page_opens_that_gates_result_offline(period_home) -> None:
     reports = period_home.reports_dir("2026-01")
-    page = visit(reports / "index.html", offline=True)
-    targets = {
-        Path(unquote(urlparse(link).path))
-        for link in page.links
-        if link.startswith("file:") and "/validations/" in link
-    }
-    gates = {t.relative_to(period_home.datadocs_dir / "validations").parts[0] for t in targets}
-    assert gates == {"delta_events", "voters", "rekap"} or len(targets) == 3, targets
-    for target in targets:
-        assert target.exists()
-        result = visit(target, offline=True, probes=STYLED)
-        assert result.errors == []
-        assert result.probes["bootstrap_css"] == "none" and result.probes["bootstrap_js"] is True
-        assert "2026-01" in result.text
+    page = html.parse(str(reports / "index.html")).getroot()
+    index = period_home.datadocs_dir / "index.html"
+    shown = {"index": (visit(index, probes=STYLED, offline=True), index)}
+    for gate, label in GATE_LABELS.items():
+        [href] = page.xpath(f"//tr[td[1]='{label}']/td[last()]//a/@href")
+        result = (reports / unquote(href)).resolve()
+        shown[gate] = (visit(result, probes=STYLED, offline=True), result)
+    return shown
+
+
+def _requested_remote(seen: PageVisit) -> list[str]:
+    return [url for url in seen.requested if not url.startswith(("file:", "data:"))]
+
+
+def test_data_docs_index_offline_is_styled_and_lists_the_results(
+    data_docs_offline: dict[str, tuple[PageVisit, Path]],
+) -> None:
+    seen, _ = data_docs_offline["index"]
+
+    assert seen.errors == [] and _requested_remote(seen) == []
+    assert seen.probes["navbar"] == "flex"
+    assert seen.probes["bootstrap_table"] == "function"
+    assert seen.probes["built_tables"] >= 1
+    # one row per validation run of the period (7 checkpoints) and one per suite
+    assert seen.probes["rows"] >= 7 + 7
+    assert "rekap-2026-01" in seen.text and "voters_dpid-2026-01" in seen.text
+
+
+@pytest.mark.parametrize("gate", ["delta_events", "voters", "rekap"])
+def test_gate_result_page_offline_is_styled_with_its_status_icons(
+    data_docs_offline: dict[str, tuple[PageVisit, Path]], gate: str
+) -> None:
+    seen, page = data_docs_offline[gate]
+
+    assert "validations" in page.parts and page.is_file()
+    assert seen.errors == [] and _requested_remote(seen) == []
+    assert seen.probes["navbar"] == "flex"
+    assert seen.probes["built_tables"] >= 1  # a table per column group of the suite
+    assert seen.probes["icon_font"] == '"Font Awesome 6 Free"'
+    assert "Expectation Validation Result" in seen.text
+    assert f"{page.parts[-4]}-2026-01" in seen.text  # the run of that checkpoint

@@ -158,7 +158,7 @@ class QualityStatus:
     status: str  # Lulus, Gagal, belum dijalankan, tidak terbaca
     critical_failures: list[str]
     warnings: list[str]
-    data_docs_href: str | None
+    data_docs_href: str | None  # the gate's latest result page in Data Docs
 
     @property
     def label(self) -> str:
@@ -223,6 +223,8 @@ def read_quality(results: Path, page: Path | None = None) -> list[QualityStatus]
                 status,
                 _as_list(data.get("critical_failures")),
                 _as_list(data.get("warnings")),
+                # the gate's own result page; summaries written before it was
+                # recorded only name the Data Docs index
                 _href(data.get("data_docs_result") or data.get("data_docs_index"), page),
             )
         )
