@@ -103,8 +103,8 @@ def run_monthly_dag(settings: Settings, period: str, conf: dict | None = None) -
         _record_real_start(run)
         state = str(getattr(run, "state", run))
         log.info("DAG %s for %s finished: %s", MONTHLY_DAG_ID, period, state)
-    console.say(
-        f"[{period}] DAG run {MONTHLY_DAG_ID}: {state} ({time.monotonic() - started:.0f} s)"
+    console.period_line(
+        period, f"DAG run {MONTHLY_DAG_ID}: {state} ({time.monotonic() - started:.0f} s)"
     )
     return state
 
@@ -481,10 +481,13 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("standalone", help="airflow standalone on this home, on localhost")
     p.add_argument("--port", type=int, default=8080)
     parser.add_argument("-v", "--verbose", action="store_true", help="show Airflow's output too")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     args = parser.parse_args(argv)
-    verbosity = console.VERBOSE if args.verbose else console.NORMAL
+    verbosity = console.QUIET if args.quiet else console.VERBOSE if args.verbose else console.NORMAL
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level={console.QUIET: logging.ERROR, console.VERBOSE: logging.INFO}.get(
+            verbosity, logging.WARNING
+        ),
         format="%(levelname)s %(message)s",
     )
     console.open_console(verbosity)
@@ -492,7 +495,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "backfill":
             done = backfill(settings, args.first, args.last, args.approval)
-            print(f"periods run through pdpb_monthly: {', '.join(done)}")
+            if not args.quiet:
+                print(f"periods run through pdpb_monthly: {', '.join(done)}")
         else:
             return standalone(settings, args.port)
     except PdpbError as exc:
