@@ -158,6 +158,13 @@ def _redirected(log_path: Path) -> Iterator[None]:
             os.close(saved[1])
 
 
+def shown(path: Path) -> str:
+    """A path as typed from the current folder: relative below it, else absolute."""
+    path = Path(path).resolve()
+    cwd = Path.cwd().resolve()
+    return str(path.relative_to(cwd)) if path.is_relative_to(cwd) else str(path)
+
+
 def describe(result: Any) -> str:
     """Counts of a result dict as `key n, key n` (for summaries)."""
     return _counts(result, limit=8)

@@ -351,7 +351,9 @@ def run_periods(settings: Settings, periods: list[str], conf: dict | None = None
     """Run periods in order through the DAG; stop with a PdpbError at the first that fails."""
     done = []
     if console.level() < console.VERBOSE:
-        console.say(f"Airflow's own output: {embedded_log(settings)} (-v shows it here)")
+        console.say(
+            f"Airflow's own output: {console.shown(embedded_log(settings))} (-v shows it here)"
+        )
     for index, period in enumerate(periods, start=1):
         with console.period_marker(period, index, len(periods)):
             state = run_monthly_dag(settings, period, {"period": period, **(conf or {})})
@@ -453,20 +455,13 @@ def _in_session(process, sid: int) -> bool:
         return False
 
 
-def _shown(path: Path) -> str:
-    """A path as typed from the current folder: relative below it, else absolute."""
-    path = path.resolve()
-    cwd = Path.cwd().resolve()
-    return str(path.relative_to(cwd)) if path.is_relative_to(cwd) else str(path)
-
-
 def pdpb_command(settings: Settings, command: str) -> str:
     """A `pdpb` command line that works when pasted where this one ran: the
     CLI of this environment, by its path when it is not the `pdpb` on PATH."""
     exe = Path(sys.executable).parent / "pdpb"
     found = shutil.which("pdpb")
-    program = "pdpb" if found and Path(found).resolve() == exe.resolve() else _shown(exe)
-    return f"`{program} --home {_shown(settings.home)} {command}`"
+    program = "pdpb" if found and Path(found).resolve() == exe.resolve() else console.shown(exe)
+    return f"`{program} --home {console.shown(settings.home)} {command}`"
 
 
 def main(argv: list[str] | None = None) -> int:
