@@ -6,26 +6,30 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PDPB_HOME ?= $(CURDIR)/var
 SCALE ?= small
+# `make demo V=1` brings Airflow's output back to the terminal, Q=1 prints errors only.
+FLAGS := $(if $(V),-v) $(if $(Q),-q)
 
 .PHONY: setup demo test lint bench bench-scaling peer reader constraints clean backfill airflow
 
 setup: $(STAMP)
 
 # Re-installs only when the pins or the project metadata change.
+# Quiet: one line, then only errors.
 $(STAMP): constraints.txt requirements.in pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
-	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -c constraints.txt -r requirements.in -e .
-	touch $(STAMP)
+	@echo "installing the pinned dependencies into $(VENV) (the first time takes a few minutes)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	@$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -c constraints.txt -r requirements.in -e .
+	@touch $(STAMP)
 
 demo: setup
-	$(BIN)/pdpb demo
+	@$(BIN)/pdpb $(FLAGS) demo
 
 # Periods FROM..TO in order through the pdpb_monthly DAG, approved by its param;
 # the first failed period stops the later ones (docs/airflow.md).
 backfill: setup
 	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make backfill FROM=YYYY-MM TO=YYYY-MM" >&2; exit 2; }
-	$(BIN)/python -m pdpb.orchestration backfill $(FROM) $(TO)
+	@$(BIN)/python -m pdpb.orchestration $(FLAGS) backfill $(FROM) $(TO)
 
 # The embedded Airflow's UI, scheduler and workers on the same home, on localhost:8080,
 # the reports on localhost:8081; Ctrl-C or SIGTERM stops every process it started.

@@ -28,6 +28,7 @@ QUIET, NORMAL, VERBOSE = 0, 1, 2
 _stream: IO[str] | None = None
 _level = NORMAL
 _marker = ""
+_airflow_depth = 0  # > 0 while the embedded Airflow runs a DAG in this process
 
 
 def open_console(level: int = NORMAL, stream: IO[str] | None = None) -> None:
@@ -72,9 +73,22 @@ def period_marker(period: str, index: int, total: int) -> Iterator[None]:
         _marker = before
 
 
+def _gate_counts(result: dict) -> str:
+    """A quality gate's summary: rows checked, expectations met, warnings."""
+    checks = [s for s in result["statistics"].values() if isinstance(s, dict)]
+    rows = sum(s.get("rows", 0) or 0 for s in checks)
+    met = sum(s.get("successful_expectations", 0) or 0 for s in checks)
+    total = sum(s.get("evaluated_expectations", 0) or 0 for s in checks)
+    return f"rows {rows:,}, expectations {met}/{total}, warnings {len(result['warnings'])}"
+
+
 def _counts(result: object, limit: int = 5) -> str:
     if not isinstance(result, dict):
         return ""
+    if isinstance(result.get("statistics"), dict) and isinstance(result.get("warnings"), list):
+        return _gate_counts(result)
+    if result and all(isinstance(value, Path) for value in result.values()):
+        return f"files {len(result)}"  # publish: every path it wrote
     shown = [
         f"{key} {value:,}"
         for key, value in result.items()
@@ -85,14 +99,19 @@ def _counts(result: object, limit: int = 5) -> str:
 
 def stage_done(period: str, stage: str, seconds: float, result: object) -> None:
     """`[2026-02 2/3] link        4.1 s  events 812, LINK 640, NEW 150`."""
-    marker = _marker or period
-    say(f"[{marker}] {stage:<12} {seconds:6.1f} s  {_counts(result)}".rstrip())
+    say(f"[{_marker or period}] {stage:<12} {seconds:6.1f} s  {_counts(result)}".rstrip())
+
+
+def period_line(period: str, text: str) -> None:
+    """A line about a period, under the same marker as its stage lines."""
+    say(f"[{_marker or period}] {text}")
 
 
 def progress(items: Iterable[T], total: int | None = None, what: str = "") -> Iterable[T]:
     """`items` with a progress bar on an interactive console; the items
-    themselves everywhere else (Airflow, pipes, tests, `-q`)."""
-    if _stream is None or _level < NORMAL or not _stream.isatty():
+    themselves everywhere else: an Airflow task (a worker has no console; the
+    embedded runner's tasks run inside `airflow_output`), pipes, tests, `-q`."""
+    if _stream is None or _level < NORMAL or _airflow_depth or not _stream.isatty():
         return items
     from tqdm import tqdm
 
@@ -101,11 +120,23 @@ def progress(items: Iterable[T], total: int | None = None, what: str = "") -> It
 
 @contextlib.contextmanager
 def airflow_output(log_path: Path) -> Iterator[Path]:
-    """Send everything written to this process's stdout and stderr (Airflow's
-    task runner and logs, dbt, GX) to `log_path` while the block runs, unless
-    the console is verbose; the console itself keeps the terminal."""
+    """While Airflow runs in this process: no progress bars (its tasks' stages
+    run here), and everything written to this process's stdout and stderr
+    (Airflow's task runner and logs, dbt, GX) goes to `log_path`, unless the
+    console is verbose; the console itself keeps the terminal."""
+    global _airflow_depth
+    _airflow_depth += 1
+    try:
+        with _redirected(log_path):
+            yield log_path
+    finally:
+        _airflow_depth -= 1
+
+
+@contextlib.contextmanager
+def _redirected(log_path: Path) -> Iterator[None]:
     if level() >= VERBOSE or _stream is None or _stream is sys.stderr:
-        yield log_path
+        yield
         return
     log_path.parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
@@ -117,7 +148,7 @@ def airflow_output(log_path: Path) -> Iterator[Path]:
         os.dup2(handle.fileno(), 1)
         os.dup2(handle.fileno(), 2)
         try:
-            yield log_path
+            yield
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
@@ -125,6 +156,13 @@ def airflow_output(log_path: Path) -> Iterator[Path]:
             os.dup2(saved[1], 2)
             os.close(saved[0])
             os.close(saved[1])
+
+
+def shown(path: Path) -> str:
+    """A path as typed from the current folder: relative below it, else absolute."""
+    path = Path(path).resolve()
+    cwd = Path.cwd().resolve()
+    return str(path.relative_to(cwd)) if path.is_relative_to(cwd) else str(path)
 
 
 def describe(result: Any) -> str:

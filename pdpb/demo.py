@@ -89,12 +89,13 @@ def summary(settings: Settings, periods: list[str], seconds: float) -> str:
     lines += ["", f"active voters now: {aktif:,}"]
     last = periods[-1]
     reports = settings.reports_dir(last)
+    shown = console.shown
     lines += [
-        f"recap (XLSX):   {reports / f'rekap_{last}.xlsx'}",
-        f"report (HTML):  {reports / 'index.html'}",
-        f"data docs:      {settings.datadocs_dir / 'index.html'}",
-        f"warehouse:      {settings.warehouse_path}",
-        f"snapshot:       {settings.published_dir / 'pdpb.duckdb'}",
+        f"recap (XLSX):   {shown(reports / f'rekap_{last}.xlsx')}",
+        f"report (HTML):  {shown(reports / 'index.html')}",
+        f"data docs:      {shown(settings.datadocs_dir / 'index.html')}",
+        f"warehouse:      {shown(settings.warehouse_path)}",
+        f"snapshot:       {shown(settings.published_dir / 'pdpb.duckdb')}",
         f"status:         {pdpb_command(settings, 'status')}",
     ]
     return "\n".join(lines)

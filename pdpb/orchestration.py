@@ -103,8 +103,8 @@ def run_monthly_dag(settings: Settings, period: str, conf: dict | None = None) -
             run = dag.test(logical_date=logical_date_for(period), run_conf=conf or {})
         state = str(getattr(run, "state", run))
         log.info("DAG %s for %s finished: %s", MONTHLY_DAG_ID, period, state)
-    console.say(
-        f"[{period}] DAG run {MONTHLY_DAG_ID}: {state} ({time.monotonic() - started:.0f} s)"
+    console.period_line(
+        period, f"DAG run {MONTHLY_DAG_ID}: {state} ({time.monotonic() - started:.0f} s)"
     )
     return state
 
@@ -345,7 +345,9 @@ def run_periods(settings: Settings, periods: list[str], conf: dict | None = None
     """Run periods in order through the DAG; stop with a PdpbError at the first that fails."""
     done = []
     if console.level() < console.VERBOSE:
-        console.say(f"Airflow's own output: {embedded_log(settings)} (-v shows it here)")
+        console.say(
+            f"Airflow's own output: {console.shown(embedded_log(settings))} (-v shows it here)"
+        )
     for index, period in enumerate(periods, start=1):
         with console.period_marker(period, index, len(periods)):
             state = run_monthly_dag(settings, period, {"period": period, **(conf or {})})
@@ -475,20 +477,13 @@ def _in_session(process, sid: int) -> bool:
         return False
 
 
-def _shown(path: Path) -> str:
-    """A path as typed from the current folder: relative below it, else absolute."""
-    path = path.resolve()
-    cwd = Path.cwd().resolve()
-    return str(path.relative_to(cwd)) if path.is_relative_to(cwd) else str(path)
-
-
 def pdpb_command(settings: Settings, command: str) -> str:
     """A `pdpb` command line that works when pasted where this one ran: the
     CLI of this environment, by its path when it is not the `pdpb` on PATH."""
     exe = Path(sys.executable).parent / "pdpb"
     found = shutil.which("pdpb")
-    program = "pdpb" if found and Path(found).resolve() == exe.resolve() else _shown(exe)
-    return f"`{program} --home {_shown(settings.home)} {command}`"
+    program = "pdpb" if found and Path(found).resolve() == exe.resolve() else console.shown(exe)
+    return f"`{program} --home {console.shown(settings.home)} {command}`"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -503,10 +498,13 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("standalone", help="airflow standalone on this home, on localhost")
     p.add_argument("--port", type=int, default=8080)
     parser.add_argument("-v", "--verbose", action="store_true", help="show Airflow's output too")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     args = parser.parse_args(argv)
-    verbosity = console.VERBOSE if args.verbose else console.NORMAL
+    verbosity = console.QUIET if args.quiet else console.VERBOSE if args.verbose else console.NORMAL
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level={console.QUIET: logging.ERROR, console.VERBOSE: logging.INFO}.get(
+            verbosity, logging.WARNING
+        ),
         format="%(levelname)s %(message)s",
     )
     console.open_console(verbosity)
@@ -514,7 +512,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "backfill":
             done = backfill(settings, args.first, args.last, args.approval)
-            print(f"periods run through pdpb_monthly: {', '.join(done)}")
+            if not args.quiet:
+                print(f"periods run through pdpb_monthly: {', '.join(done)}")
         else:
             return standalone(settings, args.port)
     except PdpbError as exc:

@@ -260,7 +260,7 @@ def run_stage(settings: Settings, period: str, name: str, fn: Callable[[], dict]
             mark_stage(settings, period, name, "FAILED", f"{type(exc).__name__}: {exc}"[:1000])
             raise
     log.info("%s %s: %s", period, name, summarize(result))
-    console.stage_done(period, name, time.monotonic() - started, summarize(result))
+    console.stage_done(period, name, time.monotonic() - started, result)
     return result
 
 
