@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TypeVar
 
 T = TypeVar("T")
 
@@ -163,8 +163,3 @@ def shown(path: Path) -> str:
     path = Path(path).resolve()
     cwd = Path.cwd().resolve()
     return str(path.relative_to(cwd)) if path.is_relative_to(cwd) else str(path)
-
-
-def describe(result: Any) -> str:
-    """Counts of a result dict as `key n, key n` (for summaries)."""
-    return _counts(result, limit=8)

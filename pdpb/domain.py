@@ -22,7 +22,6 @@ EVENT_KINDS = (
     "MASUK_TNI", "MASUK_POLRI", "PURNA_TNI", "PURNA_POLRI", "WNA",
     "HAK_PILIH_DICABUT", "HAK_PILIH_PULIH",
 )  # fmt: skip
-CHANGE_TYPES = ("BARU", "TMS", "UBAH")
 
 
 def _seed(name: str) -> list[dict[str, str]]:

@@ -269,7 +269,6 @@ def run_period(
     period: str,
     cutoff: date | str | None = None,
     rollback: bool = False,
-    on_stage: Callable[[str], None] | None = None,
     yes: bool = False,
 ) -> dict:
     """Run every stage of one period without Airflow; returns each stage's counts."""
@@ -277,8 +276,6 @@ def run_period(
     with writer_lock(settings):  # held for the whole period: no writer slips in between stages
         results: dict[str, dict] = {"start": start_period(settings, period, cutoff, rollback, yes)}
         for name, fn in stages(settings, period, cutoff):
-            if on_stage:
-                on_stage(name)
             results[name] = run_stage(settings, period, name, fn)
         results["finish"] = finish_period(settings, period)
     return results

@@ -67,8 +67,6 @@ class ReviewKind:
 
 # --------------------------------------------------------------------------- export
 
-SHEET_PASSWORD = None  # protection guards against slips, not against people
-
 
 def _instructions(kind: ReviewKind, columns: list[str]) -> list[str]:
     keys = ", ".join(column_label(c) for c in kind.key_columns)

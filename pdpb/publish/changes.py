@@ -24,7 +24,7 @@ from pdpb.files import (
     set_autofilter,
     start_sheet,
 )
-from pdpb.publish.marts import format_tanggal, iter_rows
+from pdpb.publish.marts import iter_rows, period_subtitle
 
 JENIS_PERUBAHAN = {"BARU": "Pemilih Baru", "TMS": "TMS", "UBAH": "Perbaikan Data"}
 
@@ -102,14 +102,14 @@ class _KabkotaWriter:
         self.csv_path = folder / f"{stem}.csv"
         self.rows = 0
         self.wb = Workbook(write_only=True)
-        self._write_summary(kode, nama, period, cutoff, summary)
+        subtitle = period_subtitle(period, cutoff)
+        self._write_summary(f"{nama} ({kode})", subtitle, summary)
         self.ws = start_sheet(
             self.wb,
             SheetLayout(
                 name="Daftar Perubahan",
                 title=f"Daftar Perubahan Pemilih - {nama} ({kode})",
-                subtitle=f"Periode {period} - Tanggal batas (cut-off) {format_tanggal(cutoff)}"
-                " - NIK/NKK disamarkan",
+                subtitle=f"{subtitle} - NIK/NKK disamarkan",
                 headers=[header for _, header, _ in CHANGE_LIST_COLUMNS],
                 widths=[width for _, _, width in CHANGE_LIST_COLUMNS],
                 freeze=f"E{HEADER_ROW + 1}",
@@ -118,12 +118,7 @@ class _KabkotaWriter:
         self.csv = CsvWriter(self.csv_path, [column for column, _, _ in CHANGE_LIST_COLUMNS])
 
     def _write_summary(
-        self,
-        kode: str,
-        nama: str,
-        period: str,
-        cutoff: dt.date,
-        summary: Sequence[dict[str, Any]],
+        self, wilayah: str, subtitle: str, summary: Sequence[dict[str, Any]]
     ) -> None:
         headers = [
             "Kode Desa/Kel.",
@@ -137,8 +132,8 @@ class _KabkotaWriter:
             self.wb,
             SheetLayout(
                 name="Ringkasan",
-                title=f"Ringkasan Perubahan per Desa/Kelurahan - {nama} ({kode})",
-                subtitle=f"Periode {period} - Tanggal batas (cut-off) {format_tanggal(cutoff)}",
+                title=f"Ringkasan Perubahan per Desa/Kelurahan - {wilayah}",
+                subtitle=subtitle,
                 headers=headers,
                 widths=[15, 28, 12, 12, 12, 12],
                 freeze=f"A{HEADER_ROW + 1}",

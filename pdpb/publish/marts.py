@@ -40,6 +40,11 @@ BULAN = (
 )  # fmt: skip
 
 
+def period_subtitle(period: str, cutoff: dt.date) -> str:
+    """The line under a sheet's title: `Periode 2026-02 - Tanggal batas (cut-off) 28 Februari 2026`."""
+    return f"Periode {period} - Tanggal batas (cut-off) {format_tanggal(cutoff)}"
+
+
 def format_tanggal(day: dt.date) -> str:
     """A date the Indonesian way, e.g. `31 Januari 2026`."""
     return f"{day.day} {BULAN[day.month - 1]} {day.year}"

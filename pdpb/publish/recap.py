@@ -24,7 +24,7 @@ from pdpb.files import (
 from pdpb.publish.marts import (
     LEVELS,
     Recap,
-    format_tanggal,
+    period_subtitle,
 )
 
 
@@ -70,7 +70,7 @@ def write_recap_xlsx(recaps: dict[str, Recap], reports: Path, period: str, cutof
         layout = SheetLayout(
             name=sheet,
             title=f"Rekapitulasi Daftar Pemilih Berkelanjutan - Tingkat {unit}",
-            subtitle=f"Periode {period} - Tanggal batas (cut-off) {format_tanggal(cutoff)}",
+            subtitle=period_subtitle(period, cutoff),
             headers=[header for _, header in columns],
             widths=_recap_widths(rows, columns),
             freeze=f"C{HEADER_ROW + 1}",
