@@ -117,6 +117,10 @@ def kabkota(kode_wilayah: str | None) -> str | None:
     return kode_wilayah[:5] if kode_wilayah else None
 
 
+def province(kode_wilayah: str | None) -> str | None:
+    return kode_wilayah[:2] if kode_wilayah else None
+
+
 @dataclass
 class PeriodState:
     """Everything a period's apply changes, built in memory then written at once."""
@@ -280,6 +284,13 @@ def apply_linked_voter(state: PeriodState, event: dict, dpid: str) -> None:
             f"TMS 4 (pindah domisili) ke {event['kode_wilayah']}: {note}",
             event,
         )
+        if province(event["kode_wilayah"]) != province(record["kode_wilayah"]):
+            # The destination province's home makes the BARU: routing sends
+            # it the same event, a move into its area (docs/national.md).
+            state.outcome(
+                event, "APPLIED", dpid, f"pindah ke provinsi {province(event['kode_wilayah'])}"
+            )
+            return
         person = {
             **{c: record.get(c) for c in CORRECTABLE},
             **{c: event.get(c) for c in ADDRESS_FIELDS},

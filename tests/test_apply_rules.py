@@ -108,6 +108,19 @@ def test_pindah_across_kabkota_gives_tms_4_and_baru_in_destination(home):
     assert voters["V00001"][:2] == ("TMS", 4)
 
 
+def test_pindah_to_another_province_is_tms_4_only(home):
+    """The destination province's home makes the BARU (routing sends it the
+    same event); this home must not open a record in a desa it does not hold."""
+    desa_jakarta = "31.71.01.1001"
+    changes, outcomes, voters = run(home, "2026-01", [event("E1", "PINDAH", target="V00001",
+                                                            kode_wilayah=desa_jakarta, alamat="JL. MERDEKA",
+                                                            kode_wilayah_asal=DESA_A)])  # fmt: skip
+    assert [c[1:] for c in changes] == [("V00001", "TMS", 4, "TMS_PINDAH_KELUAR")]
+    assert outcomes["E1"] == "APPLIED"
+    assert voters["V00001"][:2] == ("TMS", 4)
+    assert not any(v[2] == desa_jakarta for v in voters.values())
+
+
 def test_pindah_within_kabkota_is_ubah_with_new_tps(home):
     changes, _, voters = run(home, "2026-01", [event("E1", "PINDAH", target="V00002", kode_wilayah=DESA_B,
                                                      alamat="KP. BARU", kode_wilayah_asal=DESA_A)])  # fmt: skip
