@@ -218,6 +218,51 @@ def cmd_linkage_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _provinces(args: argparse.Namespace) -> list[str] | None:
+    if not getattr(args, "provinces", None):
+        return None
+    codes = [c.strip() for c in args.provinces.split(",") if c.strip()]
+    bad = [c for c in codes if not (len(c) == 2 and c.isdigit())]
+    if bad:
+        raise PdpbError(
+            f"--provinces takes two-digit province codes (e.g. 31,32,36), not {bad[0]!r}"
+        )
+    return codes
+
+
+def cmd_route(args: argparse.Namespace) -> int:
+    from pdpb.national.route import route_period
+
+    result = route_period(_settings(args), args.period)
+    shares = ", ".join(f"{k} {v}" for k, v in result["provinces"].items())
+    print(
+        f"routed {result['rows_in']} rows of {result['files']} files for {args.period}: "
+        f"{result['rows_routed']} routed ({shares}), {result['rows_quarantined']} quarantined, "
+        f"{result['moves']} moves across provinces"
+    )
+    return 0
+
+
+def cmd_national_run(args: argparse.Namespace) -> int:
+    from pdpb.national.run import require_complete, run_national
+
+    settings = _settings(args)
+    results = run_national(
+        settings, args.period, _provinces(args), args.jobs, args.cutoff, yes=args.yes
+    )
+    for kode, r in results["provinces"].items():
+        print(f"  provinsi {kode}: {r['status']}" + (f" ({r['message']})" if r["message"] else ""))
+    rec = results["reconcile"]
+    print(
+        f"national period {args.period} {rec['status']}: {rec['provinces_completed']} of "
+        f"{rec['provinces']} provinces, {rec['moves']} moves across provinces "
+        f"({rec.get('moves_selesai', 0)} SELESAI), {rec['ganda_proposed']} new two-province pairs "
+        f"to decide; reports in {settings.reports_dir(args.period)} ({results['seconds']} s)"
+    )
+    require_complete(results)
+    return 0
+
+
 STRICT_HELP = "exit non-zero when any wrongful TMS is found (for benchmarks and CI)"
 
 
@@ -350,6 +395,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", help="CSV path (default: the dbt project's seed)")
     p.set_defaults(func=cmd_regions)
+
+    p = sub.add_parser(
+        "route", help="split a national home's landing files into the provinces' homes"
+    )
+    p.add_argument("--period", required=True, help="period YYYY-MM")
+    p.set_defaults(func=cmd_route)
+
+    national = sub.add_parser("national", help="the national list: every province, one recap")
+    nsub = national.add_subparsers(dest="national_command", required=True, metavar="ACTION")
+    p = nsub.add_parser(
+        "run", help="route, the provinces' periods in parallel, reconciliation, national recap"
+    )
+    p.add_argument("--period", required=True, help="period YYYY-MM")
+    p.add_argument("--provinces", help="province codes to run, e.g. 31,32,36 (default: all)")
+    p.add_argument("--jobs", type=int, help="provinces at once (default: the machine's cores)")
+    p.add_argument("--cutoff", help="cut-off date YYYY-MM-DD (default: the period's last day)")
+    p.add_argument(
+        "--yes", action="store_true", help="re-run provinces whose period is already published"
+    )
+    p.set_defaults(func=cmd_national_run)
 
     _add_review_and_linkage(sub)
     return parser

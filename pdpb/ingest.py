@@ -314,7 +314,7 @@ def match_columns(header: list[object], file_name: str) -> dict[str, int]:
 # --------------------------------------------------------------------------- rows
 
 
-def _cell(value: object) -> object:
+def landing_cell(value: object) -> object:
     if isinstance(value, datetime):
         return value.date().isoformat()
     if isinstance(value, float) and value.is_integer():
@@ -390,7 +390,7 @@ def normalise_row(values: dict[str, object], period_start: date, period_end: dat
     }
 
 
-def _raw_json(row: list[object], header: list[str]) -> str:
+def raw_json(row: list[object], header: list[str]) -> str:
     """The delivered row as JSON, every cell kept (long ones cut with a note)."""
     raw: dict[str, str | None] = {}
     for i, value in enumerate(row):
@@ -400,7 +400,7 @@ def _raw_json(row: list[object], header: list[str]) -> str:
         if value is None:
             raw[key] = None
             continue
-        text = str(_cell(value))
+        text = str(landing_cell(value))
         if len(text) > MAX_RAW_VALUE_CHARS:
             text = f"{text[:MAX_RAW_VALUE_CHARS]}... [{len(text)} characters]"
         raw[key] = text
@@ -418,23 +418,23 @@ def _quarantine_row(
     return {
         "file_name": file_name,
         "row_number": row_number,
-        "sumber": _safe_text(sumber),
-        "event_id": _safe_text(event_id),
+        "sumber": safe_text(sumber),
+        "event_id": safe_text(event_id),
         "reason": bad.reason,
         "detail": bad.detail,
         "raw": raw,
     }
 
 
-def _safe_text(value: object) -> str | None:
+def safe_text(value: object) -> str | None:
     """A key column for a quarantine row, even when the cell itself is the problem."""
     if not isinstance(value, str | int | float) or nz.blank(value):
         return None
-    text = _CONTROL.sub("", nz.clean_text(_cell(value)) or "")
+    text = _CONTROL.sub("", nz.clean_text(landing_cell(value)) or "")
     return text[:100] or None
 
 
-def _fit_row(row: list[object], width: int) -> list[object]:
+def fit_row(row: list[object], width: int) -> list[object]:
     """Trailing empty cells past the header (a trailing delimiter, a padded
     sheet) are noise; any other difference in width is a ragged row."""
     if len(row) > width and all(nz.blank(v) for v in row[width:]):
@@ -462,9 +462,9 @@ def ingest_file(path: Path, period_start: date, period_end: date) -> FileResult:
             continue  # a blank line is not a delivered row
         result.rows_in += 1
         try:
-            row = _fit_row(row, width)
+            row = fit_row(row, width)
             _check_cells(row, header)
-            cells = row if textual else [_cell(v) for v in row]
+            cells = row if textual else [landing_cell(v) for v in row]
             event = normalise_row(
                 {c: cells[i] for c, i in positions.items()}, period_start, period_end
             )
@@ -483,7 +483,7 @@ def ingest_file(path: Path, period_start: date, period_end: date) -> FileResult:
                     row[sumber_i] if sumber_i < len(row) else None,
                     row[event_i] if event_i < len(row) else None,
                     bad,
-                    _raw_json(row, header),
+                    raw_json(row, header),
                 )
             )
             continue
@@ -528,7 +528,7 @@ def landing_files(settings: Settings, period: str) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and not _ignored(p))
 
 
-def _bad_name(name: str) -> str | None:
+def bad_file_name(name: str) -> str | None:
     """Why a file name cannot be accepted as a delivery, or None. Names end up
     in the ledger, in messages and in reports, so they must be printable text."""
     if len(name) > MAX_NAME_CHARS:
@@ -540,7 +540,7 @@ def _bad_name(name: str) -> str | None:
 
 def _read_file(path: Path, period_start: date, period_end: date) -> FileResult:
     """Ingest one file, or a REJECTED ledger entry saying why it cannot be."""
-    bad = _bad_name(path.name)
+    bad = bad_file_name(path.name)
     if bad:
         shown = path.name.encode("unicode_escape").decode("ascii")[:80]
         return FileResult(shown, "", 0, status="REJECTED",
@@ -611,7 +611,7 @@ def _final_events(results: list[FileResult], processed_before: set[tuple[str, st
                         event["sumber"],
                         event["event_id"],
                         bad,
-                        _raw_json(row, header),
+                        raw_json(row, header),
                     )
                 )
                 continue

@@ -7,6 +7,44 @@ from pdpb.warehouse import connect
 
 
 def period_status(settings: Settings) -> str:
+    from pdpb.national.home import is_national
+
+    if is_national(settings):
+        return national_status(settings)
+    return _home_status(settings)
+
+
+def national_status(settings: Settings) -> str:
+    """Every province's state, then the national periods."""
+    from pdpb.national.home import connect_national, province_homes
+
+    lines = [f"national home: {settings.home}"]
+    for kode, home in province_homes(settings).items():
+        body = _home_status(home).splitlines()
+        lines.append(f"provinsi {kode}: " + body[0].split(": ", 1)[-1])
+        lines += ["  " + line for line in body[1:]]
+    if settings.warehouse_path.exists():
+        con = connect_national(settings, read_only=True)
+        try:
+            rows = con.execute(
+                "select period, status, provinces_completed, message from nasional.periods "
+                "order by period"
+            ).fetchall()
+            pending = con.execute(
+                "select count(*) from nasional.ganda_proposals where decision = 'REVIEW'"
+            ).fetchone()[0]
+        finally:
+            con.close()
+        for period, status, done, message in rows:
+            lines.append(f"nasional {period}: {status} (selesai: {done or '-'})")
+            if message:
+                lines.append(f"      {message}")
+        if pending:
+            lines.append(f"nasional: {pending} two-province pairs pending decision")
+    return "\n".join(lines)
+
+
+def _home_status(settings: Settings) -> str:
     if not settings.warehouse_path.exists():
         return f"home {settings.home}: no warehouse yet (run `pdpb init --voters FILE`)"
     con = connect(settings, read_only=True)

@@ -219,3 +219,16 @@ def generate_docs(settings: Settings, compile_project: bool = True) -> Path:
     if not outcome.success:
         raise PdpbError(_failure_message("docs generate", outcome, settings))
     return settings.dbt_target_dir
+
+
+def build_national_marts(settings: Settings) -> dict[str, Any]:
+    """`dbt build` of the national models (models/national) in a national
+    home's warehouse: the provinces' collected recaps rolled up into
+    marts.rpt_rekap_kabkota, _provinsi and _nasional, with their tests."""
+    ensure_region_seed()
+    outcome = _invoke(["build", "--vars", "{pdpb_scope: national}"], settings)
+    if not outcome.success:
+        raise PdpbError(_failure_message("build", outcome, settings))
+    counts: dict[str, Any] = _count_results(outcome)
+    log.info("dbt build (national): %s", counts)
+    return counts

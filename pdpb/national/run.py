@@ -1,0 +1,113 @@
+"""A national period on one machine, without Airflow: `pdpb national run`.
+
+route -> the provinces' periods in parallel (`--jobs`, default the cores),
+each in its own process (`pdpb --home <province> run`, so one province's
+crash or failed gate touches nobody else) -> reconcile -> the national marts
+(dbt) -> the national reports. The pdpb_national DAG runs the same functions,
+with the provinces as mapped tasks.
+
+A province whose period is already COMPLETED is not run again (so re-running
+the national period after fixing one province re-runs that province alone),
+unless `yes` asks to re-run every selected province.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+
+from pdpb import console
+from pdpb.config import PdpbError, Settings
+from pdpb.national.home import province_homes
+from pdpb.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+
+def province_period_status(home: Settings, period: str) -> str | None:
+    con = connect(home, read_only=True)
+    try:
+        row = con.execute("select status from core.periods where period = ?", [period]).fetchone()
+    finally:
+        con.close()
+    return row[0] if row else None
+
+
+def run_province(
+    home: Settings, period: str, cutoff: date | str | None = None, yes: bool = False
+) -> dict:
+    """One province's period in a process of its own; never raises for the
+    province's own failure: returns its status and the one-line reason."""
+    started = time.monotonic()
+    if not yes and province_period_status(home, period) == "COMPLETED":
+        return {"status": "COMPLETED", "skipped": True, "message": "sudah selesai sebelumnya"}
+    command = [sys.executable, "-m", "pdpb.cli", "--home", str(home.home), "-q", "run",
+               "--period", period]  # fmt: skip
+    if cutoff:
+        command += ["--cutoff", str(cutoff)]
+    if yes:
+        command.append("--yes")
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    return {
+        "status": "COMPLETED" if done.returncode == 0 else "FAILED",
+        "skipped": False,
+        "message": lines[-1] if done.returncode and lines else None,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+
+
+def national_tail(settings: Settings, period: str) -> dict:
+    """After the provinces: reconciliation, national marts, national reports."""
+    from pdpb.national.publish import publish_national
+    from pdpb.national.reconcile import reconcile_period
+    from pdpb.transform import build_national_marts
+
+    results = {"reconcile": reconcile_period(settings, period)}
+    if results["reconcile"]["provinces_completed"]:
+        results["transform"] = build_national_marts(settings)
+    results["publish"] = publish_national(settings, period)
+    return results
+
+
+def run_national(
+    settings: Settings,
+    period: str,
+    provinces: list[str] | None = None,
+    jobs: int | None = None,
+    cutoff: date | str | None = None,
+    yes: bool = False,
+) -> dict:
+    """Route, run the provinces in parallel, reconcile and publish the national recap."""
+    import os
+
+    from pdpb.national.route import route_period
+
+    started = time.monotonic()
+    homes = province_homes(settings, provinces)
+    results: dict = {"route": route_period(settings, period)}
+    console.stage_done(period, "route", time.monotonic() - started, results["route"])
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {k: pool.submit(run_province, h, period, cutoff, yes) for k, h in homes.items()}
+        results["provinces"] = {k: f.result() for k, f in sorted(futures.items())}
+    for kode, r in results["provinces"].items():
+        log.info("province %s %s: %s", kode, period, r)
+    results.update(national_tail(settings, period))
+    results["seconds"] = round(time.monotonic() - started, 1)
+    return results
+
+
+def require_complete(results: dict) -> None:
+    """Refuse (exit non-zero) when the national period is incomplete."""
+    rec = results["reconcile"]
+    if rec["status"] != "COMPLETE":
+        raise PdpbError(
+            f"national period {rec['period']} is INCOMPLETE ({rec['provinces_completed']} of "
+            f"{rec['provinces']} provinces): {rec['incomplete']}; fix the province and run "
+            f"`pdpb national run --period {rec['period']} --provinces KODE` again"
+        )
