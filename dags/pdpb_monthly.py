@@ -53,16 +53,6 @@ def _settings(params: dict):
     )
 
 
-def _period(params: dict, data_interval_start, run_after) -> str:
-    if params.get("period"):
-        return params["period"]
-    if data_interval_start is not None:
-        # The interval starts at 02:00 WIB on the 1st; read the month in WIB, not UTC.
-        return data_interval_start.in_timezone(TIMEZONE).strftime("%Y-%m")
-    # A manual run without a logical date: the last month that has ended.
-    return run_after.in_timezone(TIMEZONE).start_of("month").subtract(days=1).strftime("%Y-%m")
-
-
 def _run_stage(name: str, info: dict, params: dict) -> dict:
     from datetime import date
 
@@ -122,11 +112,11 @@ def pdpb_monthly():
     @task
     def start(params=None, data_interval_start=None, dag_run=None) -> dict:
         from pdpb import pipeline
-        from pdpb.orchestration import permanent_failures
+        from pdpb.orchestration import dag_period, permanent_failures
 
         with permanent_failures():
             run_after = pendulum.instance(dag_run.run_after)
-            period = _period(params, data_interval_start, run_after)
+            period = dag_period(params, data_interval_start, run_after)
             cutoff = pipeline.resolve_cutoff(period, params.get("cutoff"))
             return pipeline.start_period(
                 _settings(params),
@@ -188,17 +178,10 @@ def pdpb_monthly():
         info = ti.xcom_pull(task_ids="gate_rekap")
         summary = ti.xcom_pull(task_ids="approval_summary")
         decision = orchestration.approval_decision(ti.xcom_pull(task_ids="approval"), params)
-        with orchestration.permanent_failures():
-            settings = _settings(params)
-            # The answer is in the audit before publish, so the page can name the approver.
-            orchestration.record_approval(
-                settings, info["period"], decision, summary["draft_digest"]
-            )
-        result = _run_stage("publish", info, params)
-        with orchestration.permanent_failures():
-            orchestration.check_published_as_approved(
-                settings, info["period"], summary["draft_digest"]
-            )
+        result = {
+            **info,
+            "publish": orchestration.publish_approved(_settings(params), info, summary, decision),
+        }
         return {**result, "approved_by": decision["actor"], "draft_url": summary["draft_url"]}
 
     @task

@@ -43,6 +43,7 @@ from pdpb.domain import GATE_LABELS
 log = logging.getLogger(__name__)
 
 MONTHLY_DAG_ID = "pdpb_monthly"
+NATIONAL_DAG_ID = "pdpb_national"
 
 
 def airflow_environment(settings: Settings) -> dict[str, str]:
@@ -84,8 +85,11 @@ def prepare_airflow(settings: Settings) -> None:
         )
 
 
-def run_monthly_dag(settings: Settings, period: str, conf: dict | None = None) -> str:
-    """Run one period through the real DAG; returns the run's final state."""
+def run_monthly_dag(
+    settings: Settings, period: str, conf: dict | None = None, dag_id: str = MONTHLY_DAG_ID
+) -> str:
+    """Run one period through the real DAG (pdpb_monthly, or pdpb_national in
+    a national home); returns the run's final state."""
     from airflow.dag_processing.dagbag import DagBag
 
     started = time.monotonic()
@@ -98,14 +102,12 @@ def run_monthly_dag(settings: Settings, period: str, conf: dict | None = None) -
         bag = DagBag(dag_folder=str(DAGS_DIR))
         if bag.import_errors:
             raise PdpbError(f"DAG import errors: {bag.import_errors}")
-        dag = bag.dags[MONTHLY_DAG_ID]
+        dag = bag.dags[dag_id]
         with _real_start_date():
             run = dag.test(logical_date=logical_date_for(period), run_conf=conf or {})
         state = str(getattr(run, "state", run))
-        log.info("DAG %s for %s finished: %s", MONTHLY_DAG_ID, period, state)
-    console.period_line(
-        period, f"DAG run {MONTHLY_DAG_ID}: {state} ({time.monotonic() - started:.0f} s)"
-    )
+        log.info("DAG %s for %s finished: %s", dag_id, period, state)
+    console.period_line(period, f"DAG run {dag_id}: {state} ({time.monotonic() - started:.0f} s)")
     return state
 
 
@@ -119,7 +121,7 @@ def _real_start_date() -> Iterator[None]:
     from sqlalchemy import event
 
     def started_now(_mapper, _connection, run: DagRun) -> None:
-        if run.dag_id == MONTHLY_DAG_ID:
+        if run.dag_id in (MONTHLY_DAG_ID, NATIONAL_DAG_ID):
             run.start_date = timezone.utcnow()
 
     event.listen(DagRun, "before_insert", started_now)
@@ -130,6 +132,57 @@ def _real_start_date() -> Iterator[None]:
 
 
 # --------------------------------------------------------------------------- inside tasks
+
+
+def dag_period(params: dict, data_interval_start, run_after) -> str:
+    """The period a run of a monthly DAG is for: the `period` param, else the
+    month of the data interval, else (a manual run without a logical date)
+    the last month that has ended."""
+    if params.get("period"):
+        return params["period"]
+    if data_interval_start is not None:
+        # The interval starts at 02:00 WIB on the 1st; read the month in WIB, not UTC.
+        return data_interval_start.in_timezone(TIMEZONE).strftime("%Y-%m")
+    return run_after.in_timezone(TIMEZONE).start_of("month").subtract(days=1).strftime("%Y-%m")
+
+
+def publish_approved(settings: Settings, info: dict, summary: dict, decision: dict) -> dict:
+    """Publish a period the approval step approved: the answer goes to the
+    audit first (so the page can name the approver), then the publish stage,
+    then the check that the published recap is the draft that was approved."""
+    from datetime import date
+
+    from pdpb import pipeline
+
+    period, cutoff = info["period"], date.fromisoformat(info["cutoff"])
+    with permanent_failures():
+        record_approval(settings, period, decision, summary["draft_digest"])
+        bound = dict(pipeline.stages(settings, period, cutoff))
+        result = pipeline.run_stage(settings, period, "publish", bound["publish"])
+        check_published_as_approved(settings, period, summary["draft_digest"])
+    return pipeline.summarize(result)
+
+
+def prepare_province(settings: Settings, period: str, cutoff: str | None, rerun: bool) -> dict:
+    """A province's period up to its approval, in one task of pdpb_national:
+    start, every stage before publish, the DRAF report and the approval
+    summary. A province whose period is already published is skipped unless
+    `rerun`, so re-running a national period re-runs only what failed."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from pdpb import pipeline
+    from pdpb.national.run import province_period_status
+
+    if not rerun and province_period_status(settings, period) == "COMPLETED":
+        raise AirflowSkipException(f"period {period} of {settings.home.name} is already published")
+    with permanent_failures():
+        day = pipeline.resolve_cutoff(period, cutoff)
+        pipeline.start_period(settings, period, day, yes=rerun)
+        for name, fn in pipeline.stages(settings, period, day):
+            if name != "publish":
+                pipeline.run_stage(settings, period, name, fn)
+        summary = approval_summary(settings, period, day)
+    return {**summary, "cutoff": day.isoformat()}
 
 
 @contextlib.contextmanager
@@ -336,12 +389,31 @@ def _period_message(settings: Settings, period: str) -> str | None:
     return rows[0][0] if rows and rows[0][0] else None
 
 
+def _national_message(settings: Settings, period: str) -> str | None:
+    """Why a national period is incomplete, as reconciliation recorded it."""
+    from pdpb.national.home import connect_national
+
+    try:
+        con = connect_national(settings, read_only=True)
+    except PdpbError:
+        return None
+    try:
+        rows = con.execute(
+            "select message from nasional.periods where period = ?", [period]
+        ).fetchall()
+    finally:
+        con.close()
+    return rows[0][0] if rows and rows[0][0] else None
+
+
 def embedded_log(settings: Settings) -> Path:
     """Where the embedded runner's Airflow output goes when a console is open."""
     return settings.airflow_home / "logs" / "embedded-runs.log"
 
 
-def run_periods(settings: Settings, periods: list[str], conf: dict | None = None) -> list[str]:
+def run_periods(
+    settings: Settings, periods: list[str], conf: dict | None = None, dag_id: str = MONTHLY_DAG_ID
+) -> list[str]:
     """Run periods in order through the DAG; stop with a PdpbError at the first that fails."""
     done = []
     if console.level() < console.VERBOSE:
@@ -350,10 +422,14 @@ def run_periods(settings: Settings, periods: list[str], conf: dict | None = None
         )
     for index, period in enumerate(periods, start=1):
         with console.period_marker(period, index, len(periods)):
-            state = run_monthly_dag(settings, period, {"period": period, **(conf or {})})
+            state = run_monthly_dag(settings, period, {"period": period, **(conf or {})}, dag_id)
         if state != "success":
             after = f" after {', '.join(done)}" if done else ""
-            why = _period_message(settings, period)
+            why = (
+                _national_message(settings, period)
+                if dag_id == NATIONAL_DAG_ID
+                else _period_message(settings, period)
+            )
             raise PdpbError(
                 f"the DAG run for {period} ended {state}{after}{': ' + why if why else ''}; "
                 f"later periods were not run; see {pdpb_command(settings, 'status')} and "
