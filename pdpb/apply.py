@@ -529,7 +529,10 @@ def apply_dedupe(state: PeriodState, proposals: list[dict]) -> None:
     pending, for the next dedupe run to reconsider)."""
     for p in proposals:
         record = state.voters.get(p["dpid"])
-        survivor = state.voters.get(p["survivor_dpid"])
+        # A survivor `<kode>:<dpid>` lives in another province: a national
+        # decision (pdpb national ganda import), taken while both were active.
+        elsewhere = ":" in p["survivor_dpid"]
+        survivor = state.voters.get(p["survivor_dpid"], {"status": "AKTIF"} if elsewhere else None)
         if (
             record is None
             or survivor is None

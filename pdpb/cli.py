@@ -263,6 +263,26 @@ def cmd_national_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_national_ganda_export(args: argparse.Namespace) -> int:
+    from pdpb.national.ganda import export_ganda
+
+    result = export_ganda(_settings(args))
+    print(f"two-province pairs: {result['pairs']} in {result['xlsx']} and {result['csv']}")
+    return 0
+
+
+def cmd_national_ganda_import(args: argparse.Namespace) -> int:
+    from pdpb.national.ganda import import_ganda_decisions
+
+    result = import_ganda_decisions(_settings(args), Path(args.file), pemeriksa=args.pemeriksa)
+    print(
+        f"imported {result['decisions']} national decisions ({result['SAMA']} SAMA, "
+        f"{result['BEDA']} BEDA, {result['undecided']} rows still empty); each province's "
+        "next period turns its SAMA into TMS 2"
+    )
+    return 0
+
+
 STRICT_HELP = "exit non-zero when any wrongful TMS is found (for benchmarks and CI)"
 
 
@@ -415,6 +435,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--yes", action="store_true", help="re-run provinces whose period is already published"
     )
     p.set_defaults(func=cmd_national_run)
+    p = nsub.add_parser("ganda", help="people active in two provinces: pairs out, decisions in")
+    gsub = p.add_subparsers(dest="ganda_command", required=True, metavar="ACTION")
+    g = gsub.add_parser("export", help="write the open pairs to <home>/review/ganda_nasional/")
+    g.set_defaults(func=cmd_national_ganda_export)
+    g = gsub.add_parser("import", help="store the SAMA/BEDA decisions of a filled pairs file")
+    g.add_argument("file", help="the filled periksa_ganda_nasional.xlsx or .csv")
+    g.add_argument("--pemeriksa", help="reviewer name for rows whose PEMERIKSA is empty")
+    g.set_defaults(func=cmd_national_ganda_import)
 
     _add_review_and_linkage(sub)
     return parser

@@ -538,8 +538,11 @@ def evaluate_dedupe(settings: Settings, truth_dir: Path) -> dict:
         raise PdpbError(f"home {settings.home} has no warehouse: run `pdpb dedupe` first")
     con = connect(settings, read_only=True)
     try:
+        # A pair with a survivor in another province is the national list's
+        # (pdpb national ganda), scored against the national truth.
         rows = con.execute(
-            "select dpid, survivor_dpid, decision from core.dedupe_proposals"
+            "select dpid, survivor_dpid, decision from core.dedupe_proposals "
+            "where survivor_dpid not like '%:%'"
         ).fetchall()
         created = _created_records(con, truth_dir)
     finally:

@@ -63,6 +63,8 @@ class ReviewKind:
     open_items: Callable[[Any], dict[tuple[str, ...], Any]]
     check: Callable[[Any, dict, str], str | None]
     store: Callable[[Any, list[dict], datetime, Path], None]
+    # The warehouse the decisions go to (a national home's is not a province's).
+    connect: Callable[[Settings], Any] = connect
 
 
 # --------------------------------------------------------------------------- export
@@ -213,7 +215,7 @@ def import_review(
     )
     if not settings.warehouse_path.exists():
         raise PdpbError(f"home {settings.home} has no warehouse: nothing waits for a decision")
-    con = connect(settings)
+    con = kind.connect(settings)
     try:
         decisions = validate(kind, path, rows, kind.open_items(con), pemeriksa)
         with transaction(con):
