@@ -22,8 +22,9 @@ $(STAMP): constraints.txt requirements.in pyproject.toml
 	@$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -c constraints.txt -r requirements.in -e .
 	@touch $(STAMP)
 
+# `make demo PROVINCES=31,32,36`: the national demo (docs/national.md).
 demo: setup
-	@$(BIN)/pdpb $(FLAGS) demo
+	@$(BIN)/pdpb $(FLAGS) demo $(if $(PROVINCES),--provinces $(PROVINCES))
 
 # Periods FROM..TO in order through the pdpb_monthly DAG, approved by its param;
 # the first failed period stops the later ones (docs/airflow.md).

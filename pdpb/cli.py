@@ -88,9 +88,18 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from pdpb.demo import run_demo
+    from pdpb.demo import run_demo, run_national_demo
 
-    print(run_demo(_settings(args), voters=args.voters, periods=args.periods, seed=args.seed))
+    provinces = _provinces(args)
+    if provinces:
+        print(run_national_demo(_settings(args), provinces, voters=args.voters or 60_000,
+                                periods=args.periods, seed=args.seed))  # fmt: skip
+        return 0
+    print(
+        run_demo(
+            _settings(args), voters=args.voters or 50_000, periods=args.periods, seed=args.seed
+        )
+    )
     return 0
 
 
@@ -283,6 +292,17 @@ def cmd_national_ganda_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_national_evaluate(args: argparse.Namespace) -> int:
+    from pdpb.evaluation import refuse_wrongful_tms
+    from pdpb.national.evaluation import evaluate_national, format_national
+
+    result = evaluate_national(_settings(args), Path(args.truth))
+    print(format_national(result))
+    if args.strict:
+        refuse_wrongful_tms("national", result["wrongful_tms"], result["wrongful_tms_by_relation"])
+    return 0
+
+
 STRICT_HELP = "exit non-zero when any wrongful TMS is found (for benchmarks and CI)"
 
 
@@ -393,9 +413,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "demo", help="synthetic province, then several periods through the Airflow DAG"
     )
-    p.add_argument("--voters", type=int, default=50_000)
+    p.add_argument("--voters", type=int, help="voters (default 50,000; national: 60,000 in all)")
     p.add_argument("--periods", type=int, default=3)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument(
+        "--provinces", help="the national demo: these provinces (e.g. 31,32,36) as shards"
+    )
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("status", help="periods done, pending review, last failures")
@@ -443,6 +466,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("file", help="the filled periksa_ganda_nasional.xlsx or .csv")
     g.add_argument("--pemeriksa", help="reviewer name for rows whose PEMERIKSA is empty")
     g.set_defaults(func=cmd_national_ganda_import)
+    p = nsub.add_parser("evaluate", help="score moves and two-province pairs against a truth")
+    p.add_argument("--truth", default="truth", help="the national data set's truth/ folder")
+    p.add_argument("--strict", action="store_true", help=STRICT_HELP)
+    p.set_defaults(func=cmd_national_evaluate)
 
     _add_review_and_linkage(sub)
     return parser

@@ -60,6 +60,86 @@ def run_demo(settings: Settings, voters: int = 50_000, periods: int = 3, seed: i
     return summary(settings, period_list, time.monotonic() - started)
 
 
+def run_national_demo(
+    settings: Settings,
+    provinces: list[str],
+    voters: int = 60_000,
+    periods: int = 3,
+    seed: int = 7,
+) -> str:
+    """The national list on the embedded default: a synthetic national data set
+    (docs/synth.md), one province home each under the home, the national
+    deliveries in the national landing folder, then every period through the
+    pdpb_national DAG (route, the provinces, reconcile, national recap)."""
+    from pdpb.national.home import province_settings
+    from pdpb.orchestration import NATIONAL_DAG_ID, prepare_airflow, run_periods
+    from pdpb.synth import generate_national
+    from pdpb.voterlist import init_voters
+
+    started = time.monotonic()
+    _fresh_demo_home(settings)
+    data = settings.home / "synth"
+    generate_national(data, provinces, voters=voters, periods=periods, start=DEMO_START, seed=seed)
+    console.say(f"[demo] synthetic national list: {voters:,} voters in provinces "
+                f"{', '.join(provinces)}, {periods} periods ({time.monotonic() - started:.1f} s)")  # fmt: skip
+    for kode in provinces:
+        step = time.monotonic()
+        counts = init_voters(
+            province_settings(settings, kode), data / "provinces" / kode / "voters.csv"
+        )
+        console.say(f"[demo] provinsi {kode}: {counts['voters']:,} voters loaded"
+                    f" ({time.monotonic() - step:.1f} s)")  # fmt: skip
+    prepare_airflow(settings)
+    period_list = sorted(p.name for p in (data / "landing").iterdir() if p.is_dir())
+    for period in period_list:
+        shutil.copytree(data / "landing" / period, settings.landing_dir(period))
+    run_periods(settings, period_list, {"approval": "approve"}, NATIONAL_DAG_ID)
+    return national_summary(settings, period_list, time.monotonic() - started)
+
+
+def national_summary(settings: Settings, periods: list[str], seconds: float) -> str:
+    from pdpb.national.home import connect_national
+
+    con = connect_national(settings, read_only=True)
+    try:
+        rows = con.execute(
+            """select n.period, n.status, r.jumlah_provinsi, r.baru_total, r.tms_total,
+                      r.akhir_total,
+                      (select count(*) from nasional.move_reconciliation m where m.period = n.period),
+                      (select count(*) from nasional.move_reconciliation m
+                       where m.period = n.period and m.status = 'SELESAI')
+               from nasional.periods n left join marts.rpt_rekap_nasional r using (period)
+               where n.period in (select unnest(?::varchar[])) order by 1""",
+            [periods],
+        ).fetchall()
+        pairs = con.execute(
+            "select count(*) from nasional.ganda_proposals where decision = 'REVIEW'"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    lines = [
+        f"PDPB national demo finished in {seconds:.0f} s: {len(rows)} periods through the "
+        "Airflow DAG pdpb_national",
+        "",
+        f"{'period':8} {'status':10} {'prov':>4} {'baru':>6} {'TMS':>6} {'akhir':>8} {'pindah':>7}",
+    ]
+    for period, status, n, baru, tms, akhir, moves, done in rows:
+        lines.append(f"{period:8} {status:10} {n or 0:>4} {baru or 0:>6} {tms or 0:>6} "
+                     f"{akhir or 0:>8} {done:>3}/{moves:<3}")  # fmt: skip
+    last = periods[-1]
+    reports = settings.reports_dir(last)
+    shown = console.shown
+    lines += [
+        "",
+        f"two-province pairs to decide: {pairs} ({pdpb_command(settings, 'national ganda export')})",
+        f"national recap: {shown(reports / f'rekap_nasional_{last}.xlsx')}",
+        f"report (HTML):  {shown(reports / 'index.html')}",
+        f"snapshot:       {shown(settings.published_dir / 'pdpb.duckdb')}",
+        f"status:         {pdpb_command(settings, 'status')}",
+    ]
+    return "\n".join(lines)
+
+
 def summary(settings: Settings, periods: list[str], seconds: float) -> str:
     con = connect(settings, read_only=True)
     try:
