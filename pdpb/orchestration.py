@@ -440,10 +440,14 @@ def run_periods(
 
 
 def backfill(settings: Settings, first: str, last: str, approval: str = "approve") -> list[str]:
-    """`make backfill`: the periods FROM..TO in order, each a run of pdpb_monthly."""
+    """`make backfill`: the periods FROM..TO in order, each a run of
+    pdpb_monthly (of pdpb_national in a national home, docs/national.md)."""
+    from pdpb.national.home import is_national
+
     periods = periods_between(first, last)
     prepare_airflow(settings)
-    return run_periods(settings, periods, {"approval": approval})
+    dag_id = NATIONAL_DAG_ID if is_national(settings) else MONTHLY_DAG_ID
+    return run_periods(settings, periods, {"approval": approval}, dag_id)
 
 
 STOP_GRACE_SECONDS = 20  # how long Airflow's processes get to stop before they are killed
