@@ -172,6 +172,8 @@ class _Province:
     frozen: list[int] = field(default_factory=list)
     arrivals: int = 0  # records planted for people who live in another province
     twin_niks: set[int] = field(default_factory=set)  # NIKs given to twins planted elsewhere
+    pools: dict[bool, np.ndarray] = field(default_factory=dict)  # candidates, see _pick_person
+    new_records: list[dict] = field(default_factory=list)  # see _add_record
     joined: dict[int, str] = field(default_factory=dict)
     n_initial: int = 0
     events: list[Event] = field(default_factory=list)
@@ -258,8 +260,8 @@ def generate_national(
     # duplicates of its own so that its list keeps its share of the voters.
     n_twins = max(MIN_TWINS, round(voters * TWIN_SHARE))
     n_doubles = max(MIN_DOUBLES, round(voters * DOUBLE_SHARE))
-    twin_routes = [_route(provs, rng) for _ in range(n_twins)]
-    double_routes = [_route(provs, rng) for _ in range(n_doubles)]
+    twin_routes = [_route(provs, rng, j) for j in range(n_twins)]
+    double_routes = [_route(provs, rng, j, turn=1) for j in range(n_doubles)]
     for _, b in twin_routes + double_routes:
         provs[b].arrivals += 1
 
@@ -276,6 +278,7 @@ def generate_national(
     for a, b in double_routes:
         pairs.append(_register_twice(provs[a], provs[b], vocab, ref, rng))
     for p in provs:
+        _flush_records(p)
         _assign_dpid_and_tps(p.recs, p.pop, p.regions)
     pair_rows = [
         {
@@ -330,8 +333,17 @@ def generate_national(
     return {**manifest, "elapsed_seconds": round(time.perf_counter() - t0, 2)}
 
 
-def _route(provs: list[_Province], rng: np.random.Generator) -> tuple[int, int]:
-    """(origin, destination) provinces, each drawn in proportion to its voters."""
+def _route(
+    provs: list[_Province], rng: np.random.Generator, j: int = -1, turn: int = 0
+) -> tuple[int, int]:
+    """(origin, destination) provinces. The first ones of a kind (j < number
+    of provinces) go round the list, so that a small data set has every
+    province sending and receiving (`turn` shifts the destinations, so that
+    periods cover other pairs); the others are drawn in proportion to the
+    provinces' voters."""
+    n = len(provs)
+    if 0 <= j < n:
+        return j, (j + 1 + turn % (n - 1)) % n
     w = np.array([p.voters for p in provs], dtype=float)
     a = int(rng.choice(len(provs), p=w / w.sum()))
     w[a] = 0
@@ -373,12 +385,18 @@ def _candidates(p: _Province, ref: date, clean: bool) -> np.ndarray:
 
 
 def _pick_person(p: _Province, ref: date, rng: np.random.Generator, clean: bool) -> int:
-    pool = _candidates(p, ref, clean)
-    if not len(pool):
-        raise PdpbError(f"province {p.kode} has too few voters for the national cases")
-    person = int(pool[int(rng.integers(len(pool)))])
-    p.taken.add(person)
-    return person
+    """A candidate drawn from a pool computed once per province: at national
+    scale there are thousands of picks over millions of records."""
+    if clean not in p.pools:
+        p.pools[clean] = _candidates(p, ref, clean)
+    while len(p.pools[clean]):
+        i = int(rng.integers(len(p.pools[clean])))
+        person = int(p.pools[clean][i])
+        p.pools[clean] = np.delete(p.pools[clean], i)
+        if person not in p.taken:
+            p.taken.add(person)
+            return person
+    raise PdpbError(f"province {p.kode} has too few voters for the national cases")
 
 
 def _copy_into(src: _Province, person: int, dst: _Province, rng: np.random.Generator) -> Population:
@@ -424,34 +442,45 @@ def _settle(dst: _Province, new: Population, rng: np.random.Generator) -> int:
     return person
 
 
-def _add_record(dst: _Province, person: int, rng: np.random.Generator) -> int:
-    """A record of dst's list for the person at their address there, without
-    noise; dpid and TPS are assigned with the others' afterwards."""
-    r, p = dst.recs, dst.pop
-    row = {
-        "person": person,
-        "desa": p.desa[person],
-        "addr_style": p.addr_style[person],
-        "addr_word": p.addr_word[person],
-        "house": p.house[person],
-        "rt": p.rt[person],
-        "rw": p.rw[person],
-        "noise": 0,
-        "primary": len(r),
-        "dead_at_start": False,
-        "minor": False,
-        "dpid": 0,
-        "tps": 0,
-        "sumber": SUMBER_CHOICES[int(rng.choice(4, p=[0.7, 0.1, 0.15, 0.05]))],
-        "nik": p.nik[person],
-        "birth": p.birth[person],
-        "noise_kind": 0,
-    }
+def _add_record(dst: _Province, person: int, rng: np.random.Generator, **values: object) -> int:
+    """A record of dst's list for the person at their address there (without
+    noise unless `values` say otherwise); its index once _flush_records has
+    added it. dpid and TPS are assigned with the others' afterwards."""
+    p = dst.pop
+    dst.new_records.append(
+        {
+            "person": person,
+            "desa": p.desa[person],
+            "addr_style": p.addr_style[person],
+            "addr_word": p.addr_word[person],
+            "house": p.house[person],
+            "rt": p.rt[person],
+            "rw": p.rw[person],
+            "noise": 0,
+            "primary": len(dst.recs) + len(dst.new_records),
+            "dead_at_start": False,
+            "minor": False,
+            "dpid": 0,
+            "tps": 0,
+            "sumber": SUMBER_CHOICES[int(rng.choice(4, p=[0.7, 0.1, 0.15, 0.05]))],
+            "nik": p.nik[person],
+            "birth": p.birth[person],
+            "noise_kind": 0,
+            **values,
+        }
+    )
+    return len(dst.recs) + len(dst.new_records) - 1
+
+
+def _flush_records(dst: _Province) -> None:
+    """The planted records appended to the list at once (column by column)."""
+    rows, r = dst.new_records, dst.recs
     for f in fields(Records):
-        if f.name in row:
+        if f.name != "name_override":
             col = getattr(r, f.name)
-            setattr(r, f.name, np.concatenate([col, np.array([row[f.name]], dtype=col.dtype)]))
-    return len(r) - 1
+            add = np.array([row[f.name] for row in rows], dtype=col.dtype)
+            setattr(r, f.name, np.concatenate([col, add]))
+    dst.new_records = []
 
 
 def _primary_record(p: _Province, person: int) -> int:
@@ -499,27 +528,22 @@ def _register_twice(
     person = _pick_person(a, ref, rng, clean=False)
     stale = _settle(b, _copy_into(a, person, b, rng), rng)
     b.frozen.append(stale)
-    rec = _add_record(b, stale, rng)
-    r = b.recs
-    female = bool(b.pop.sex[stale])
+    noise, kind, nik = 0, 0, int(b.pop.nik[stale])
+    rec = len(b.recs) + len(b.new_records)
     if rng.random() < STALE_NAME_NOISE:
         k = int(rng.integers(len(NOISE_FUNCS)))
         name = render_names(b.pop, np.array([stale]), vocab)[0]
-        r.name_override[rec] = noisy_name(name, female, rng, NOISE_FUNCS[k])
-        r.noise[rec] |= NOISE_NAMA
-        r.noise_kind[rec] |= KIND_NAMA_TYPO << k
+        b.recs.name_override[rec] = noisy_name(name, bool(b.pop.sex[stale]), rng, NOISE_FUNCS[k])
+        noise, kind = noise | NOISE_NAMA, kind | KIND_NAMA_TYPO << k
     u = rng.random()
     if u < STALE_NIK_EMPTY:
-        r.nik[rec] = -1
-        r.noise[rec] |= NOISE_NIK
-        r.noise_kind[rec] |= KIND_NIK_KOSONG
+        nik, noise, kind = -1, noise | NOISE_NIK, kind | KIND_NIK_KOSONG
     elif u < STALE_NIK_EMPTY + STALE_NIK_TYPO:
-        true = int(r.nik[rec])
         place = 10 ** (15 - int(rng.integers(6, 12)))  # a DDMMYY digit
-        digit = true // place % 10
-        r.nik[rec] = true + ((digit + int(rng.integers(1, 10))) % 10 - digit) * place
-        r.noise[rec] |= NOISE_NIK
-        r.noise_kind[rec] |= KIND_NIK_SALAH
+        digit = nik // place % 10
+        nik += ((digit + int(rng.integers(1, 10))) % 10 - digit) * place
+        noise, kind = noise | NOISE_NIK, kind | KIND_NIK_SALAH
+    _add_record(b, stale, rng, nik=nik, noise=noise, noise_kind=kind)
     return a.index, _primary_record(a, person), b.index, rec, "orang_sama"
 
 
@@ -555,10 +579,10 @@ def _plan_moves(
     before the first period so that none of them has any other event."""
     k = max(MIN_MOVES, round(voters * MOVE_SHARE))
     plan: dict[str, list[_Move]] = {}
-    for month in months:
+    for turn, month in enumerate(months):
         plan[month] = []
-        for _ in range(k):
-            a, b = _route(provs, rng)
+        for j in range(k):
+            a, b = _route(provs, rng, j, turn)
             person = _pick_person(provs[a], ref, rng, clean=False)
             provs[a].frozen.append(person)
             plan[month].append(_Move(a, person, b))
