@@ -38,7 +38,15 @@ from pdpb.synth.population import (
     to_days,
 )
 from pdpb.synth.regions import Regions, origin_desa
-from pdpb.synth.voterlist import NOISE_FIELDS, NOISE_RT, NOISE_RW, Records
+from pdpb.synth.voterlist import (
+    NOISE_FIELDS,
+    NOISE_NAMA,
+    NOISE_NIK,
+    NOISE_RT,
+    NOISE_RW,
+    NOISE_TGL,
+    Records,
+)
 
 # Share of each kind in the period's event budget (about 1.1% of the voter count).
 EVENT_RATE = 0.011
@@ -161,6 +169,15 @@ class PeriodSimulator:
         # registered here) and draws moves in from provinces outside its list.
         self.frozen = np.zeros(0, np.int64)
         self.not_origins: tuple[str, ...] = ()
+        # Deaths of a twin or of a father or son of one name only where the
+        # dying person's record holds their NIK, name and birth date as they
+        # are: a default birth date on the record of the twin who dies, with
+        # the other twin's record exact, makes a row without NIK fit the
+        # living twin better, and the truth could not call that link wrong
+        # on the row's evidence. Off where a province's output must stay
+        # byte-for-byte what it was (see docs/synth.md); the national data set
+        # turns it on.
+        self.clean_family_cases = False
 
     # --- helpers -----------------------------------------------------------
     def _setup(self, period: str) -> None:
@@ -356,6 +373,8 @@ class PeriodSimulator:
         a twin who dies gets no event in that period, so that the row has one
         right person; the name of a row without NIK carries no noise."""
         budget, voters = self.budget, self._voters()
+        if self.clean_family_cases:
+            voters = voters & self._identity_as_recorded()
         for hard_case, sumber, mode, share in (
             ("KEMBAR", "DUKCAPIL", "ADA", TWIN_DEATH),
             ("KEMBAR_TANPA_NIK", "MASYARAKAT", "KOSONG", TWIN_DEATH_NO_NIK),
@@ -396,6 +415,14 @@ class PeriodSimulator:
             self._die(ev)
             self._tms(ev, "TMS_MENINGGAL")
             self._spend("MENINGGAL")
+
+    def _identity_as_recorded(self) -> np.ndarray:
+        """Per person: no NIK, name or birth-date noise on their primary record."""
+        out = np.ones(len(self.pop), bool)
+        has = np.flatnonzero(self.ls.primary_rec >= 0)
+        noise = self.recs.noise[self.ls.primary_rec[has]]
+        out[has] = (noise & (NOISE_NIK | NOISE_NAMA | NOISE_TGL)) == 0
+        return out
 
     def _twins_turn_17(self) -> None:
         """Twins registered together: both new voters, or both future voters."""

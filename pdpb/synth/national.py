@@ -304,6 +304,7 @@ def generate_national(
         )
         p.sim.frozen = np.array(sorted(p.frozen), dtype=np.int64)
         p.sim.not_origins = tuple(codes)
+        p.sim.clean_family_cases = True
         # Movers from outside the list get NIKs unique over the nation, not per province.
         p.sim.nik_taken = shared_serials
 
