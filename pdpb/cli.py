@@ -33,11 +33,19 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from pdpb.synth import generate
+    from pdpb.synth import generate, generate_national, parse_provinces
 
+    provinces = parse_provinces(args.province)
+    if len(provinces) > 1:
+        manifest = generate_national(
+            Path(args.out), provinces, voters=args.voters, periods=args.periods,
+            start=args.start, seed=args.seed,
+        )  # fmt: skip
+        print(f"wrote a national synthetic data set to {args.out}: {manifest['national']}")
+        return 0
     manifest = generate(
-        Path(args.out), province=args.province, voters=args.voters, periods=args.periods,
-        start=args.start, seed=args.seed,
+        Path(args.out), province=provinces[0] if provinces else args.province,
+        voters=args.voters, periods=args.periods, start=args.start, seed=args.seed,
     )  # fmt: skip
     counts = manifest.get("counts", manifest)
     print(f"wrote synthetic data to {args.out}: {counts}")
@@ -369,9 +377,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("synth", help="write a synthetic voter list, landing files and ground truth")
-    p.add_argument("--province", default="36", help="province code, e.g. 36 (Banten)")
     p.add_argument(
-        "--voters", type=int, default=50_000, help="number of voters in the initial list"
+        "--province",
+        default="36",
+        help="province code, e.g. 36 (Banten); several, e.g. 31,32,36, for a national data set",
+    )
+    p.add_argument(
+        "--voters",
+        type=int,
+        default=50_000,
+        help="number of voters in the initial list (national: the total over the provinces)",
     )
     p.add_argument(
         "--periods", type=int, default=3, help="number of monthly periods of landing files"

@@ -38,7 +38,15 @@ from pdpb.synth.population import (
     to_days,
 )
 from pdpb.synth.regions import Regions, origin_desa
-from pdpb.synth.voterlist import NOISE_FIELDS, NOISE_RT, NOISE_RW, Records
+from pdpb.synth.voterlist import (
+    NOISE_FIELDS,
+    NOISE_NAMA,
+    NOISE_NIK,
+    NOISE_RT,
+    NOISE_RW,
+    NOISE_TGL,
+    Records,
+)
 
 # Share of each kind in the period's event budget (about 1.1% of the voter count).
 EVENT_RATE = 0.011
@@ -156,6 +164,20 @@ class PeriodSimulator:
         self.juniors = np.stack(
             [junior[pop.rel[junior] == REL_HEAD], junior[pop.rel[junior] == REL_CHILD]], axis=1
         )
+        # A national data set (pdpb.synth.national) keeps some people out of every
+        # drawn event (those it moves to another province, or who are only
+        # registered here) and draws moves in from provinces outside its list.
+        self.frozen = np.zeros(0, np.int64)
+        self.not_origins: tuple[str, ...] = ()
+        # Deaths of a twin or of a father or son of one name only where the
+        # dying person's record holds their NIK, name and birth date as they
+        # are: a default birth date on the record of the twin who dies, with
+        # the other twin's record exact, makes a row without NIK fit the
+        # living twin better, and the truth could not call that link wrong
+        # on the row's evidence. Off where a province's output must stay
+        # byte-for-byte what it was (see docs/synth.md); the national data set
+        # turns it on.
+        self.clean_family_cases = False
 
     # --- helpers -----------------------------------------------------------
     def _setup(self, period: str) -> None:
@@ -165,6 +187,7 @@ class PeriodSimulator:
         self.age = (self.cut_day - self.pop.birth) / 365.25
         self.alive = self.pop.death > self.cut_day
         self.used = np.zeros(len(self.pop), bool)
+        self.used[self.frozen] = True
         # Twins turning 17 soon after the cut-off get no event now: next period
         # they register together (a small province may have only one such pair).
         soon = self.bday[self.twin_rows]
@@ -350,6 +373,8 @@ class PeriodSimulator:
         a twin who dies gets no event in that period, so that the row has one
         right person; the name of a row without NIK carries no noise."""
         budget, voters = self.budget, self._voters()
+        if self.clean_family_cases:
+            voters = voters & self._identity_as_recorded()
         for hard_case, sumber, mode, share in (
             ("KEMBAR", "DUKCAPIL", "ADA", TWIN_DEATH),
             ("KEMBAR_TANPA_NIK", "MASYARAKAT", "KOSONG", TWIN_DEATH_NO_NIK),
@@ -390,6 +415,14 @@ class PeriodSimulator:
             self._die(ev)
             self._tms(ev, "TMS_MENINGGAL")
             self._spend("MENINGGAL")
+
+    def _identity_as_recorded(self) -> np.ndarray:
+        """Per person: no NIK, name or birth-date noise on their primary record."""
+        out = np.ones(len(self.pop), bool)
+        has = np.flatnonzero(self.ls.primary_rec >= 0)
+        noise = self.recs.noise[self.ls.primary_rec[has]]
+        out[has] = (noise & (NOISE_NIK | NOISE_NAMA | NOISE_TGL)) == 0
+        return out
 
     def _twins_turn_17(self) -> None:
         """Twins registered together: both new voters, or both future voters."""
@@ -492,7 +525,7 @@ class PeriodSimulator:
             mates = np.flatnonzero(
                 (self.pop.hh == self.pop.hh[ev.person]) & (self.ls.state == S_VOTER)
             )
-            mates = mates[mates != ev.person]
+            mates = mates[(mates != ev.person) & ~np.isin(mates, self.frozen)]
             if len(mates):
                 ev.nik_of = int(mates[0])
                 ev.hard_case = "NIK_ORANG_LAIN"
@@ -674,13 +707,21 @@ class PeriodSimulator:
         r.noise[rec] &= ~np.int16(NOISE_RT | NOISE_RW)
 
     def _move_in(self, k: int) -> None:
-        """k new adults from other provinces, each a PINDAH into the province and a BARU.
-
-        Built as one batch and appended to the population once: appending person
-        by person copied every column per mover, quadratic at province scale."""
+        """k new adults from other provinces, each a PINDAH into the province and a BARU."""
         if k <= 0:
             return
         new, codes = self._movers(k)
+        self.arrive(new, codes)
+
+    def arrive(
+        self, new: Population, codes: list[str], sumber: str = "", hard_case: str = ""
+    ) -> list[Event]:
+        """People moving in from the desa `codes` this period, each a PINDAH
+        (from `sumber`, or Dukcapil or residents as drawn) and a BARU.
+
+        Built as one batch and appended to the population once: appending person
+        by person copied every column per mover, quadratic at province scale."""
+        k = len(new)
         first = len(self.pop)
         self.pop.extend(new)
         ls = self.ls
@@ -690,6 +731,7 @@ class PeriodSimulator:
         self.alive = np.r_[self.alive, np.ones(k, bool)]
         self.age = np.r_[self.age, (self.cut_day - new.birth) / 365.25]
         self.bday = np.r_[self.bday, seventeenth_birthday(new.birth)]
+        out = []
         for i in range(k):
             addr = {
                 "desa": int(new.desa[i]),
@@ -700,14 +742,42 @@ class PeriodSimulator:
                 "rw": int(new.rw[i]),
             }
             ev = self._event(
-                self._move_source(), "PINDAH", first + i, new_addr=addr, origin=codes[i]
+                sumber or self._move_source(),
+                "PINDAH",
+                first + i,
+                new_addr=addr,
+                origin=codes[i],
+                hard_case=hard_case,
             )
             self._baru(self._add(ev), "BARU_PINDAH_MASUK")
+            out.append(ev)
+        return out
+
+    def move_away(self, person: int, like: Event) -> Event:
+        """This province's side of a move to another province of a national
+        data set: the destination drew the PINDAH row `like`; here it is about
+        the voter's record, which it makes TMS 4, with no BARU (the destination
+        province makes that one). The person gets no later event here."""
+        rec = int(self.ls.primary_rec[person])
+        ev = Event(
+            self.period,
+            like.sumber,
+            like.jenis,
+            int(person),
+            like.day,
+            self._dpids_of(int(person)),
+            hard_case=like.hard_case,
+            is_late=like.is_late,
+            origin=self.regions.desa_code[int(self.recs.desa[rec])],
+        )
+        self.events.append(ev)
+        self._tms(ev, "TMS_PINDAH_KELUAR")
+        return ev
 
     def _movers(self, k: int) -> tuple[Population, list[str]]:
         """k people living in another province, with NIK and NKK issued there."""
         rng = self.rng
-        origins = [origin_desa(self.regions.province, rng) for _ in range(k)]
+        origins = [origin_desa(self.regions.province, rng, self.not_origins) for _ in range(k)]
         codes = [code for code, _ in origins]
         for _, place in origins:
             if place not in self.places:
@@ -857,7 +927,8 @@ class PeriodSimulator:
         broken and held by the quarantine-share gate at province scale."""
         kinds = ("NIK_HURUF", "TANGGAL_MUSTAHIL", "JENIS_TIDAK_DIKENAL")
         sources = ("DUKCAPIL", "MASYARAKAT", "TNI", "POLRI", "DUKCAPIL", "IMIGRASI")
-        people = self.rng.choice(np.flatnonzero(self.pop.death == ALIVE), k, replace=False)
+        alive = np.flatnonzero(self.pop.death == ALIVE)
+        people = self.rng.choice(alive[~np.isin(alive, self.frozen)], k, replace=False)
         extra = (
             self.rng.integers(0, len(delivered), k - len(sources))
             if k > len(sources) and delivered

@@ -132,14 +132,7 @@ def generate(
         malformed = sim.malformed(max(3, round(len(events) * 0.003)), [e.sumber for e in events])
         all_events = events + malformed
         assign_event_ids(all_events, period, rngs[4])
-        # Files list rows by event id, so that row order says nothing about the kind.
-        keys = [(ev.sumber, ev.event_id) for ev in all_events]
-        order = sorted(range(len(keys)), key=keys.__getitem__)
-        position = {j: k for k, j in enumerate(order)}
-        for ev in all_events:
-            if ev.duplicate_of >= 0:
-                ev.duplicate_of = position[ev.duplicate_of]
-        all_events = [all_events[j] for j in order]
+        all_events = _order_by_event_id(all_events)
         _resolve_future(ls)
         rows = render_rows(all_events, pop, regions, vocab, places, rngs[5])
         files = write_period(
@@ -152,7 +145,7 @@ def generate(
         period_list.append(period)
         _progress(t0, f"period {period}: {len(all_events):,} events")
         # Freed before the next period is drawn, not after: they are 100,000s of objects.
-        del events, promotions, malformed, all_events, rows, truth, keys, order, position
+        del events, promotions, malformed, all_events, rows, truth
         period = next_period(period)
 
     new_people = np.array(sorted(joined), dtype=np.int64)
@@ -331,6 +324,18 @@ def _twin_partners(pop: Population) -> dict[int, str]:
     return out
 
 
+def _order_by_event_id(events: list[Event]) -> list[Event]:
+    """The events in file order, by (sumber, event_id), so that row order says
+    nothing about the kind; `duplicate_of` indices follow them."""
+    keys = [(ev.sumber, ev.event_id) for ev in events]
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    position = {j: k for k, j in enumerate(order)}
+    for ev in events:
+        if ev.duplicate_of >= 0:
+            ev.duplicate_of = position[ev.duplicate_of]
+    return [events[j] for j in order]
+
+
 def _resolve_future(ls: ListState) -> None:
     for person, ref in list(ls.future.items()):
         if isinstance(ref, Event):
@@ -338,8 +343,15 @@ def _resolve_future(ls: ListState) -> None:
 
 
 def _collect_truth(
-    truth: dict, period: str, events: list[Event], promotions: list[dict], files: list[dict]
+    truth: dict,
+    period: str,
+    events: list[Event],
+    promotions: list[dict],
+    files: list[dict],
+    file_name_of: dict[tuple[str, str], str] | None = None,
 ) -> None:
+    """The period's truth rows; `file_name_of` names the file of each
+    (sumber, event_id) where the files hold more than these events (national)."""
     file_of = {}
     for f in files:
         if not f["copy_of"]:
@@ -350,7 +362,11 @@ def _collect_truth(
         pos = counters[ev.sumber]
         counters[ev.sumber] += 1
         # Dukcapil rows are split over files in event order; see landing._split.
-        fname = src_files[min(pos // 50_000, len(src_files) - 1)]["file_name"]
+        fname = (
+            file_name_of[(ev.sumber, ev.event_id)]
+            if file_name_of is not None
+            else src_files[min(pos // 50_000, len(src_files) - 1)]["file_name"]
+        )
         dup = events[ev.duplicate_of] if ev.duplicate_of >= 0 else None
         truth["events"].append(
             {

@@ -95,9 +95,18 @@ def load_regions(province: str, rng: np.random.Generator) -> Regions:
     )
 
 
-def origin_desa(province: str, rng: np.random.Generator) -> tuple[str, str]:
-    """A desa of another province (code, kab/kota birthplace name) for a move in."""
-    choices = [p for p in ORIGIN_PROVINCES if p != province]
+def origin_desa(
+    province: str, rng: np.random.Generator, exclude: tuple[str, ...] = ()
+) -> tuple[str, str]:
+    """A desa of another province (code, kab/kota birthplace name) for a move in.
+
+    `exclude`: provinces it may not come from (a national data set's own,
+    which would otherwise get an event about someone they never had)."""
+    choices = [p for p in ORIGIN_PROVINCES if p != province and p not in exclude]
+    if not choices:
+        choices = [p.code for p in _children(None) if p.code not in (province, *exclude)]
+    if not choices:
+        raise PdpbError("no province is left outside the list to move in from")
     prov = choices[int(rng.integers(len(choices)))]
     kabs = _children(prov)
     kab = kabs[int(rng.integers(len(kabs)))]
@@ -109,6 +118,6 @@ def origin_desa(province: str, rng: np.random.Generator) -> tuple[str, str]:
 
 
 @cache
-def _children(code: str) -> tuple:
+def _children(code: str | None) -> tuple:
     # lokal rebuilds the list on every call (about 2 ms); thousands of movers ask again.
     return tuple(list_wilayah(code))
