@@ -399,11 +399,11 @@ def _national_message(settings: Settings, period: str) -> str | None:
         return None
     try:
         rows = con.execute(
-            "select message from nasional.periods where period = ?", [period]
+            "select status, message from nasional.periods where period = ?", [period]
         ).fetchall()
     finally:
         con.close()
-    return rows[0][0] if rows and rows[0][0] else None
+    return f"national period {period} {rows[0][0]}: {rows[0][1]}" if rows and rows[0][1] else None
 
 
 def embedded_log(settings: Settings) -> Path:
