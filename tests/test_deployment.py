@@ -225,7 +225,10 @@ def test_dockerfile_installs_the_project_with_the_constraints_as_airflow(dockerf
         if "pip" in args and "install" in args
     ]
     assert len(installs) == 1
-    assert re.search(r"pip install --no-cache-dir -c constraints\.txt (-e )?\.(\s|$)", installs[0])
+    # The celery extra: the image also serves the CeleryExecutor profile.
+    assert re.search(
+        r"pip install --no-cache-dir -c constraints\.txt (-e )?\.\[celery\](\s|$)", installs[0]
+    )
     # The install runs after the airflow user is back, not as root.
     last_user = max(i for i, line in enumerate(dockerfile) if line.upper().startswith("USER"))
     install_line = next(i for i, line in enumerate(dockerfile) if "pip install" in line)
