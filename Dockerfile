@@ -29,6 +29,8 @@ COPY --chown=airflow:0 expectations/ expectations/
 # expectations/ and dags/ next to the installed packages, so the packages must
 # run from this source tree rather than from a copy in site-packages.
 # constraints.txt pins apache-airflow to the base image's version, so pip keeps
-# Airflow as it is and brings every other dependency to the tested version.
-RUN pip install --no-cache-dir -c constraints.txt -e . \
+# Airflow as it is and brings every other dependency to the tested version. The
+# celery extra (the CeleryExecutor's provider, celery and the redis client) is
+# installed in every image: one image serves both executors.
+RUN pip install --no-cache-dir -c constraints.txt -e ".[celery]" \
     && python -c "import pdpb.config, linkage"
