@@ -35,6 +35,8 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from pdpb.config import TIMEZONE
 
+LARGE_QUEUE = "pdpb_large"
+
 
 class ParamOrHumanApproval(ApprovalOperator):
     """A province's approval step: answered by the run's `approval` param
@@ -70,6 +72,8 @@ def _province(kode: str):
     start_date=pendulum.datetime(2026, 1, 1, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,
+    # As many province tasks at once as the workers have slots (Airflow's default is 16).
+    max_active_tasks=64,
     tags=["pdpb", "monthly", "national"],
     doc_md=__doc__,
     default_args={
@@ -96,16 +100,18 @@ def _province(kode: str):
 )
 def pdpb_national():
     @task
-    def route(params=None, data_interval_start=None, dag_run=None) -> list[str]:
+    def route(params=None, data_interval_start=None, dag_run=None) -> dict:
+        # The provinces to run, largest first, the big ones apart (their own queue).
         from pdpb.national.home import province_homes
         from pdpb.national.route import route_period
+        from pdpb.national.run import by_size
         from pdpb.orchestration import dag_period, permanent_failures
 
         with permanent_failures():
             period = dag_period(params, data_interval_start, pendulum.instance(dag_run.run_after))
             route_period(_national(), period)
             wanted = [c.strip() for c in (params.get("provinces") or "").split(",") if c.strip()]
-            return sorted(province_homes(_national(), wanted or None))
+            return by_size(_national(), province_homes(_national(), wanted or None))
 
     @task
     def period_of(params=None, data_interval_start=None, dag_run=None) -> str:
@@ -113,9 +119,32 @@ def pdpb_national():
 
         return dag_period(params, data_interval_start, pendulum.instance(dag_run.run_after))
 
-    @task_group
+    @task
+    def provinces_of_size(sizes: dict, size: str) -> list[str]:
+        return sizes[size]
+
+    period = period_of()
+    sizes = route()
+    small = provinces_of_size.override(task_id="biasa")(sizes, "biasa")
+    big = provinces_of_size.override(task_id="besar")(sizes, "besar")
+    groups = [
+        province_group("province", "default").partial(period=period).expand(kode=small),
+        province_group("province_besar", LARGE_QUEUE).partial(period=period).expand(kode=big),
+    ]
+    counts = reconcile(period)
+    groups >> counts
+    published = national_recap(counts)
+    published >> complete(counts)
+
+
+def province_group(group_id: str, queue: str):
+    """One province's period as a mapped task group: prepare (every stage to
+    the DRAF report), the province's approval, publish. The big provinces'
+    group sends its heavy task to `queue` (docs/deployment.md)."""
+
+    @task_group(group_id=group_id)
     def province(kode: str, period: str):
-        @task
+        @task(queue=queue)
         def prepare(kode: str, period: str, params=None) -> dict:
             from pdpb.orchestration import prepare_province
 
@@ -124,14 +153,14 @@ def pdpb_national():
             )
             return {**info, "kode": kode}
 
+        pull = f"ti.xcom_pull(task_ids='{group_id}.prepare', map_indexes=ti.map_index)"
         approval = ParamOrHumanApproval(
             task_id="approval",
             subject=(
-                "Terbitkan rekap provinsi {{ ti.xcom_pull(task_ids='province.prepare', "
-                "map_indexes=ti.map_index)['kode'] }} periode {{ ti.xcom_pull("
-                "task_ids='province.prepare', map_indexes=ti.map_index)['period'] }}?"
+                f"Terbitkan rekap provinsi {{{{ {pull}['kode'] }}}} "
+                f"periode {{{{ {pull}['period'] }}}}?"
             ),
-            body="{{ ti.xcom_pull(task_ids='province.prepare', map_indexes=ti.map_index)['body'] }}",
+            body=f"{{{{ {pull}['body'] }}}}",
             defaults="Reject",
             response_timeout=timedelta(days=14),
             retries=0,
@@ -142,13 +171,13 @@ def pdpb_national():
             },
         )
 
-        @task
+        @task(queue=queue)
         def publish(ti=None, params=None) -> dict:
             from pdpb import orchestration
             from pdpb.pipeline import finish_period
 
-            info = ti.xcom_pull(task_ids="province.prepare", map_indexes=ti.map_index)
-            response = ti.xcom_pull(task_ids="province.approval", map_indexes=ti.map_index)
+            info = ti.xcom_pull(task_ids=f"{group_id}.prepare", map_indexes=ti.map_index)
+            response = ti.xcom_pull(task_ids=f"{group_id}.approval", map_indexes=ti.map_index)
             decision = orchestration.approval_decision(response, params)
             settings = _province(info["kode"])
             if decision["answer"] != "APPROVE":
@@ -160,42 +189,39 @@ def pdpb_national():
 
         prepare(kode, period) >> approval >> publish()
 
-    @task(trigger_rule="all_done")
-    def reconcile(period: str) -> dict:
-        from pdpb.national.reconcile import reconcile_period
-        from pdpb.orchestration import permanent_failures
+    return province
 
-        with permanent_failures():
-            return reconcile_period(_national(), period)
 
-    @task
-    def national_recap(counts: dict) -> dict:
-        from pdpb.national.publish import publish_national
-        from pdpb.orchestration import permanent_failures
-        from pdpb.transform import build_national_marts
+@task(trigger_rule="all_done")
+def reconcile(period: str) -> dict:
+    from pdpb.national.reconcile import reconcile_period
+    from pdpb.orchestration import permanent_failures
 
-        with permanent_failures():
-            if counts["provinces_completed"]:
-                build_national_marts(_national())
-            return publish_national(_national(), counts["period"])
+    with permanent_failures():
+        return reconcile_period(_national(), period)
 
-    @task(retries=0)
-    def complete(counts: dict) -> dict:
-        from airflow.sdk.exceptions import AirflowFailException
 
-        if counts["status"] != "COMPLETE":
-            raise AirflowFailException(
-                f"national period {counts['period']} is INCOMPLETE: {counts['incomplete']}"
-            )
-        return counts
+@task
+def national_recap(counts: dict) -> dict:
+    from pdpb.national.publish import publish_national
+    from pdpb.orchestration import permanent_failures
+    from pdpb.transform import build_national_marts
 
-    period = period_of()
-    codes = route()
-    provinces = province.partial(period=period).expand(kode=codes)
-    counts = reconcile(period)
-    provinces >> counts
-    published = national_recap(counts)
-    published >> complete(counts)
+    with permanent_failures():
+        if counts["provinces_completed"]:
+            build_national_marts(_national())
+        return publish_national(_national(), counts["period"])
+
+
+@task(retries=0)
+def complete(counts: dict) -> dict:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    if counts["status"] != "COMPLETE":
+        raise AirflowFailException(
+            f"national period {counts['period']} is INCOMPLETE: {counts['incomplete']}"
+        )
+    return counts
 
 
 pdpb_national()

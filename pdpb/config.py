@@ -93,6 +93,9 @@ class Settings:
     # this ratio over the previous period (and at least this many) is a warning.
     max_tms_spike_ratio: float = 3.0
     min_tms_for_spike: int = 20
+    # A national deployment sends provinces with at least this many active
+    # voters to the big workers' queue (docs/deployment.md).
+    large_province_voters: int = 15_000_000
 
     @classmethod
     def load(cls, home: str | os.PathLike[str] | None = None, **overrides: object) -> Settings:

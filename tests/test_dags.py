@@ -102,7 +102,52 @@ def test_dagbag_imports_every_dag_without_errors(tmp_path):
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [
         "pdpb_dedupe",
         "pdpb_monthly",
+        "pdpb_national",
         "pdpb_train",
+    ]
+
+
+def test_national_dag_maps_a_group_per_province_between_route_and_reconcile(tmp_path):
+    """pdpb_national's shape; it runs end to end in tests/test_national.py."""
+    code = (
+        "import json\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        f"dag = DagBag(dag_folder={str(DAGS_DIR)!r}).dags['pdpb_national']\n"
+        "print(json.dumps({\n"
+        "  'upstream': {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks},\n"
+        "  'queues': {t.task_id: t.queue for t in dag.tasks},\n"
+        "  'mapped': sorted(g for g, tg in dag.task_group_dict.items()\n"
+        "                   if type(tg).__name__ == 'MappedTaskGroup'),\n"
+        "  'pools': sorted({t.pool for t in dag.tasks}),\n"
+        "  'triggers': {t.task_id: t.trigger_rule.value for t in dag.tasks},\n"
+        "  'dag': [type(dag.timetable).__name__, dag.max_active_runs, sorted(dag.params.keys())],\n"
+        "}))\n"
+    )
+    result = _python(code, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    shape = json.loads(result.stdout.strip().splitlines()[-1])
+    up = shape["upstream"]
+    assert shape["mapped"] == ["province", "province_besar"]
+    for group in ("province", "province_besar"):
+        assert up[f"{group}.approval"] == [f"{group}.prepare"]
+        assert up[f"{group}.publish"] == [f"{group}.approval"]
+    assert up["province.prepare"] == ["biasa", "period_of"]
+    assert up["province_besar.prepare"] == ["besar", "period_of"]
+    assert up["biasa"] == up["besar"] == ["route"]
+    assert up["reconcile"] == ["period_of", "province.publish", "province_besar.publish"]
+    assert shape["triggers"]["reconcile"] == "all_done"
+    assert up["national_recap"] == ["reconcile"] and up["complete"] == [
+        "national_recap",
+        "reconcile",
+    ]
+    # The big provinces' heavy tasks go to their own queue; no global one-slot pool.
+    assert shape["queues"]["province_besar.prepare"] == "pdpb_large"
+    assert shape["queues"]["province.prepare"] == "default"
+    assert shape["pools"] == ["default_pool"]
+    assert shape["dag"] == [
+        "CronDataIntervalTimetable",
+        1,
+        ["approval", "cutoff", "period", "provinces", "rerun"],
     ]
 
 

@@ -37,6 +37,23 @@ def province_period_status(home: Settings, period: str) -> str | None:
     return row[0] if row else None
 
 
+def active_voters(home: Settings) -> int:
+    con = connect(home, read_only=True)
+    try:
+        return con.execute("select count(*) from core.voters where status = 'AKTIF'").fetchone()[0]
+    finally:
+        con.close()
+
+
+def by_size(settings: Settings, homes: dict[str, Settings]) -> dict[str, list[str]]:
+    """The provinces largest first (the longest periods start first), the big
+    ones (`large_province_voters`) apart: `besar` and `biasa`."""
+    sizes = {kode: active_voters(home) for kode, home in homes.items()}
+    ordered = sorted(homes, key=lambda k: (-sizes[k], k))
+    big = [k for k in ordered if sizes[k] >= settings.large_province_voters]
+    return {"besar": big, "biasa": [k for k in ordered if k not in big]}
+
+
 def run_province(
     home: Settings, period: str, cutoff: date | str | None = None, yes: bool = False
 ) -> dict:
@@ -92,8 +109,12 @@ def run_national(
     results: dict = {"route": route_period(settings, period)}
     console.stage_done(period, "route", time.monotonic() - started, results["route"])
     jobs = max(1, jobs or os.cpu_count() or 1)
+    sizes = by_size(settings, homes)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {k: pool.submit(run_province, h, period, cutoff, yes) for k, h in homes.items()}
+        futures = {
+            k: pool.submit(run_province, homes[k], period, cutoff, yes)
+            for k in sizes["besar"] + sizes["biasa"]
+        }
         results["provinces"] = {k: f.result() for k, f in sorted(futures.items())}
     for kode, r in results["provinces"].items():
         log.info("province %s %s: %s", kode, period, r)
