@@ -500,7 +500,7 @@ def _truth_pairs(truth_dir: Path) -> set[frozenset]:
     }
 
 
-def _created_records(con, truth_dir: Path) -> dict[str, str]:
+def created_records(con, truth_dir: Path) -> dict[str, str]:
     """dpid -> true person of the records the pipeline created (BARU), found
     through the event that created them, or the event that made the person a
     tracked future voter; the truth's voters.csv knows only the initial list."""
@@ -530,7 +530,7 @@ def evaluate_dedupe(settings: Settings, truth_dir: Path) -> dict:
     and the wrongful TMS 2 (an accepted pair of two people) by relation. A
     pair is right when both records are one true person: the truth's
     voters.csv names the person of each initial record, the creating event
-    that of a record the pipeline created (`_created_records`)."""
+    that of a record the pipeline created (`created_records`)."""
     from pdpb.evaluation import TruthPersons, count_by_relation
 
     truth = _truth_pairs(truth_dir)
@@ -544,7 +544,7 @@ def evaluate_dedupe(settings: Settings, truth_dir: Path) -> dict:
             "select dpid, survivor_dpid, decision from core.dedupe_proposals "
             "where survivor_dpid not like '%:%'"
         ).fetchall()
-        created = _created_records(con, truth_dir)
+        created = created_records(con, truth_dir)
     finally:
         con.close()
     by_decision: dict[str, set[frozenset]] = {}

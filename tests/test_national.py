@@ -89,23 +89,14 @@ def national(tmp_path_factory):
     first_snapshot = (settings.published_dir / "pdpb.duckdb").read_bytes()
 
     # Operators decide the pairs: SAMA where the generator registered one person twice.
-    same = {
-        (p["kode_provinsi_a"], p["dpid_a"], p["kode_provinsi_b"], p["dpid_b"])
-        for p in _read(data / "truth" / "pairs.csv")
-        if p["relasi"] == "orang_sama"
-    }
+    from pdpb.national.evaluation import evaluate_national
+
+    same = set(evaluate_national(settings, data / "truth")["one_person_pairs"])
     assert main(["--home", str(home), "national", "ganda", "export"]) == 0
     sheet = home / "review" / "ganda_nasional" / "periksa_ganda_nasional.csv"
     rows = _read(sheet)
     for row in rows:
-        key = (
-            row["PROVINSI_GANDA"],
-            row["DPID_GANDA"],
-            row["PROVINSI_BERTAHAN"],
-            row["DPID_BERTAHAN"],
-        )
-        flipped = (key[2], key[3], key[0], key[1])
-        row["KEPUTUSAN"] = "SAMA" if key in same or flipped in same else "BEDA"
+        row["KEPUTUSAN"] = "SAMA" if row["PASANGAN"] in same else "BEDA"
     decided = root / "keputusan.csv"
     with decided.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.DictWriter(fh, list(rows[0]))
@@ -141,7 +132,7 @@ def national(tmp_path_factory):
     rerun = main(["--home", str(home), "national", "run", "--period", "2026-02",
                   "--provinces", BROKEN])  # fmt: skip
     return {"data": data, "settings": settings, "incomplete": incomplete, "rerun": rerun,
-            "decisions": rows}  # fmt: skip
+            "same": same}  # fmt: skip
 
 
 def test_route_accounts_for_every_row(national):
@@ -191,7 +182,7 @@ def test_double_registrations_proposed_once_and_decided(national):
     pairs = _query(settings.warehouse_path,
                    "select pair_id, kode_provinsi, dpid, decision from nasional.ganda_proposals")  # fmt: skip
     sama = [p for p in pairs if p[3] == "SAMA"]
-    assert len(sama) == result["orang_sama"]
+    assert sorted(p[0] for p in sama) == sorted(national["same"]) and len(sama) >= 3
     for pair_id, kode, dpid, _ in sama:
         home = province_settings(settings, kode).warehouse_path
         assert _query(home, "select status, tms_code from core.voters where dpid = ?", [dpid]) == [
@@ -199,13 +190,12 @@ def test_double_registrations_proposed_once_and_decided(national):
         ]
         assert _query(home, "select period, event_id from core.changes where dpid = ? and tms_code = 2",
                       [dpid]) == [("2026-02", pair_id)]  # fmt: skip
-    # BEDA pairs (the twins among them) stay active on both sides.
+    # BEDA pairs (twins living apart among them, were any proposed) are never made TMS 2.
     for _, kode, dpid, decision in pairs:
         if decision == "BEDA":
             home = province_settings(settings, kode).warehouse_path
-            assert _query(home, "select status from core.voters where dpid = ?", [dpid]) == [
-                ("AKTIF",)
-            ]
+            assert _query(home, "select count(*) from core.changes where dpid = ? and tms_code = 2",
+                          [dpid]) == [(0,)]  # fmt: skip
 
 
 def _evaluate(settings: Settings, data: Path) -> dict:
@@ -297,3 +287,40 @@ def test_route_quarantines_rows_without_a_province(national, tmp_path):
     reasons = _query(home / "warehouse" / "pdpb.duckdb",
                      "select row_number, reason from nasional.route_quarantine order by row_number")  # fmt: skip
     assert reasons == [(2, "PROVINCE_NOT_DEPLOYED"), (3, "MISSING_REGION"), (4, "UNKNOWN_REGION")]
+
+
+def test_status_and_evaluation_of_a_national_home(national, capsys):
+    settings, data = national["settings"], national["data"]
+    assert main(["--home", str(settings.home), "status"]) == 0
+    out = capsys.readouterr().out
+    for kode in PROVINCES:
+        assert f"provinsi {kode}:" in out
+    assert "nasional 2026-01: COMPLETE (selesai: 31,32,36)" in out
+    assert "nasional 2026-02: COMPLETE" in out
+    assert main(["--home", str(settings.home), "national", "evaluate",
+                 "--truth", str(data / "truth"), "--strict"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "wrongful TMS 2 of national decisions: 0" in out
+
+
+def test_the_national_recap_opens_for_its_users(national):
+    """The workbook the plenary prints and the page the operators open: the
+    recap in words, TIDAK LENGKAP nowhere once complete, and (where Chromium
+    is installed) the page renders without console errors."""
+    from openpyxl import load_workbook
+    from test_reports_browser import CHROMIUM, visit
+
+    reports = national["settings"].reports_dir("2026-02")
+    book = load_workbook(reports / "rekap_nasional_2026-02.xlsx", read_only=True)
+    assert book.sheetnames == ["Provinsi", "Nasional"]
+    cells = [
+        c for row in book["Provinsi"].iter_rows(values_only=True) for c in row if c is not None
+    ]
+    assert cells[0] == "Rekapitulasi Daftar Pemilih Berkelanjutan Nasional"
+    assert {"BANTEN", "JAWA BARAT", "JUMLAH"} <= set(cells)
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium is not installed (the CI installs it)")
+    seen = visit(reports / "index.html")
+    assert seen.errors == []
+    assert "Semua provinsi selesai." in seen.text and "TIDAK LENGKAP" not in seen.text
+    assert "Pindah antarprovinsi" in seen.text and "Rekap nasional" in seen.text

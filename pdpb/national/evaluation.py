@@ -21,7 +21,8 @@ import csv
 from pathlib import Path
 
 from pdpb.config import PdpbError, Settings
-from pdpb.national.home import connect_national
+from pdpb.national.home import connect_national, province_settings
+from pdpb.warehouse import connect
 
 
 def _read(path: Path) -> list[dict]:
@@ -31,6 +32,29 @@ def _read(path: Path) -> list[dict]:
         )
     with path.open(encoding="utf-8-sig", newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+def _persons(settings: Settings, truth_dir: Path, records: set[tuple[str, str]]) -> dict:
+    """(kode, dpid) -> (kode, true person) through each province's own truth
+    (`<data>/provinces/<kode>/truth`): its voters.csv for the initial list,
+    the creating event for a record the pipeline made (a move's new record)."""
+    from pdpb.dedupe import created_records
+    from pdpb.evaluation import TruthPersons
+
+    found = {}
+    for kode in sorted({k for k, _ in records}):
+        truth = truth_dir.parent / "provinces" / kode / "truth"
+        dpids = {d for k, d in records if k == kode}
+        con = connect(province_settings(settings, kode), read_only=True)
+        try:
+            created = created_records(con, truth)
+        finally:
+            con.close()
+        index = TruthPersons(truth, dpids, set())
+        for d in dpids:
+            person = created.get(d) or index.person_of_dpid.get(d)
+            found[(kode, d)] = (kode, person) if person else None
+    return found
 
 
 def evaluate_national(settings: Settings, truth_dir: Path) -> dict:
@@ -46,7 +70,7 @@ def evaluate_national(settings: Settings, truth_dir: Path) -> dict:
             ).fetchall()
         }
         proposals = con.execute(
-            "select kode_provinsi, dpid, kode_provinsi_bertahan, dpid_bertahan, decision "
+            "select kode_provinsi, dpid, kode_provinsi_bertahan, dpid_bertahan, decision, pair_id "
             "from nasional.ganda_proposals"
         ).fetchall()
     finally:
@@ -55,23 +79,30 @@ def evaluate_national(settings: Settings, truth_dir: Path) -> dict:
     for m in moves:
         st = status.get((m["sumber"], m["event_id"]), "TIDAK_DIREKONSILIASI")
         by_status[st] = by_status.get(st, 0) + 1
+    # Records are judged by their true persons: a proposal may name the new
+    # record a move within a province made, where the truth names the old one.
+    truth_pairs = [((p["kode_provinsi_a"], p["dpid_a"]), (p["kode_provinsi_b"], p["dpid_b"]),
+                    p["relasi"]) for p in pairs]  # fmt: skip
+    records = {r for a, b, _ in truth_pairs for r in (a, b)}
+    records |= {r for a, da, b, db, *_ in proposals for r in ((a, da), (b, db))}
+    person = _persons(settings, truth_dir, records)
+    relation = {frozenset((person[a], person[b])): rel for a, b, rel in truth_pairs}
     proposed: dict[frozenset, list[str]] = {}
-    for a, da, b, db, decision in proposals:
-        proposed.setdefault(frozenset(((a, da), (b, db))), []).append(decision)
-    relation = {
-        frozenset(((p["kode_provinsi_a"], p["dpid_a"]), (p["kode_provinsi_b"], p["dpid_b"]))): p[
-            "relasi"
-        ]
-        for p in pairs
-    }
+    one_person = []
+    for a, da, b, db, decision, pair_id in proposals:
+        key = frozenset((person[(a, da)] or (a, da), person[(b, db)] or (b, db)))
+        proposed.setdefault(key, []).append(decision)
+        if relation.get(key) == "orang_sama":
+            one_person.append(pair_id)
     same = [k for k, r in relation.items() if r == "orang_sama"]
     twins = [k for k, r in relation.items() if r == "kembar"]
+    sama_twins = sum("SAMA" in proposed.get(k, []) for k in twins)
     wrongful = {
-        "kembar": sum("SAMA" in proposed.get(k, []) for k in twins),
+        "kembar": sama_twins,
         "tidak_terkait": sum(
             "SAMA" in d for k, d in proposed.items() if relation.get(k) != "orang_sama"
         )
-        - sum("SAMA" in proposed.get(k, []) for k in twins),
+        - sama_twins,
     }
     return {
         "moves": len(moves),
@@ -86,6 +117,7 @@ def evaluate_national(settings: Settings, truth_dir: Path) -> dict:
         "kembar_proposed": sum(k in proposed for k in twins),
         "wrongful_tms": sum(wrongful.values()),
         "wrongful_tms_by_relation": wrongful,
+        "one_person_pairs": sorted(one_person),
     }
 
 

@@ -151,11 +151,14 @@ def _route_file(
                 continue
             if origin in deployed:
                 outputs.add(origin, cells)
-            if safe_text(values["sumber"]) is None or safe_text(values["event_id"]) is None:
+            # The event's key as the provinces' ingest reads it (normalise_row).
+            sumber, event_id = (
+                nz.clean_text(landing_cell(values[c])) for c in ("sumber", "event_id")
+            )
+            if sumber is None or event_id is None:
                 continue  # the provinces' ingest quarantines a row without its key
             moves.append({
-                "period": period, "sumber": safe_text(values["sumber"]),
-                "event_id": safe_text(values["event_id"]), "kode_provinsi_asal": origin,
+                "period": period, "sumber": sumber, "event_id": event_id, "kode_provinsi_asal": origin,
                 "kode_wilayah_asal": origin_desa, "kode_provinsi_tujuan": kode, "kode_wilayah": desa,
             })  # fmt: skip
     except BaseException as exc:
