@@ -107,6 +107,8 @@ def test_voters_are_split_by_dpt_size_with_at_least_500_each(out: Path) -> None:
         rows = read(out / "provinces" / kode / "voters.csv")
         assert {r["kode_wilayah"][:2] for r in rows} == {kode}
         assert {r["dpid"][:2] for r in rows} == {kode}
+        # No birth date shared by a crowd (young spouses are not all 17.5 at the start).
+        assert max(Counter(r["tanggal_lahir"] for r in rows).values()) <= len(rows) / 100
 
 
 def test_event_ids_are_unique_nationally_and_each_row_is_in_a_province_truth(out: Path) -> None:

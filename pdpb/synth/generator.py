@@ -193,7 +193,13 @@ def locals_for_manifest(
 
 
 def _population(
-    voters: int, regions: Regions, vocab, ref: date, rng: np.random.Generator, months: list[str]
+    voters: int,
+    regions: Regions,
+    vocab,
+    ref: date,
+    rng: np.random.Generator,
+    months: list[str],
+    spread_young_spouses: bool = False,
 ) -> Population:
     """Households until the listed count reaches the target, then trimmed to it."""
     target = round(voters / (1 + DUPLICATE_SHARE)) - max(2, round(voters * MINOR_SHARE))
@@ -202,7 +208,9 @@ def _population(
     want = max(50, round(target / 2.1))
     while listed < target:
         size = min(HOUSEHOLD_BLOCK, want - n_hh) if n_hh < want else max(50, round(target / 8))
-        block = build_households(min(size, HOUSEHOLD_BLOCK), regions, vocab, ref, rng, n_hh)
+        block = build_households(
+            min(size, HOUSEHOLD_BLOCK), regions, vocab, ref, rng, n_hh, spread_young_spouses
+        )
         blocks.append(block)
         listed += int(listable(block, ref).sum())
         n_hh = int(block.hh.max()) + 1

@@ -249,7 +249,8 @@ def generate_national(
     for index, (kode, seq) in enumerate(zip(codes, seqs, strict=False)):
         rngs = [np.random.default_rng(s) for s in seq.spawn(6)]
         regions = load_regions(kode, rngs[0])
-        pop = _population(shares[kode], regions, vocab, ref, rngs[1], months)
+        # Young spouses spread over birth dates: see build_households.
+        pop = _population(shares[kode], regions, vocab, ref, rngs[1], months, True)
         folder = out_dir / "provinces" / kode
         (folder / "truth").mkdir(parents=True, exist_ok=True)
         places = list(place_names(regions, []))

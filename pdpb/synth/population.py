@@ -217,9 +217,21 @@ def _sample_adult_age(rng: np.random.Generator, n: int, lo: int, hi: int) -> np.
 
 
 def build_households(
-    n: int, regions: Regions, vocab: Vocab, ref: date, rng: np.random.Generator, hh_offset: int
+    n: int,
+    regions: Regions,
+    vocab: Vocab,
+    ref: date,
+    rng: np.random.Generator,
+    hh_offset: int,
+    spread_young_spouses: bool = False,
 ) -> Population:
-    """`n` households and their members, as of the reference date `ref`."""
+    """`n` households and their members, as of the reference date `ref`.
+
+    `spread_young_spouses`: spouses whose age the floor of 17.5 years sets
+    get an age drawn between 17.5 and 20.5 instead. Otherwise they all share
+    one birth date (17.5 years before `ref`), which across provinces makes
+    many alike-named young wives look like one person registered twice. Off
+    where a province's output must stay byte for byte what it was."""
     ref_day = to_days(ref)
     size = rng.choice(np.arange(1, 8), size=n, p=HOUSEHOLD_SIZE_P)
     desa = rng.choice(len(regions.desa_code), size=n, p=regions.desa_weight).astype(np.int32)
@@ -274,6 +286,9 @@ def build_households(
     age[rel == REL_SPOUSE] = np.maximum(
         head_age[hh[rel == REL_SPOUSE]] - spouse_gap[hh[rel == REL_SPOUSE]], 17.5
     )
+    if spread_young_spouses:
+        floor = np.flatnonzero((rel == REL_SPOUSE) & (age == 17.5))
+        age[floor] = 17.5 + rng.random(len(floor)) * 3
     parent = rel == REL_PARENT
     grandma = parent & (k == 2 + sp)  # the second of two parents
     age[parent] = grandpa_age[hh[parent]] - np.where(grandma[parent], grandma_gap[hh[parent]], 0)
