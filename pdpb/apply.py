@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 from pdpb.audit import record_changes
 from pdpb.config import Settings
@@ -152,6 +153,11 @@ class PeriodState:
     def next_dpid(self) -> str:
         self.new_dpids += 1
         return f"B{self.period.replace('-', '')}{self.new_dpids:06d}"
+
+    @cached_property
+    def held_provinces(self) -> frozenset[str]:
+        """The provinces whose desa this home's list holds (none for an empty list)."""
+        return frozenset(desa[:2] for desa in self.tps_load)
 
     def assign_tps(self, desa: str) -> str:
         """Fill the desa's highest TPS up to capacity, then open the next number."""
@@ -397,6 +403,14 @@ def apply_new_person(state: PeriodState, event: dict) -> None:
         person["status_kawin"] = event.get("status_kawin") or "S"
     if not person.get("kode_wilayah"):
         state.outcome(event, "NO_CHANGE", None, "kode_wilayah kosong: tidak dapat didaftarkan")
+        return
+    held = state.held_provinces
+    if held and province(person["kode_wilayah"]) not in held:
+        # A move out to another province whose person this home did not find:
+        # the destination's home registers them (routing sends it the event).
+        state.outcome(event, "NOT_FOUND", None,
+                      f"tujuan di provinsi {province(person['kode_wilayah'])}: "
+                      "tidak ditemukan di daftar pemilih asal")  # fmt: skip
         return
     eligible = is_eligible(person.get("tanggal_lahir"), person.get("status_kawin"), state.cutoff)
     if eligible is None:

@@ -121,6 +121,18 @@ def test_pindah_to_another_province_is_tms_4_only(home):
     assert not any(v[2] == desa_jakarta for v in voters.values())
 
 
+def test_unlinked_pindah_to_another_province_registers_nobody_here(home):
+    """The origin home did not find the mover (no NIK, say): it must not open
+    a record in the destination province, which registers them itself."""
+    changes, outcomes, voters = run(home, "2026-01", [event("E1", "PINDAH", decision="NEW",
+                                                            kode_wilayah="31.71.01.1001",
+                                                            kode_wilayah_asal=DESA_A,
+                                                            tanggal_lahir=date(1990, 1, 1))])  # fmt: skip
+    assert changes == []
+    assert outcomes["E1"] == "NOT_FOUND"
+    assert len(voters) == 5
+
+
 def test_pindah_within_kabkota_is_ubah_with_new_tps(home):
     changes, _, voters = run(home, "2026-01", [event("E1", "PINDAH", target="V00002", kode_wilayah=DESA_B,
                                                      alamat="KP. BARU", kode_wilayah_asal=DESA_A)])  # fmt: skip
