@@ -36,6 +36,7 @@ from airflow.sdk import Asset, Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from pdpb.config import TIMEZONE, WAREHOUSE_POOL
+from pdpb.orchestration import RETRIES
 
 STAGES = ("ingest", "gate_events", "link", "apply", "gate_voters", "transform", "gate_rekap")
 
@@ -78,10 +79,7 @@ def _run_stage(name: str, info: dict, params: dict) -> dict:
     default_args={
         "pool": WAREHOUSE_POOL,
         "depends_on_past": True,
-        "retries": 2,
-        "retry_delay": timedelta(minutes=1),
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(minutes=30),
+        **RETRIES,
     },
     params={
         "period": Param(

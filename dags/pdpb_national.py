@@ -34,6 +34,7 @@ from airflow.sdk import Param, dag, task, task_group
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from pdpb.config import TIMEZONE
+from pdpb.orchestration import RETRIES
 
 LARGE_QUEUE = "pdpb_large"
 
@@ -76,12 +77,7 @@ def _province(kode: str):
     max_active_tasks=64,
     tags=["pdpb", "monthly", "national"],
     doc_md=__doc__,
-    default_args={
-        "retries": 2,
-        "retry_delay": timedelta(minutes=1),
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(minutes=30),
-    },
+    default_args=RETRIES,
     params={
         "period": Param(
             "", type="string", description="YYYY-MM; empty = the data interval's month"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import json
 import logging
 import os
@@ -43,6 +44,15 @@ from pdpb.domain import GATE_LABELS
 log = logging.getLogger(__name__)
 
 MONTHLY_DAG_ID = "pdpb_monthly"
+# The retries of every task of the monthly DAGs that fails for a passing
+# reason (a lock, a crash); an error the user must act on is not retried
+# (`permanent_failures`).
+RETRIES = {
+    "retries": 2,
+    "retry_delay": datetime.timedelta(minutes=1),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": datetime.timedelta(minutes=30),
+}
 NATIONAL_DAG_ID = "pdpb_national"
 
 

@@ -201,20 +201,23 @@ create table if not exists core.audit_log (
 """
 
 
-def connect(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, creating the file and the core tables if needed;
-    read-only, never: a home without a warehouse is refused in one line and
-    left as it was."""
+def connect(
+    settings: Settings,
+    read_only: bool = False,
+    ddl: str = DDL,
+    missing: str = "run `pdpb init --voters FILE` first",
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, creating the file and its tables (`ddl`: the core
+    tables of a province home) if needed; read-only, never: a home without a
+    warehouse is refused in one line (`missing` says what to do) and left as it was."""
     path: Path = settings.warehouse_path
     if read_only:
         if not path.exists():
-            raise PdpbError(
-                f"home {settings.home} has no warehouse yet: run `pdpb init --voters FILE` first"
-            )
+            raise PdpbError(f"home {settings.home} has no warehouse yet: {missing}")
         return duckdb.connect(str(path), read_only=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
-    con.execute(DDL)
+    con.execute(ddl)
     return con
 
 

@@ -135,15 +135,10 @@ def is_national(settings: Settings) -> bool:
 
 
 def connect_national(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    path = settings.warehouse_path
-    if read_only:
-        if not path.exists():
-            raise PdpbError(f"national home {settings.home} has no warehouse yet: run a period")
-        return duckdb.connect(str(path), read_only=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
-    con.execute(DDL)
-    return con
+    """The national warehouse (schema `nasional`, the national marts)."""
+    from pdpb.warehouse import connect
+
+    return connect(settings, read_only, DDL, "run a national period (`pdpb national run`)")
 
 
 @contextmanager
