@@ -71,11 +71,16 @@ def publish_national(settings: Settings, period: str) -> dict:
     con = connect_national(settings, read_only=True)
     try:
         status = _rows(con, "select * from nasional.periods where period = ?", [period])[0]
+        # No marts before the first period in which a province completed.
+        built = {r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()}  # fmt: skip
         provinsi = _rows(
             con, "select * from marts.rpt_rekap_provinsi where period = ? order by kode_wilayah",
             [period],
-        )  # fmt: skip
-        nasional = _rows(con, "select * from marts.rpt_rekap_nasional where period = ?", [period])
+        ) if "rpt_rekap_provinsi" in built else []  # fmt: skip
+        nasional = _rows(
+            con, "select * from marts.rpt_rekap_nasional where period = ?", [period]
+        ) if "rpt_rekap_nasional" in built else []  # fmt: skip
         runs = _rows(
             con, "select * from nasional.province_runs where period = ? order by kode_provinsi",
             [period],
