@@ -41,8 +41,8 @@ GANDA_RULES = {
     # One name, birth date, sex and place of birth, where the NIKs do not say
     # two people (`_two_own_niks`): a stale record's NIK is often missing or
     # mistyped. Without the place of birth, namesakes born the same day fill
-    # the queue (on a generated 60,000-voter national list: 510 pairs, 10 of
-    # them one person; with it, and the NIK check, 11 and 10).
+    # the queue (on a generated 60,000-voter national list: 510 pairs, 11 of
+    # them one person; with it and the NIK check: 11 pairs, all one person).
     "IDENTITAS_SAMA": (
         "a.tanggal_lahir = b.tanggal_lahir and a.jenis_kelamin = b.jenis_kelamin"
         " and a.nama_norm = b.nama_norm"
