@@ -30,6 +30,8 @@ SCALES = {
     "kabupaten": (1_000_000, 1, "36"),
     "banten": (8_900_000, 1, "36"),
     "jabar": (36_000_000, 1, "32"),  # Jawa Barat's own regencies and desa
+    # Several provinces delivered as one nation (bench/national.py).
+    "national": (3_000_000, 1, "11,31,36,51"),
 }
 PACKAGES = ("duckdb", "splink", "dbt-core", "dbt-duckdb", "great-expectations", "apache-airflow")
 
@@ -55,9 +57,11 @@ def generator_version() -> str:
 
 
 def generated_once(out: Path, voters: int, periods: int, province: str, seed: int) -> Path:
-    """A synthetic province in `out`, generated unless a finished one made by
-    this generator's code is there (its digest beside the manifest)."""
-    from pdpb.synth import generate
+    """A synthetic province in `out` (a national data set when `province`
+    lists several, e.g. "31,32,36"), generated unless a finished one made by
+    this generator's code is there (its digest beside the manifest); the
+    generation's seconds and peak RSS are kept beside it (generated.json)."""
+    from pdpb.synth import generate, generate_national
 
     stamp = out / "generator.version"
     current = generator_version()
@@ -66,12 +70,18 @@ def generated_once(out: Path, voters: int, periods: int, province: str, seed: in
         if out.exists():
             shutil.rmtree(out)
         started = time.perf_counter()
-        generate(out, province=province, voters=voters, periods=periods, start="2026-01", seed=seed)
-        stamp.write_text(current)
-        print(
-            f"generated {voters:,} voters in {time.perf_counter() - started:.1f} s -> {out}",
-            file=sys.stderr,
+        if "," in province:
+            generate_national(out, province.split(","), voters=voters, periods=periods,
+                              start="2026-01", seed=seed)  # fmt: skip
+        else:
+            generate(out, province=province, voters=voters, periods=periods, start="2026-01",
+                     seed=seed)  # fmt: skip
+        seconds = time.perf_counter() - started
+        (out / "generated.json").write_text(
+            json.dumps({"seconds": round(seconds, 1), "peak_rss_mb": round(peak_rss_mb())})
         )
+        stamp.write_text(current)
+        print(f"generated {voters:,} voters in {seconds:.1f} s -> {out}", file=sys.stderr)
     return out
 
 
@@ -127,6 +137,12 @@ def run(
     from bench.scaling import initialised, start_from
 
     data = cached_data(home, scale, seed)
+    if scale == "national":
+        from bench import national
+
+        if init_only:
+            return {"scale": scale, "init": national.initialised_provinces(data)[1]}
+        return national.run(home, data, seed)
     period = sorted(p.name for p in (data / "landing").iterdir())[0]
     # The initial list is loaded once per cached data set: later runs start
     # from a copy of the initialised warehouse and report the measured init.
@@ -158,10 +174,7 @@ def run(
     result = {
         "scale": scale, "voters": SCALES[scale][0], "events": events, "period": period, "seed": seed,
         "floor_seconds": round(floor, 4), "stages": stages, "quality": quality,
-        "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "cpus": os.cpu_count(),
-                    "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
-        "versions": {p: version(p) for p in PACKAGES},
+        "machine": machine(), "versions": versions(),
         "finished_at": datetime.now().isoformat(timespec="seconds"),
     }  # fmt: skip
     if with_peer:
@@ -173,6 +186,19 @@ def run(
         )
         result["peer"] = peer.run_fresh(home, peer_data)
     return result
+
+
+def machine() -> dict:
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+    }
+
+
+def versions() -> dict:
+    return {p: version(p) for p in PACKAGES}
 
 
 def evaluate_quality(settings, data: Path, period: str, dedupe: bool) -> dict:
@@ -262,7 +288,13 @@ def main() -> int:
         print(json.dumps(result))
         return 0
     out = home / "bench" / f"result-{args.scale}-{datetime.now():%Y%m%dT%H%M%S}.json"
-    out.write_text(json.dumps(result, indent=1))
+    out.write_text(json.dumps(result, indent=1, default=str))
+    if args.scale == "national":
+        from bench import national
+
+        print(national.table(result))
+        print(f"\nresults: {out}")
+        return 0
     print(table(result))
     print(quality_table(result["quality"]))
     if "peer" in result:
