@@ -40,6 +40,20 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def own_peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM): ru_maxrss carries the peak of the
+    process it was forked from across exec (bench/peer_worker.py does the same
+    in the peer's environment)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return peak_rss_mb()
+
+
 def cached_data(home: Path, scale: str, seed: int) -> Path:
     voters, periods, province = SCALES[scale]
     return generated_once(home / "bench" / f"data-{scale}-{seed}", voters, periods, province, seed)

@@ -88,7 +88,7 @@ def time_national(
     run_home: Path, dbs: dict[str, Path], landing: Path, truth: Path, jobs: int
 ) -> dict:
     """One national period on fresh copies of `dbs`, step by step; the timings."""
-    from bench.__main__ import peak_rss_mb
+    from bench.__main__ import own_peak_rss_mb
     from pdpb.national.evaluation import evaluate_national
     from pdpb.national.home import province_homes
     from pdpb.national.publish import publish_national
@@ -105,7 +105,7 @@ def time_national(
         started = time.perf_counter()
         out = fn()
         seconds = time.perf_counter() - started
-        steps.append({"step": step, "seconds": round(seconds, 3), "peak_mb": round(peak_rss_mb()),
+        steps.append({"step": step, "seconds": round(seconds, 3), "peak_mb": round(own_peak_rss_mb()),
                       **{k: f(out) for k, f in extra.items()}})  # fmt: skip
         print(f"  jobs={jobs} {step:10} {seconds:8.2f} s", file=sys.stderr, flush=True)
         return out
