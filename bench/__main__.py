@@ -6,7 +6,9 @@ stages one by one, timing each (wall seconds, rows per second, the process's
 peak RSS so far). A floor is measured in the same run: a plain DuckDB hash
 join of the period's events to the voter list on NIK, the least work any
 period can do; every stage is also reported as a ratio to it. Results are
-written as JSON under `<home>/bench/` and printed as a table.
+written as JSON under `<home>/bench/` and printed as a table. The scale
+`national` times a national period instead, sequential against parallel
+(bench/national.py).
 """
 
 from __future__ import annotations
