@@ -149,6 +149,7 @@ def run(
     dedupe: bool = True,
     with_peer: bool = True,
     init_only: bool = False,
+    anchor: bool = True,
 ) -> dict:
     from bench.scaling import initialised, start_from
 
@@ -158,7 +159,7 @@ def run(
 
         if init_only:
             return {"scale": scale, "init": national.initialised_provinces(data)[1]}
-        return national.run(home, data, seed)
+        return national.run(home, data, seed, anchor=anchor)
     period = sorted(p.name for p in (data / "landing").iterdir())[0]
     # The initial list is loaded once per cached data set: later runs start
     # from a copy of the initialised warehouse and report the measured init.
@@ -287,6 +288,10 @@ def main() -> int:
     parser.add_argument(
         "--init-only", action="store_true", help="generate and load the cached list, then stop"
     )
+    parser.add_argument(
+        "--no-anchor", action="store_true",
+        help="national: skip the big province run alone that anchors the model",
+    )  # fmt: skip
     args = parser.parse_args()
     # The link stage logs the seconds of each of its steps: reading its
     # inputs (pdpb.pipeline), then linking them (linkage.link).
@@ -298,7 +303,7 @@ def main() -> int:
     home = Settings.load(args.home).home
     result = run(
         args.scale, args.seed, home, dedupe=not args.no_dedupe, with_peer=not args.no_peer,
-        init_only=args.init_only,
+        init_only=args.init_only, anchor=not args.no_anchor,
     )  # fmt: skip
     if args.init_only:
         print(json.dumps(result))

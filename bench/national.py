@@ -13,9 +13,15 @@ whole, reconciliation, the national marts (dbt) and the national publish,
 then scores the national home against the data set's truth
 (`evaluate_national`). The two runs must give the same national recap.
 
-From the sequential run's provinces a linear model is fitted (seconds of a
-province's period and its peak RSS against its voters) and projected onto
-the national list: 38 provinces sized as the DPT 2024 list scaled to the
+Routing across provinces makes the national set's reconciliation grow with
+the square of the list (bench/README.md, National), so the national set
+stays at a few million voters and its provinces at about a million each.
+One big province anchors the model: the `banten` scale's list (8.9 M
+voters, cached as `make bench SCALE=banten` caches it) runs its first
+period alone, as a province of a national run does (`run_province`).
+From the sequential run's provinces and that anchor a linear model is
+fitted (seconds of a province's period and its peak RSS against its
+voters) and projected onto the national list: 38 provinces sized as the DPT 2024 list scaled to the
 national total, on N workers that each run one province at a time, the
 largest first (`projection`). bench/README.md gives the figures and the
 assumptions.
@@ -34,6 +40,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MODES = {"sequential": 1, "parallel": 2}
+ANCHOR_SCALE = "banten"
 # The national list the projection is for (issue "The national list").
 NATIONAL_VOTERS = 212_000_000
 NATIONAL_EVENTS = 2_000_000  # a month
@@ -151,6 +158,28 @@ def run_fresh(run_home: Path, dbs: dict[str, Path], landing: Path, truth: Path, 
     return json.loads(out.read_text())
 
 
+def time_anchor(home: Path, seed: int) -> dict:
+    """The `ANCHOR_SCALE` province's first period alone, in its own process,
+    on a copy of its cached initialised list: run_province's result, its
+    voters and events."""
+    from bench.__main__ import cached_data
+    from bench.scaling import first_period, initialised, start_from
+    from pdpb.national.run import run_province
+
+    data = cached_data(home, ANCHOR_SCALE, seed)
+    db, init, _ = initialised(data)
+    period = first_period(data)
+    run_home = home / "bench" / "run-national-anchor"
+    settings = start_from(db, run_home)
+    shutil.copytree(data / "landing" / period, settings.landing_dir(period))
+    result = run_province(settings, period)
+    result.update(scale=ANCHOR_SCALE, voters=init["rows"], events=_events(settings, period))
+    shutil.rmtree(run_home, ignore_errors=True)
+    print(f"  anchor {ANCHOR_SCALE} {init['rows']:,} voters {result['seconds']:8.2f} s",
+          file=sys.stderr, flush=True)  # fmt: skip
+    return result
+
+
 # --------------------------------------------------------------------------- the scale
 
 
@@ -168,8 +197,16 @@ def initialised_provinces(data: Path) -> tuple[dict[str, Path], dict[str, dict]]
     return dbs, inits
 
 
-def run(home: Path, data: Path, seed: int, keep: bool = False, modes: dict | None = None) -> dict:
-    """Both runs on the national data set `data` (generated and cached by the caller)."""
+def run(
+    home: Path,
+    data: Path,
+    seed: int,
+    keep: bool = False,
+    modes: dict | None = None,
+    anchor: bool = True,
+) -> dict:
+    """Both runs on the national data set `data` (generated and cached by the
+    caller), then, with `anchor`, the big province that anchors the model."""
     from bench.__main__ import machine, versions
     from bench.scaling import first_period
 
@@ -200,7 +237,11 @@ def run(home: Path, data: Path, seed: int, keep: bool = False, modes: dict | Non
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     base = runs.get("sequential") or next(iter(runs.values()))
-    result["model"] = fit(base, voters)
+    points = [{**r, "voters": voters[k]} for k, r in sorted(base["provinces"].items())]
+    if anchor:
+        result["anchor"] = time_anchor(home, seed)
+        points.append(result["anchor"])
+    result["model"] = fit(points)
     result["projection"] = projection(result["model"], base, result["voters"])
     return result
 
@@ -222,14 +263,15 @@ def _line(xs: list[float], ys: list[float]) -> tuple[float, float]:
     return my - slope * mx, slope
 
 
-def fit(run: dict, voters: dict[str, int]) -> dict:
-    """A province's period against its size, from a run's provinces (one at a
-    time, so none shares the machine): seconds = a + b * voters in millions,
-    peak MB = m0 + m1 * voters in millions. Events are about a fixed share of
-    each list in the generated data, so their own cost cannot be told apart
-    from the list's and is folded into b."""
-    points = [(voters[k] / 1e6, r["seconds"], r["peak_mb"], r["events"])
-              for k, r in sorted(run["provinces"].items()) if not r.get("skipped")]  # fmt: skip
+def fit(runs: list[dict]) -> dict:
+    """A province's period against its size, from provinces run one at a time
+    (none shares the machine), each a `run_province` result with its
+    `voters` and `events`: seconds = a + b * voters in millions, peak MB =
+    m0 + m1 * voters in millions. Events are about a fixed share of each
+    list in the generated data, so their own cost cannot be told apart from
+    the list's and is folded into b."""
+    points = [(r["voters"] / 1e6, r["seconds"], r["peak_mb"], r["events"])
+              for r in runs if not r.get("skipped")]  # fmt: skip
     xs = [p[0] for p in points]
     a, b = _line(xs, [p[1] for p in points])
     m0, m1 = _line(xs, [p[2] for p in points])
@@ -341,6 +383,10 @@ def table(result: dict) -> str:
     ev = next(iter(runs.values()))["evaluation"]
     lines.append(f"national recaps identical: {result['recaps_identical']}; evaluation: "
                  + json.dumps({k: v for k, v in ev.items() if not isinstance(v, dict | list)}))  # fmt: skip
+    if "anchor" in result:
+        a = result["anchor"]
+        lines.append(f"anchor: {a['scale']} alone, {a['voters']:,} voters, {a['events']:,} events: "
+                     f"{a['seconds']:.2f} s, {a['peak_mb']:,} MB")  # fmt: skip
     m = result["model"]
     lines.append(
         f"model: seconds = {m['seconds_a']} + {m['seconds_b_per_million']} x voters (M); "
