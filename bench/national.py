@@ -13,25 +13,23 @@ whole, reconciliation, the national marts (dbt) and the national publish,
 then scores the national home against the data set's truth
 (`evaluate_national`). The two runs must give the same national recap.
 
-Routing across provinces makes the national set's reconciliation grow with
-the square of the list (bench/README.md, National), so the national set
-stays at a few million voters and its provinces at about a million each.
-One big province anchors the model: the `banten` scale's list (8.9 M
-voters, cached as `make bench SCALE=banten` caches it) runs its first
-period alone, as a province of a national run does (`run_province`).
-From the sequential run's provinces and that anchor a linear model is
-fitted (seconds of a province's period and its peak RSS against its
-voters) and projected onto the national list: 38 provinces sized as the DPT 2024 list scaled to the
-national total, on N workers that each run one province at a time, the
-largest first (`projection`). bench/README.md gives the figures and the
-assumptions.
+Reconciliation grows with the square of the list (bench/README.md,
+National), so the national set stays at a few million voters and its
+provinces at about a million each. One big province anchors the model: the
+`banten` scale's list (8.9 M voters, cached as `make bench SCALE=banten`
+caches it) runs its first period alone, as a province of a national run
+does (`run_province`). From the sequential run's provinces and that anchor
+a linear model is fitted (seconds of a province's period and its peak RSS
+against its voters) and projected onto the national list: 38 provinces
+sized as the DPT 2024 list scaled to the national total, on N workers that
+each run one province at a time, the largest first (`projection`).
+bench/README.md gives the figures and the assumptions.
 """
 
 from __future__ import annotations
 
 import heapq
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -421,5 +419,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
     sys.exit(main())
