@@ -6,7 +6,9 @@ stages one by one, timing each (wall seconds, rows per second, the process's
 peak RSS so far). A floor is measured in the same run: a plain DuckDB hash
 join of the period's events to the voter list on NIK, the least work any
 period can do; every stage is also reported as a ratio to it. Results are
-written as JSON under `<home>/bench/` and printed as a table.
+written as JSON under `<home>/bench/` and printed as a table. The scale
+`national` times a national period instead, sequential against parallel
+(bench/national.py).
 """
 
 from __future__ import annotations
@@ -30,12 +32,28 @@ SCALES = {
     "kabupaten": (1_000_000, 1, "36"),
     "banten": (8_900_000, 1, "36"),
     "jabar": (36_000_000, 1, "32"),  # Jawa Barat's own regencies and desa
+    # Several provinces delivered as one nation (bench/national.py).
+    "national": (3_000_000, 1, "11,31,36,51"),
 }
 PACKAGES = ("duckdb", "splink", "dbt-core", "dbt-duckdb", "great-expectations", "apache-airflow")
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def own_peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM): ru_maxrss carries the peak of the
+    process it was forked from across exec (bench/peer_worker.py does the same
+    in the peer's environment)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return peak_rss_mb()
 
 
 def cached_data(home: Path, scale: str, seed: int) -> Path:
@@ -55,9 +73,11 @@ def generator_version() -> str:
 
 
 def generated_once(out: Path, voters: int, periods: int, province: str, seed: int) -> Path:
-    """A synthetic province in `out`, generated unless a finished one made by
-    this generator's code is there (its digest beside the manifest)."""
-    from pdpb.synth import generate
+    """A synthetic province in `out` (a national data set when `province`
+    lists several, e.g. "31,32,36"), generated unless a finished one made by
+    this generator's code is there (its digest beside the manifest); the
+    generation's seconds and peak RSS are kept beside it (generated.json)."""
+    from pdpb.synth import generate, generate_national
 
     stamp = out / "generator.version"
     current = generator_version()
@@ -66,12 +86,18 @@ def generated_once(out: Path, voters: int, periods: int, province: str, seed: in
         if out.exists():
             shutil.rmtree(out)
         started = time.perf_counter()
-        generate(out, province=province, voters=voters, periods=periods, start="2026-01", seed=seed)
-        stamp.write_text(current)
-        print(
-            f"generated {voters:,} voters in {time.perf_counter() - started:.1f} s -> {out}",
-            file=sys.stderr,
+        if "," in province:
+            generate_national(out, province.split(","), voters=voters, periods=periods,
+                              start="2026-01", seed=seed)  # fmt: skip
+        else:
+            generate(out, province=province, voters=voters, periods=periods, start="2026-01",
+                     seed=seed)  # fmt: skip
+        seconds = time.perf_counter() - started
+        (out / "generated.json").write_text(
+            json.dumps({"seconds": round(seconds, 1), "peak_rss_mb": round(peak_rss_mb())})
         )
+        stamp.write_text(current)
+        print(f"generated {voters:,} voters in {seconds:.1f} s -> {out}", file=sys.stderr)
     return out
 
 
@@ -123,10 +149,17 @@ def run(
     dedupe: bool = True,
     with_peer: bool = True,
     init_only: bool = False,
+    anchor: bool = True,
 ) -> dict:
     from bench.scaling import initialised, start_from
 
     data = cached_data(home, scale, seed)
+    if scale == "national":
+        from bench import national
+
+        if init_only:
+            return {"scale": scale, "init": national.initialised_provinces(data)[1]}
+        return national.run(home, data, seed, anchor=anchor)
     period = sorted(p.name for p in (data / "landing").iterdir())[0]
     # The initial list is loaded once per cached data set: later runs start
     # from a copy of the initialised warehouse and report the measured init.
@@ -158,10 +191,7 @@ def run(
     result = {
         "scale": scale, "voters": SCALES[scale][0], "events": events, "period": period, "seed": seed,
         "floor_seconds": round(floor, 4), "stages": stages, "quality": quality,
-        "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "cpus": os.cpu_count(),
-                    "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
-        "versions": {p: version(p) for p in PACKAGES},
+        "machine": machine(), "versions": versions(),
         "finished_at": datetime.now().isoformat(timespec="seconds"),
     }  # fmt: skip
     if with_peer:
@@ -173,6 +203,19 @@ def run(
         )
         result["peer"] = peer.run_fresh(home, peer_data)
     return result
+
+
+def machine() -> dict:
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+    }
+
+
+def versions() -> dict:
+    return {p: version(p) for p in PACKAGES}
 
 
 def evaluate_quality(settings, data: Path, period: str, dedupe: bool) -> dict:
@@ -245,6 +288,10 @@ def main() -> int:
     parser.add_argument(
         "--init-only", action="store_true", help="generate and load the cached list, then stop"
     )
+    parser.add_argument(
+        "--no-anchor", action="store_true",
+        help="national: skip the big province run alone that anchors the model",
+    )  # fmt: skip
     args = parser.parse_args()
     # The link stage logs the seconds of each of its steps: reading its
     # inputs (pdpb.pipeline), then linking them (linkage.link).
@@ -256,13 +303,19 @@ def main() -> int:
     home = Settings.load(args.home).home
     result = run(
         args.scale, args.seed, home, dedupe=not args.no_dedupe, with_peer=not args.no_peer,
-        init_only=args.init_only,
+        init_only=args.init_only, anchor=not args.no_anchor,
     )  # fmt: skip
     if args.init_only:
         print(json.dumps(result))
         return 0
     out = home / "bench" / f"result-{args.scale}-{datetime.now():%Y%m%dT%H%M%S}.json"
-    out.write_text(json.dumps(result, indent=1))
+    out.write_text(json.dumps(result, indent=1, default=str))
+    if args.scale == "national":
+        from bench import national
+
+        print(national.table(result))
+        print(f"\nresults: {out}")
+        return 0
     print(table(result))
     print(quality_table(result["quality"]))
     if "peer" in result:

@@ -123,3 +123,60 @@ def test_peer_and_our_linker_on_the_same_small_period(small_synth, tmp_path):
         >= result["ratios"]["peer_link_seconds_over_ours"]
         > 0
     )
+
+
+def test_national_projection_schedules_the_largest_first():
+    from bench import national
+
+    # Largest first on the machine free first: 5 | 4 | 3+2 on three workers.
+    assert national.schedule([3, 5, 2, 4], 3) == 5
+    assert national.schedule([3, 5, 2, 4], 1) == 14
+    sizes = national.national_sizes()
+    assert len(sizes) == 38 and abs(sum(sizes.values()) - national.NATIONAL_VOTERS) < 38
+    model = {"seconds_a": 30.0, "seconds_b_per_million": 20.0, "peak_mb_0": 500,
+             "peak_mb_per_million": 400}  # fmt: skip
+    run = {"steps": [{"step": "route", "seconds": 2.0, "rows": 20_000},
+                     {"step": "reconcile", "seconds": 10.0}, {"step": "marts", "seconds": 5.0},
+                     {"step": "publish", "seconds": 1.0}]}  # fmt: skip
+    p = national.projection(model, run, bench_voters=2_000_000)
+    assert p["central"] == {"route": 200.0, "reconcile": 1060.0, "marts": 5.0, "publish": 1.0}
+    walls = [r["provinces_wall"] for r in p["rows"]]
+    assert walls == sorted(walls, reverse=True)
+    # Never below the largest province's period, and never above the total work.
+    assert walls[-1] == p["largest"]["seconds"] and walls[0] == p["total_work"]
+    assert p["rows"][-1]["bounded_by"] == "largest province"
+
+
+@pytest.mark.integration
+def test_national_scale_sequential_and_parallel_give_one_recap(tmp_path):
+    from bench import national
+    from bench.__main__ import generated_once
+
+    data = generated_once(tmp_path / "data", 1_500, 1, "31,36,51", seed=3)
+    assert (data / "generated.json").exists()
+    result = national.run(tmp_path, data, seed=3, anchor=False)
+
+    assert result["provinces"] == ["31", "36", "51"] and result["voters"] == 1_500
+    assert set(result["runs"]) == {"sequential", "parallel"}
+    for mode, jobs in national.MODES.items():
+        run = result["runs"][mode]
+        assert run["jobs"] == jobs
+        assert [s["step"] for s in run["steps"]] == [
+            "route", "provinces", "reconcile", "marts", "publish"
+        ]  # fmt: skip
+        assert all(s["seconds"] > 0 for s in run["steps"])
+        for kode, r in run["provinces"].items():
+            assert r["status"] == "COMPLETED", (mode, kode, r)
+            assert r["seconds"] > 0 and r["peak_mb"] > 50 and r["events"] > 0
+        assert run["reconcile"]["status"] == "COMPLETE"
+        assert run["evaluation"]["moves"] > 0
+    # The same homes and deliveries give the same national recap, however run.
+    assert result["recaps_identical"]
+    recap = result["runs"]["sequential"]["recap"]
+    assert recap["jumlah_provinsi"] == 3 and recap["lengkap"]
+    assert result["model"]["seconds_b_per_million"] is not None
+    assert [r["workers"] for r in result["projection"]["rows"]] == list(national.WORKERS)
+    assert "provinsi 36" in national.table(result)
+    # Both runs started from the cached warehouses, which the next run reuses.
+    assert not any(i["cached"] for i in result["init"].values())
+    assert all(i["cached"] for i in national.initialised_provinces(data)[1].values())

@@ -255,11 +255,10 @@ def _identity_view(con, catalogs: dict[str, str]) -> bool:
 def _find_ganda(con, catalogs: dict[str, str], period: str) -> list[dict]:
     """Pairs of active records in two provinces that one of GANDA_RULES joins."""
     from linkage.dedupe import survivor_key
-    from linkage.frames import nik_agrees
 
     if not _identity_view(con, catalogs):
         return []
-    pairs: dict[tuple, dict] = {}
+    found: dict[tuple, tuple[str, dict, dict]] = {}
     for dasar, condition in GANDA_RULES.items():
         cursor = con.execute(
             f"""select a.*, b.* from _identitas a join _identitas b
@@ -270,35 +269,57 @@ def _find_ganda(con, catalogs: dict[str, str], period: str) -> list[dict]:
         for row in cursor.fetchall():
             a = dict(zip(names[:half], row[:half], strict=True))
             b = dict(zip(names[half:], row[half:], strict=True))
-            key = (a["kode_provinsi"], a["dpid"], b["kode_provinsi"], b["dpid"])
-            if key in pairs or (dasar != "NIK_SAMA" and _two_own_niks(a, b)):
-                continue
-            ranked = sorted(
-                (a, b),
-                key=lambda v: survivor_key(
-                    v, nik_agrees(v["nik"], v["tanggal_lahir"], v["jenis_kelamin"])
-                ),
-            )
-            keep, drop = ranked
-            pairs[key] = {
-                "pair_id": "N{}-{}-{}-{}".format(*key),
-                "kode_provinsi": drop["kode_provinsi"], "dpid": drop["dpid"],
-                "kode_provinsi_bertahan": keep["kode_provinsi"], "dpid_bertahan": keep["dpid"],
-                "dasar": dasar, "alasan_bertahan": _survivor_words(keep, drop),
-                "kembar": _twins(a, b),
-            }  # fmt: skip
-    return list(pairs.values())
+            found.setdefault((a["kode_provinsi"], a["dpid"], b["kode_provinsi"], b["dpid"]),
+                             (dasar, a, b))  # fmt: skip
+    # Whether each record's NIK agrees with its own birth date and sex, for
+    # all records at once: one query per record took seconds per thousand pairs.
+    nik_ok = _niks_agree([r for _, a, b in found.values() for r in (a, b)])
+    pairs = []
+    for key, (dasar, a, b) in found.items():
+        if dasar != "NIK_SAMA" and _two_own_niks(a, b, nik_ok):
+            continue
+        ranked = sorted(
+            (a, b), key=lambda v: survivor_key(v, nik_ok[(v["kode_provinsi"], v["dpid"])])
+        )
+        keep, drop = ranked
+        pairs.append({
+            "pair_id": "N{}-{}-{}-{}".format(*key),
+            "kode_provinsi": drop["kode_provinsi"], "dpid": drop["dpid"],
+            "kode_provinsi_bertahan": keep["kode_provinsi"], "dpid_bertahan": keep["dpid"],
+            "dasar": dasar, "alasan_bertahan": _survivor_words(keep, drop, nik_ok),
+            "kembar": _twins(a, b),
+        })  # fmt: skip
+    return pairs
 
 
-def _two_own_niks(a: dict, b: dict) -> bool:
+def _niks_agree(records: list[dict]) -> dict[tuple[str, str], bool]:
+    """(kode_provinsi, dpid) -> `linkage.frames.nik_agrees` of the record, in one query."""
+    import pyarrow as pa
+
+    from linkage.frames import clean_digits, nik_agrees_array
+
+    if not records:
+        return {}
+    table = pa.table(
+        {
+            "nik": pa.array([clean_digits(r["nik"]) for r in records], pa.string()),
+            "tanggal_lahir": pa.array([r["tanggal_lahir"] for r in records], pa.date32()),
+            "jenis_kelamin": pa.array([r["jenis_kelamin"] for r in records], pa.string()),
+        }
+    )
+    agrees = nik_agrees_array(table).to_pylist()
+    return {
+        (r["kode_provinsi"], r["dpid"]): bool(ok) for r, ok in zip(records, agrees, strict=True)
+    }
+
+
+def _two_own_niks(a: dict, b: dict, nik_ok: dict[tuple[str, str], bool]) -> bool:
     """Different NIKs that each agree with their own record's birth date and
     sex: two people (a NIK is for life; a move does not change it)."""
-    from linkage.frames import nik_agrees
-
     return (
         a["nik"] != b["nik"]
-        and nik_agrees(a["nik"], a["tanggal_lahir"], a["jenis_kelamin"])
-        and nik_agrees(b["nik"], b["tanggal_lahir"], b["jenis_kelamin"])
+        and nik_ok[(a["kode_provinsi"], a["dpid"])]
+        and nik_ok[(b["kode_provinsi"], b["dpid"])]
     )
 
 
@@ -311,13 +332,12 @@ def _twins(a: dict, b: dict) -> bool:
     return near_nik or (same_card and a["nama_norm"] != b["nama_norm"])
 
 
-def _survivor_words(keep: dict, drop: dict) -> str:
+def _survivor_words(keep: dict, drop: dict, nik_ok: dict[tuple[str, str], bool]) -> str:
     from linkage.dedupe import survivor_key
-    from linkage.frames import nik_agrees
     from pdpb.dedupe import SURVIVOR_REASONS
 
-    k = survivor_key(keep, nik_agrees(keep["nik"], keep["tanggal_lahir"], keep["jenis_kelamin"]))
-    d = survivor_key(drop, nik_agrees(drop["nik"], drop["tanggal_lahir"], drop["jenis_kelamin"]))
+    k = survivor_key(keep, nik_ok[(keep["kode_provinsi"], keep["dpid"])])
+    d = survivor_key(drop, nik_ok[(drop["kode_provinsi"], drop["dpid"])])
     for reason, x, y in zip(SURVIVOR_REASONS, k, d, strict=True):
         if x != y:
             return reason

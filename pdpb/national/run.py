@@ -14,8 +14,10 @@ unless `yes` asks to re-run every selected province.
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -58,7 +60,8 @@ def run_province(
     home: Settings, period: str, cutoff: date | str | None = None, yes: bool = False
 ) -> dict:
     """One province's period in a process of its own; never raises for the
-    province's own failure: returns its status and the one-line reason."""
+    province's own failure: returns its status, the one-line reason, its wall
+    seconds and its process's peak RSS (`peak_mb`, for the sizing of workers)."""
     started = time.monotonic()
     if not yes and province_period_status(home, period) == "COMPLETED":
         return {"status": "COMPLETED", "skipped": True, "message": "sudah selesai sebelumnya"}
@@ -68,14 +71,46 @@ def run_province(
         command += ["--cutoff", str(cutoff)]
     if yes:
         command.append("--yes")
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    # Reaped with wait4 rather than waited for by subprocess, so that the
+    # child's own resource usage (its peak RSS) comes back with its status;
+    # stderr goes to a file, which cannot fill up as an unread pipe would.
+    with tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        stderr = err.read().decode("utf-8", errors="replace")
+    lines = [line for line in stderr.splitlines() if line.strip()]
     return {
-        "status": "COMPLETED" if done.returncode == 0 else "FAILED",
+        "status": "COMPLETED" if returncode == 0 else "FAILED",
         "skipped": False,
-        "message": lines[-1] if done.returncode and lines else None,
+        "message": lines[-1] if returncode and lines else None,
         "seconds": round(time.monotonic() - started, 1),
+        "peak_mb": round(usage.ru_maxrss / 1024),  # Linux: kilobytes
     }
+
+
+def run_provinces(
+    settings: Settings,
+    homes: dict[str, Settings],
+    period: str,
+    jobs: int | None = None,
+    cutoff: date | str | None = None,
+    yes: bool = False,
+) -> dict[str, dict]:
+    """The provinces' periods, `jobs` processes at a time (default the cores),
+    the largest started first; code -> `run_province`'s result."""
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    sizes = by_size(settings, homes)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {
+            k: pool.submit(run_province, homes[k], period, cutoff, yes)
+            for k in sizes["besar"] + sizes["biasa"]
+        }
+        done = {k: f.result() for k, f in sorted(futures.items())}
+    for kode, r in done.items():
+        log.info("province %s %s: %s", kode, period, r)
+    return done
 
 
 def national_tail(settings: Settings, period: str) -> dict:
@@ -100,24 +135,13 @@ def run_national(
     yes: bool = False,
 ) -> dict:
     """Route, run the provinces in parallel, reconcile and publish the national recap."""
-    import os
-
     from pdpb.national.route import route_period
 
     started = time.monotonic()
     homes = province_homes(settings, provinces)
     results: dict = {"route": route_period(settings, period)}
     console.stage_done(period, "route", time.monotonic() - started, results["route"])
-    jobs = max(1, jobs or os.cpu_count() or 1)
-    sizes = by_size(settings, homes)
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {
-            k: pool.submit(run_province, homes[k], period, cutoff, yes)
-            for k in sizes["besar"] + sizes["biasa"]
-        }
-        results["provinces"] = {k: f.result() for k, f in sorted(futures.items())}
-    for kode, r in results["provinces"].items():
-        log.info("province %s %s: %s", kode, period, r)
+    results["provinces"] = run_provinces(settings, homes, period, jobs, cutoff, yes)
     results.update(national_tail(settings, period))
     results["seconds"] = round(time.monotonic() - started, 1)
     return results
