@@ -13,9 +13,8 @@ whole, reconciliation, the national marts (dbt) and the national publish,
 then scores the national home against the data set's truth
 (`evaluate_national`). The two runs must give the same national recap.
 
-Reconciliation grows with the square of the list (bench/README.md,
-National), so the national set stays at a few million voters and its
-provinces at about a million each. One big province anchors the model: the
+The national set stays at a few million voters (about a million a
+province), which generates and loads in minutes. One big province anchors the model: the
 `banten` scale's list (8.9 M voters, cached as `make bench SCALE=banten`
 caches it) runs its first period alone, as a province of a national run
 does (`run_province`). From the sequential run's provinces and that anchor
