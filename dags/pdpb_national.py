@@ -199,14 +199,11 @@ def reconcile(period: str) -> dict:
 
 @task
 def national_recap(counts: dict) -> dict:
-    from pdpb.national.publish import publish_national
+    from pdpb.national.run import national_recap as build_and_publish
     from pdpb.orchestration import permanent_failures
-    from pdpb.transform import build_national_marts
 
     with permanent_failures():
-        if counts["provinces_completed"]:
-            build_national_marts(_national())
-        return publish_national(_national(), counts["period"])
+        return build_and_publish(_national(), counts)["publish"]
 
 
 @task(retries=0)

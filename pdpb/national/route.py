@@ -21,8 +21,10 @@ from __future__ import annotations
 import csv
 import logging
 from collections import Counter
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from pdpb import normalize as nz
 from pdpb.config import PdpbError, Settings, parse_period
@@ -56,34 +58,37 @@ REASONS = {
 }
 
 
+FILE_COLUMNS = ("period", "file_name", "sha256", "rows_in", "rows_routed", "rows_quarantined",
+                "status", "message", "routed_at")  # fmt: skip
+
+
 class _Outputs:
-    """The routed files of one national file: one CSV per province, opened on first row."""
+    """The routed files of one national file: one CSV per province, opened on
+    its first row; each moved into place when the file is done, none if it fails."""
 
     def __init__(self, homes: dict[str, Settings], period: str, source: Path) -> None:
-        self.homes, self.period, self.source = homes, period, source
+        self.homes, self.period = homes, period
         self.name = f"{source.stem}.csv"
-        self.open: dict[str, tuple] = {}
+        self.writers: dict[str, Any] = {}
         self.rows: Counter[str] = Counter()
+        self.stack = ExitStack()
+
+    def __enter__(self) -> _Outputs:
+        return self
+
+    def __exit__(self, *exc: object) -> bool | None:
+        return self.stack.__exit__(*exc)
 
     def add(self, kode: str, cells: list[object]) -> None:
-        if kode not in self.open:
-            target = self.homes[kode].landing_dir(self.period) / self.name
-            context = atomic_target(target)
-            tmp = context.__enter__()
-            handle = tmp.open("w", encoding="utf-8", newline="")
-            writer = csv.writer(handle)
-            writer.writerow(LANDING_COLUMNS)
-            self.open[kode] = (context, handle, writer)
-        self.open[kode][2].writerow(["" if v is None else v for v in cells])
+        if kode not in self.writers:
+            tmp = self.stack.enter_context(
+                atomic_target(self.homes[kode].landing_dir(self.period) / self.name)
+            )
+            handle = self.stack.enter_context(tmp.open("w", encoding="utf-8", newline=""))
+            self.writers[kode] = csv.writer(handle)
+            self.writers[kode].writerow(LANDING_COLUMNS)
+        self.writers[kode].writerow(["" if v is None else v for v in cells])
         self.rows[kode] += 1
-
-    def close(self, failed: BaseException | None = None) -> None:
-        for context, handle, _ in self.open.values():
-            handle.close()
-            if failed is None:
-                context.__exit__(None, None, None)
-            else:
-                context.__exit__(type(failed), failed, failed.__traceback__)
 
 
 def _province_of(raw: object, deployed: set[str]) -> tuple[str | None, str | None, str | None]:
@@ -117,11 +122,10 @@ def _route_file(
     positions = match_columns(header, path.name)
     textual = path.suffix.lower() not in (".xlsx", ".parquet")
     order = [positions[c] for c in LANDING_COLUMNS]
-    outputs = _Outputs(homes, period, path)
     quarantine: list[dict] = []
     moves: list[dict] = []
     rows_in = 0
-    try:
+    with _Outputs(homes, period, path) as outputs:
         for row_number, row in enumerate(rows, start=2):
             if all(nz.blank(v) for v in row):
                 continue
@@ -161,17 +165,12 @@ def _route_file(
                 "period": period, "sumber": sumber, "event_id": event_id, "kode_provinsi_asal": origin,
                 "kode_wilayah_asal": origin_desa, "kode_provinsi_tujuan": kode, "kode_wilayah": desa,
             })  # fmt: skip
-    except BaseException as exc:
-        outputs.close(exc)
-        raise
-    outputs.close()
     ledger = {
         "period": period, "file_name": path.name, "sha256": sha256_of(path), "rows_in": rows_in,
         "rows_routed": rows_in - len(quarantine), "rows_quarantined": len(quarantine),
         "status": "ROUTED", "message": None, "routed_at": datetime.now(),
     }  # fmt: skip
-    written = {kode: n for kode, n in outputs.rows.items()}
-    return ledger, quarantine, moves, written
+    return ledger, quarantine, moves, dict(outputs.rows)
 
 
 def _quarantined(
@@ -232,15 +231,11 @@ def route_period(settings: Settings, period: str, provinces: list[str] | None = 
                             missing_ok=True
                         )
                 raise PdpbError(f"route {period} stopped: {exc}") from exc
+            moves = _unique_moves(m for r in results for m in r[2])
             with transaction(con):
                 for table in ("route_files", "route_outputs", "route_quarantine", "moves"):
                     con.execute(f"delete from nasional.{table} where period = ?", [period])
-                insert_rows(
-                    con,
-                    "nasional.route_files",
-                    list(results[0][0]) if results else [],
-                    [r[0] for r in results],
-                )
+                insert_rows(con, "nasional.route_files", FILE_COLUMNS, [r[0] for r in results])
                 insert_rows(
                     con, "nasional.route_quarantine",
                     ("period", "file_name", "row_number", "sumber", "event_id", "reason", "detail", "raw"),
@@ -250,7 +245,7 @@ def route_period(settings: Settings, period: str, provinces: list[str] | None = 
                     con, "nasional.moves",
                     ("period", "sumber", "event_id", "kode_provinsi_asal", "kode_wilayah_asal",
                      "kode_provinsi_tujuan", "kode_wilayah"),
-                    _unique_moves(m for r in results for m in r[2]),
+                    moves,
                 )  # fmt: skip
                 insert_rows(
                     con, "nasional.route_outputs",
@@ -267,7 +262,7 @@ def route_period(settings: Settings, period: str, provinces: list[str] | None = 
         "rows_in": sum(r[0]["rows_in"] for r in results),
         "rows_routed": sum(r[0]["rows_routed"] for r in results),
         "rows_quarantined": sum(r[0]["rows_quarantined"] for r in results),
-        "moves": len(_unique_moves(m for r in results for m in r[2])),
+        "moves": len(moves),
         "provinces": {k: sum(r[3].get(k, 0) for r in results) for k in sorted(homes)},
     }
     log.info("route %s: %s", period, counts)

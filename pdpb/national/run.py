@@ -113,16 +113,25 @@ def run_provinces(
     return done
 
 
-def national_tail(settings: Settings, period: str) -> dict:
-    """After the provinces: reconciliation, national marts, national reports."""
+def national_recap(settings: Settings, counts: dict) -> dict:
+    """The national marts (once a province has completed the period) and the
+    national reports, after reconciliation returned `counts`."""
     from pdpb.national.publish import publish_national
-    from pdpb.national.reconcile import reconcile_period
     from pdpb.transform import build_national_marts
 
-    results = {"reconcile": reconcile_period(settings, period)}
-    if results["reconcile"]["provinces_completed"]:
+    results = {}
+    if counts["provinces_completed"]:
         results["transform"] = build_national_marts(settings)
-    results["publish"] = publish_national(settings, period)
+    results["publish"] = publish_national(settings, counts["period"])
+    return results
+
+
+def national_tail(settings: Settings, period: str) -> dict:
+    """After the provinces: reconciliation, national marts, national reports."""
+    from pdpb.national.reconcile import reconcile_period
+
+    results = {"reconcile": reconcile_period(settings, period)}
+    results.update(national_recap(settings, results["reconcile"]))
     return results
 
 
