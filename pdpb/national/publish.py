@@ -40,7 +40,7 @@ from pdpb.files import (
 from pdpb.national.home import connect_national
 from pdpb.publish.marts import format_tanggal, period_subtitle
 from pdpb.publish.recap import recap_sheet_columns, recap_totals
-from pdpb.publish.snapshot import SNAPSHOT_STORAGE_VERSION
+from pdpb.publish.snapshot import SNAPSHOT_NAME, snapshot_file
 
 MOVE_HEADERS = (
     "sumber", "event_id", "kode_provinsi_asal", "kode_provinsi_tujuan", "outcome_asal",
@@ -167,38 +167,20 @@ def _write_xlsx(reports: Path, period: str, cutoff: dt.date, provinsi: list, nas
 
 
 def _snapshot(settings: Settings, period: str) -> Path:
-    folder = settings.published_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    final = folder / "pdpb.duckdb"
-    tmp = folder / f".pdpb.duckdb.tmp-{os.getpid()}"
-    tmp.unlink(missing_ok=True)
-    try:
-        snap = duckdb.connect()
-        try:
-            source = str(settings.warehouse_path).replace("'", "''")
-            target = str(tmp).replace("'", "''")
-            snap.execute(f"attach '{source}' as src (read_only)")
-            snap.execute(
-                f"attach '{target}' as snapshot (storage_version '{SNAPSHOT_STORAGE_VERSION}')"
-            )
-            for schema in ("marts", "nasional"):
-                snap.execute(f"create schema snapshot.{schema}")
-            for table in SNAPSHOT_TABLES:
-                snap.execute(f"create table snapshot.{table} as select * from src.{table}")
-            snap.execute(
-                "create table snapshot.main.snapshot_info as select ?::varchar as period, "
-                "?::timestamp as published_at",
-                [period, dt.datetime.now().replace(microsecond=0)],
-            )
-            snap.execute("detach snapshot")
-        finally:
-            snap.close()
-        tmp.chmod(0o444)
-        os.replace(tmp, final)
-    finally:
-        tmp.unlink(missing_ok=True)
-        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
-    return final
+    with snapshot_file(settings.published_dir) as snap:
+        source = str(settings.warehouse_path).replace("'", "''")
+        snap.execute(f"attach '{source}' as src (read_only)")
+        for schema in ("marts", "nasional"):
+            snap.execute(f"create schema snapshot.{schema}")
+        for table in SNAPSHOT_TABLES:
+            snap.execute(f"create table snapshot.{table} as select * from src.{table}")
+        snap.execute(
+            "create table snapshot.main.snapshot_info as select ?::varchar as period, "
+            "?::timestamp as published_at",
+            [period, dt.datetime.now().replace(microsecond=0)],
+        )
+        snap.execute("detach src")
+    return settings.published_dir / SNAPSHOT_NAME
 
 
 def _e(value: object) -> str:

@@ -7,6 +7,8 @@ import datetime as dt
 import json
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -110,6 +112,39 @@ def _comment(snap: duckdb.DuckDBPyConnection, table: str, text: str, columns: di
             )
 
 
+SNAPSHOT_NAME = "pdpb.duckdb"
+
+
+@contextmanager
+def snapshot_file(folder: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB connection with a new file attached as `snapshot`
+    in the storage format of SNAPSHOT_STORAGE_VERSION (so DuckDB clients from
+    OLDEST_READER on open it); on success the file is made read-only and
+    swapped in whole as `folder/pdpb.duckdb` (os.replace), else removed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{SNAPSHOT_NAME}.tmp-{os.getpid()}"
+    tmp_wal = tmp.with_name(tmp.name + ".wal")
+    for leftover in (tmp, tmp_wal):
+        leftover.unlink(missing_ok=True)
+    try:
+        snap = duckdb.connect()
+        try:
+            path = str(tmp).replace("'", "''")
+            snap.execute(
+                f"attach '{path}' as snapshot (storage_version '{SNAPSHOT_STORAGE_VERSION}')"
+            )
+            yield snap
+            snap.execute("use memory")
+            snap.execute("detach snapshot")
+        finally:
+            snap.close()
+        tmp.chmod(0o444)  # a snapshot is never edited in place, only replaced
+        os.replace(tmp, folder / SNAPSHOT_NAME)
+    finally:
+        for leftover in (tmp, tmp_wal):
+            leftover.unlink(missing_ok=True)
+
+
 def build_snapshot(
     con: duckdb.DuckDBPyConnection, settings: Settings, period: str, cutoff: dt.date
 ) -> tuple[Path, Path]:
@@ -118,48 +153,28 @@ def build_snapshot(
     in whole with os.replace. The file is written in the storage format of
     SNAPSHOT_STORAGE_VERSION, so DuckDB clients from OLDEST_READER on open it."""
     folder = settings.published_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    final = folder / "pdpb.duckdb"
-    tmp = folder / f".pdpb.duckdb.tmp-{os.getpid()}"
-    tmp_wal = tmp.with_name(tmp.name + ".wal")
-    for leftover in (tmp, tmp_wal):
-        leftover.unlink(missing_ok=True)
     counts: dict[str, int] = {}
     described = dbt_descriptions(settings)
-    try:
-        snap = duckdb.connect()
-        try:
-            path = str(tmp).replace("'", "''")
-            snap.execute(
-                f"attach '{path}' as snapshot (storage_version '{SNAPSHOT_STORAGE_VERSION}')"
-            )
-            snap.execute("use snapshot")
-            snap.execute("create schema marts")
-            for table in sorted(existing_marts(con)):
-                query = f'select {_select_list(con, "marts", table)} from marts."{table}"'
-                counts[f"marts.{table}"] = _copy_table(con, snap, query, f'marts."{table}"')
-                text, columns = described.get(table, ("", {}))
-                _comment(snap, f"marts.{table}", text, columns)
-            pause_if_testing(settings, "publish")  # the crash test kills it here, half-written
-            published_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
-            latest = trend(con, "9999-12")[0][-1]
-            snap.execute(
-                "create table main.snapshot_info as select ?::varchar as period,"
-                " ?::date as cutoff, ?::varchar as periode_terakhir,"
-                " ?::timestamptz as published_at",
-                [period, cutoff, latest, published_at],
-            )
-            _comment(snap, "main.snapshot_info", "Which period this snapshot reflects.",
-                     INFO_COMMENTS)  # fmt: skip
-            snap.execute("use memory")
-            snap.execute("detach snapshot")
-        finally:
-            snap.close()
-        tmp.chmod(0o444)  # a snapshot is never edited in place, only replaced
-        os.replace(tmp, final)
-    finally:
-        for leftover in (tmp, tmp_wal):
-            leftover.unlink(missing_ok=True)
+    with snapshot_file(folder) as snap:
+        snap.execute("use snapshot")
+        snap.execute("create schema marts")
+        for table in sorted(existing_marts(con)):
+            query = f'select {_select_list(con, "marts", table)} from marts."{table}"'
+            counts[f"marts.{table}"] = _copy_table(con, snap, query, f'marts."{table}"')
+            text, columns = described.get(table, ("", {}))
+            _comment(snap, f"marts.{table}", text, columns)
+        pause_if_testing(settings, "publish")  # the crash test kills it here, half-written
+        published_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        latest = trend(con, "9999-12")[0][-1]
+        snap.execute(
+            "create table main.snapshot_info as select ?::varchar as period,"
+            " ?::date as cutoff, ?::varchar as periode_terakhir,"
+            " ?::timestamptz as published_at",
+            [period, cutoff, latest, published_at],
+        )
+        _comment(snap, "main.snapshot_info", "Which period this snapshot reflects.",
+                 INFO_COMMENTS)  # fmt: skip
+    final = folder / SNAPSHOT_NAME
     readme = folder / "README.txt"
     with atomic_target(readme) as tmp_readme:
         tmp_readme.write_text(
