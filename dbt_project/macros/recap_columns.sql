@@ -27,3 +27,15 @@
         + ['ubah', 'akhir_l', 'akhir_p', 'akhir_total']
     ) }}
 {% endmacro %}
+
+{#
+  The sums of a recap level's counts over the rows grouped below it: units
+  (kecamatan, desa) and every count column, in contract order.
+#}
+{% macro recap_sums() %}
+    sum(jumlah_kecamatan) as jumlah_kecamatan,
+    sum(jumlah_desa) as jumlah_desa,
+    {%- for column in recap_count_columns() %}
+    sum({{ column }}) as {{ column }}{{ "," if not loop.last }}
+    {%- endfor %}
+{% endmacro %}

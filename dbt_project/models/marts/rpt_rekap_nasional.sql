@@ -15,11 +15,7 @@ provinsi_summed as (
 
     select
         period,
-        sum(jumlah_kecamatan) as jumlah_kecamatan,
-        sum(jumlah_desa) as jumlah_desa,
-        {%- for column in recap_count_columns() %}
-        sum({{ column }}) as {{ column }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {{ recap_sums() }}
     from provinsi
     group by period
 

@@ -20,11 +20,7 @@ summed as (
     select
         period,
         count(*) as jumlah_provinsi,
-        sum(jumlah_kecamatan) as jumlah_kecamatan,
-        sum(jumlah_desa) as jumlah_desa,
-        {%- for column in recap_count_columns() %}
-        sum({{ column }}) as {{ column }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {{ recap_sums() }}
     from provinsi
     group by period
 

@@ -19,11 +19,7 @@ summed as (
     select
         period,
         kode_induk as kode_wilayah,
-        sum(jumlah_kecamatan) as jumlah_kecamatan,
-        sum(jumlah_desa) as jumlah_desa,
-        {%- for column in recap_count_columns() %}
-        sum({{ column }}) as {{ column }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {{ recap_sums() }}
     from kabkota
     group by period, kode_induk
 
