@@ -62,7 +62,7 @@ def reconcile_period(settings: Settings, period: str) -> dict:
                 runs = _province_runs(con, catalogs, period)
                 completed = sorted(k for k, r in runs.items() if r["status"] == "COMPLETED")
                 moves = _reconcile_moves(con, catalogs, runs, period)
-                proposals = _find_ganda(con, {k: catalogs[k] for k in completed}, period)
+                proposals = _find_ganda(con, {k: catalogs[k] for k in completed})
                 with transaction(con):
                     con.execute("delete from nasional.province_runs where period = ?", [period])
                     insert_rows(
@@ -252,7 +252,7 @@ def _identity_view(con, catalogs: dict[str, str]) -> bool:
     return True
 
 
-def _find_ganda(con, catalogs: dict[str, str], period: str) -> list[dict]:
+def _find_ganda(con, catalogs: dict[str, str]) -> list[dict]:
     """Pairs of active records in two provinces that one of GANDA_RULES joins."""
     from linkage.dedupe import survivor_key
 
