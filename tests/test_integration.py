@@ -8,6 +8,7 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from pdpb.cli import main
@@ -219,3 +220,87 @@ def test_a_month_that_has_not_ended_is_refused(period_home, capsys):
 
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"period {this_month} has not ended yet" in err
+
+
+def _snapshot_list(path: Path) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("select * from marts.pemilih_terkini order by dpid").fetchall()
+    finally:
+        con.close()
+
+
+def _warehouse_list(settings) -> list[tuple]:
+    con = connect(settings, read_only=True)
+    try:
+        return con.execute("select * from marts.pemilih_terkini order by dpid").fetchall()
+    finally:
+        con.close()
+
+
+def test_the_next_period_carries_the_published_list_over_and_it_equals_the_warehouse(
+    period_home, small_synth, tmp_path, caplog
+):
+    """A publish rewrites in the analysts' snapshot only the records changed
+    since the published period, and the result is the whole list; a snapshot
+    that does not match is written whole instead, and a re-run period is
+    never built on."""
+    import logging
+    import os
+    import shutil
+
+    from pdpb.config import Settings
+    from pdpb.pipeline import resolve_cutoff
+    from pdpb.publish.marts import open_warehouse
+    from pdpb.publish.snapshot import _base_period, build_snapshot
+
+    home = tmp_path / "home"
+    shutil.copytree(period_home.home, home)
+    settings = Settings.load(home)
+    snapshot = settings.published_dir / "pdpb.duckdb"
+    shutil.copytree(small_synth / "landing" / "2026-02", settings.landing_dir("2026-02"))
+    con = open_warehouse(settings)
+    try:
+        assert _base_period(con, snapshot, "2026-02") == PERIOD
+    finally:
+        con.close()
+
+    with caplog.at_level(logging.INFO, logger="pdpb.publish.snapshot"):
+        assert main(["--home", str(home), "run", "--period", "2026-02"]) == 0
+    assert "carried over from 2026-01" in caplog.text
+    changed = _warehouse_list(settings)
+    assert (
+        sum(row[-1] == "2026-02" for row in changed) > 0
+    )  # updated_period: the month changed some
+    assert _snapshot_list(snapshot) == changed
+    if READER.exists():  # a file built on keeps the format the oldest client reads
+        result = subprocess.run(
+            [str(READER), "-c", READ_SNAPSHOT, str(snapshot), "2026-02"],
+            capture_output=True, text=True, check=False, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert json.loads(result.stdout)["period"] == "2026-02"
+
+    # A snapshot that lost a record is not built on: the checksum sends the
+    # publish back to a whole copy.
+    os.chmod(snapshot, 0o644)
+    with duckdb.connect(str(snapshot)) as damaged:
+        damaged.execute("delete from marts.pemilih_terkini where dpid = ?", [changed[0][0]])
+    caplog.clear()
+    con = open_warehouse(settings)
+    try:
+        with caplog.at_level(logging.WARNING, logger="pdpb.publish.snapshot"):
+            build_snapshot(con, settings, "2026-03", resolve_cutoff("2026-03", None))
+    finally:
+        con.close()
+    assert "differs from the warehouse's; writing the snapshot whole" in caplog.text
+    assert _snapshot_list(snapshot) == changed
+
+    # A period run again since its snapshot was published is not built on.
+    with connect(settings) as writer:
+        writer.execute("update core.periods set started_at = now() where period = '2026-02'")
+    con = open_warehouse(settings)
+    try:
+        assert _base_period(con, snapshot, "2026-03") is None
+    finally:
+        con.close()

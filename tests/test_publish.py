@@ -298,6 +298,34 @@ def test_change_lists_are_one_file_per_kabkota_sorted_by_desa(written: dict[str,
     ]
 
 
+def test_change_lists_written_by_worker_processes_equal_those_written_in_process(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pdpb.publish import changes
+
+    monkeypatch.setattr(changes, "PARALLEL_MIN_ROWS", 0)  # two kab/kota, two processes
+    con = warehouse.connect(settings, read_only=True)
+    try:
+        alone = changes.write_change_lists(con, tmp_path / "alone", PERIOD, CUTOFF, jobs=1)
+        parallel = changes.write_change_lists(con, tmp_path / "parallel", PERIOD, CUTOFF, jobs=2)
+    finally:
+        con.close()
+
+    assert sorted(alone) == sorted(parallel) == [
+        "perubahan_csv:36.01", "perubahan_csv:36.71", "perubahan_xlsx:36.01", "perubahan_xlsx:36.71",
+    ]  # fmt: skip
+    for key, path in alone.items():
+        if key.startswith("perubahan_csv:"):
+            assert path.read_bytes() == parallel[key].read_bytes()
+        else:
+            for sheet in ("Ringkasan", "Daftar Perubahan"):
+                assert _sheet_rows(path, sheet) == _sheet_rows(parallel[key], sheet)
+    # The worker escapes formulas as publish does in-process.
+    rows = _sheet_rows(parallel["perubahan_xlsx:36.71"], "Daftar Perubahan")[HEADER_ROW:]
+    names = [r[8] for r in rows]
+    assert escape_formula(EVIL_NAME) in names and EVIL_NAME not in names
+
+
 # --- plenary workbooks ----------------------------------------------------------
 
 

@@ -1,16 +1,20 @@
 """By-name change lists: one XLSX (sheets Ringkasan and Daftar Perubahan)
-and one CSV per kab/kota, NIK and NKK masked by `core.mask_nik`, streamed so
-memory stays flat however many changes a province has."""
+and one CSV per kab/kota, NIK and NKK masked by `core.mask_nik`; the
+kab/kota are written in parallel processes when the month has many changes."""
 
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 from openpyxl import Workbook
 
 from pdpb.files import (
@@ -84,8 +88,7 @@ def _change_list_row(row: dict[str, Any]) -> list[object]:
 
 
 class _KabkotaWriter:
-    """Writes one kab/kota's change list (XLSX and CSV twin) while rows stream
-    in, so memory stays flat however many changes a province has."""
+    """Writes one kab/kota's change list (XLSX and CSV twin) row by row."""
 
     def __init__(
         self,
@@ -159,11 +162,22 @@ class _KabkotaWriter:
         return self.xlsx_path, self.csv.close()
 
 
+# Below this many rows the lists are written in this process: starting the
+# worker processes would cost more than writing them in parallel saves.
+PARALLEL_MIN_ROWS = 20_000
+
+
 def write_change_lists(
-    con: duckdb.DuckDBPyConnection, reports: Path, period: str, cutoff: dt.date
+    con: duckdb.DuckDBPyConnection,
+    reports: Path,
+    period: str,
+    cutoff: dt.date,
+    jobs: int | None = None,
 ) -> dict[str, Path]:
     """One XLSX (sheets Ringkasan and Daftar Perubahan) and one CSV per
-    kab/kota with changes, under `reports/<period>/perubahan/`."""
+    kab/kota with changes, under `reports/<period>/perubahan/`. The workbooks
+    of the kab/kota are independent: with many rows they are written by
+    `jobs` processes (default: one per core), else in this one."""
     folder = reports / "perubahan"
     # The folder is publish's own: clearing it keeps a re-run from leaving
     # lists of a kab/kota that no longer has changes.
@@ -172,29 +186,49 @@ def write_change_lists(
     summaries: dict[str, list[dict[str, Any]]] = {}
     for row in iter_rows(con.execute(CHANGE_SUMMARY_SQL, {"period": period})):
         summaries.setdefault(row["kode_kabkota"], []).append(row)
+    # The period's changes only (about 1% of the list a month), ordered by kab/kota.
+    changes = con.sql(CHANGE_LIST_SQL, params={"period": period}).to_arrow_table()
+    kabkota = changes.column("kode_kabkota").to_pylist()
+    tasks = []
+    for first, last in _runs(kabkota):
+        # A copy, not a slice: a pickled slice carries its whole parent's buffers.
+        part = changes.take(pa.array(range(first, last)))
+        kode, nama = kabkota[first], part.column("nama_kabkota")[0].as_py()
+        tasks.append((folder, kode, nama, period, cutoff, summaries.get(kode, []), part))
+    jobs = min(jobs or os.cpu_count() or 1, len(tasks))
+    if jobs > 1 and changes.num_rows >= PARALLEL_MIN_ROWS:
+        spawn = multiprocessing.get_context("spawn")  # never fork a process running DuckDB threads
+        with ProcessPoolExecutor(jobs, mp_context=spawn) as pool:
+            results = list(pool.map(_write_kabkota, tasks))
+    else:
+        results = [_write_kabkota(task) for task in tasks]
     written: dict[str, Path] = {}
-    current: _KabkotaWriter | None = None
-    try:
-        for row in iter_rows(con.execute(CHANGE_LIST_SQL, {"period": period})):
-            if current is None or row["kode_kabkota"] != current.kode:
-                if current is not None:
-                    _record_change_list(written, current.kode, current.close())
-                current = _KabkotaWriter(
-                    folder,
-                    row["kode_kabkota"],
-                    row["nama_kabkota"],
-                    period,
-                    cutoff,
-                    summaries.get(row["kode_kabkota"], []),
-                )
-            current.add(row)
-    except BaseException:
-        if current is not None:
-            current.abort()
-        raise
-    if current is not None:
-        _record_change_list(written, current.kode, current.close())
+    for (_, kode, *_), paths in zip(tasks, results, strict=True):
+        _record_change_list(written, kode, paths)
     return written
+
+
+def _runs(keys: list[str]) -> Iterator[tuple[int, int]]:
+    """(first, end) index of each run of equal keys."""
+    first = 0
+    for i in range(1, len(keys) + 1):
+        if i == len(keys) or keys[i] != keys[first]:
+            yield first, i
+            first = i
+
+
+def _write_kabkota(task: tuple) -> tuple[Path, Path]:
+    """Write one kab/kota's change list (XLSX and CSV); in a worker process or not."""
+    folder, kode, nama, period, cutoff, summary, rows = task
+    writer = _KabkotaWriter(folder, kode, nama, period, cutoff, summary)
+    try:
+        for batch in rows.to_batches(5000):
+            for row in batch.to_pylist():
+                writer.add(row)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close()
 
 
 def _record_change_list(written: dict[str, Path], kode: str, paths: tuple[Path, Path]) -> None:

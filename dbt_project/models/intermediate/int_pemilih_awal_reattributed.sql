@@ -30,7 +30,9 @@ start_versions as (
 
 ),
 
--- The version visible at the end of period P for a record changed in P.
+-- The version visible at the end of period P for a record changed in P. Only
+-- versions starting in a period where some version ended can meet one: the
+-- filter keeps the join to the month's changes instead of the whole list.
 end_versions as (
 
     select
@@ -39,7 +41,8 @@ end_versions as (
         kode_wilayah,
         jenis_kelamin
     from history
-    where valid_to_period is null or valid_to_period > valid_from_period
+    where (valid_to_period is null or valid_to_period > valid_from_period)
+        and valid_from_period in (select start_versions.period from start_versions)
 
 ),
 
