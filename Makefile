@@ -40,9 +40,17 @@ airflow: setup
 test: setup
 	$(BIN)/pytest
 
+# SQL: sqlfluff's dbt templater on the province's models and tests, then on
+# the national models, which dbt enables only in the national scope. The
+# profile's warehouse is an in-memory one, so the lint needs no warehouse file;
+# it needs the generated region seed (.sqlfluff says why).
+SQLFLUFF := PDPB_WAREHOUSE=:memory: $(BIN)/sqlfluff
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@$(BIN)/python -c "from pdpb.regions import ensure_region_seed; ensure_region_seed()"
+	$(SQLFLUFF) lint $(filter-out dbt_project/models/national,$(wildcard dbt_project/models/*)) dbt_project/tests
+	$(SQLFLUFF) lint --config .sqlfluff-national dbt_project/models/national
 
 bench: setup peer
 	$(BIN)/python -m bench --scale $(SCALE)

@@ -8,7 +8,8 @@ join of the period's events to the voter list on NIK, the least work any
 period can do; every stage is also reported as a ratio to it. Results are
 written as JSON under `<home>/bench/` and printed as a table. The scale
 `national` times a national period instead, sequential against parallel
-(bench/national.py).
+(bench/national.py). The scales, the caches and the timing helpers it shares
+with the other runs are in bench/common.py.
 """
 
 from __future__ import annotations
@@ -16,130 +17,24 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import platform
-import resource
 import shutil
 import sys
 import time
 from datetime import datetime
-from importlib.metadata import version
 from pathlib import Path
 
-SCALES = {
-    # name: (voters, periods, province code)
-    "small": (20_000, 1, "36"),
-    "kabupaten": (1_000_000, 1, "36"),
-    "banten": (8_900_000, 1, "36"),
-    "jabar": (36_000_000, 1, "32"),  # Jawa Barat's own regencies and desa
-    # Several provinces delivered as one nation (bench/national.py).
-    "national": (3_000_000, 1, "11,31,36,51"),
-}
-PACKAGES = ("duckdb", "splink", "dbt-core", "dbt-duckdb", "great-expectations", "apache-airflow")
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def own_peak_rss_mb() -> float:
-    """This process's own peak RSS (VmHWM): ru_maxrss carries the peak of the
-    process it was forked from across exec (bench/peer_worker.py does the same
-    in the peer's environment)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return peak_rss_mb()
-
-
-def cached_data(home: Path, scale: str, seed: int) -> Path:
-    voters, periods, province = SCALES[scale]
-    return generated_once(home / "bench" / f"data-{scale}-{seed}", voters, periods, province, seed)
-
-
-def generator_version() -> str:
-    """A digest of the generator's code: data cached by an older generator
-    (before twins were named alike, say) is not what this code makes."""
-    import hashlib
-
-    import pdpb.synth
-
-    code = b"".join(p.read_bytes() for p in sorted(Path(pdpb.synth.__file__).parent.glob("*.py")))
-    return hashlib.sha256(code).hexdigest()[:16]
-
-
-def generated_once(out: Path, voters: int, periods: int, province: str, seed: int) -> Path:
-    """A synthetic province in `out` (a national data set when `province`
-    lists several, e.g. "31,32,36"), generated unless a finished one made by
-    this generator's code is there (its digest beside the manifest); the
-    generation's seconds and peak RSS are kept beside it (generated.json)."""
-    from pdpb.synth import generate, generate_national
-
-    stamp = out / "generator.version"
-    current = generator_version()
-    fresh = stamp.exists() and stamp.read_text() == current
-    if not ((out / "manifest.json").exists() and fresh):
-        if out.exists():
-            shutil.rmtree(out)
-        started = time.perf_counter()
-        if "," in province:
-            generate_national(out, province.split(","), voters=voters, periods=periods,
-                              start="2026-01", seed=seed)  # fmt: skip
-        else:
-            generate(out, province=province, voters=voters, periods=periods, start="2026-01",
-                     seed=seed)  # fmt: skip
-        seconds = time.perf_counter() - started
-        (out / "generated.json").write_text(
-            json.dumps({"seconds": round(seconds, 1), "peak_rss_mb": round(peak_rss_mb())})
-        )
-        stamp.write_text(current)
-        print(f"generated {voters:,} voters in {seconds:.1f} s -> {out}", file=sys.stderr)
-    return out
-
-
-def time_period(settings, period: str, echo: bool = False) -> tuple[list[dict], int]:
-    """Run the delivered `period` stage by stage; (one timing per stage and one
-    for the whole period, the events ingest counted)."""
-    from pdpb import pipeline
-
-    cutoff = pipeline.resolve_cutoff(period, None)
-    pipeline.start_period(settings, period, cutoff)
-    stages, events = [], 0
-    period_started = time.perf_counter()
-    for name, fn in pipeline.stages(settings, period, cutoff):
-        started = time.perf_counter()
-        result = pipeline.run_stage(settings, period, name, fn)
-        seconds = time.perf_counter() - started
-        stages.append(
-            {"stage": name, "seconds": round(seconds, 3), "peak_rss_mb": round(peak_rss_mb())}
-        )
-        if echo:
-            print(f"  {name:12} {seconds:8.2f} s", file=sys.stderr)
-        if name == "ingest":
-            events = result["rows_in"]
-    pipeline.finish_period(settings, period)
-    stages.append({"stage": "period", "seconds": round(time.perf_counter() - period_started, 3),
-                   "peak_rss_mb": round(peak_rss_mb())})  # fmt: skip
-    return stages, events
-
-
-def floor_seconds(warehouse: Path, period: str) -> float:
-    """The least work a period can do: join its events to the list on NIK."""
-    import duckdb
-
-    con = duckdb.connect(str(warehouse), read_only=True)
-    started = time.perf_counter()
-    con.execute(
-        "select count(*) from core.events e join core.voters v on e.nik = v.nik where e.period = ?",
-        [period],
-    ).fetchall()
-    seconds = time.perf_counter() - started
-    con.close()
-    return seconds
+from bench.common import (
+    SCALES,
+    cached_data,
+    first_period,
+    floor_seconds,
+    initialised,
+    machine,
+    peak_rss_mb,
+    start_from,
+    time_period,
+    versions,
+)
 
 
 def run(
@@ -151,8 +46,6 @@ def run(
     init_only: bool = False,
     anchor: bool = True,
 ) -> dict:
-    from bench.scaling import initialised, start_from
-
     data = cached_data(home, scale, seed)
     if scale == "national":
         from bench import national
@@ -160,7 +53,7 @@ def run(
         if init_only:
             return {"scale": scale, "init": national.initialised_provinces(data)[1]}
         return national.run(home, data, seed, anchor=anchor)
-    period = sorted(p.name for p in (data / "landing").iterdir())[0]
+    period = first_period(data)
     # The initial list is loaded once per cached data set: later runs start
     # from a copy of the initialised warehouse and report the measured init.
     db, init, cached = initialised(data)
@@ -203,19 +96,6 @@ def run(
         )
         result["peer"] = peer.run_fresh(home, peer_data)
     return result
-
-
-def machine() -> dict:
-    return {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-    }
-
-
-def versions() -> dict:
-    return {p: version(p) for p in PACKAGES}
 
 
 def evaluate_quality(settings, data: Path, period: str, dedupe: bool) -> dict:

@@ -2,8 +2,8 @@
 
 The national data set (`generate_national`, several provinces delivered as
 one nation) is generated once and cached under `<home>/bench/` as the other
-scales are (bench/__main__.py's `cached_data`), and each province's list is
-loaded once into a cached warehouse beside its data (bench/scaling.py's
+scales are (bench/common.py's `cached_data`), and each province's list is
+loaded once into a cached warehouse beside its data (bench/common.py's
 `initialised`). The first period then runs twice, each time in a fresh
 process on fresh copies of those warehouses: with the provinces one at a
 time (`jobs=1`, sequential) and two at a time (`jobs=2`, parallel). Each run
@@ -35,6 +35,16 @@ import sys
 import time
 from pathlib import Path
 
+from bench.common import (
+    cached_data,
+    first_period,
+    initialised,
+    machine,
+    own_peak_rss_mb,
+    start_from,
+    versions,
+)
+
 ROOT = Path(__file__).resolve().parents[1]
 MODES = {"sequential": 1, "parallel": 2}
 ANCHOR_SCALE = "banten"
@@ -50,7 +60,6 @@ WORKERS = (1, 4, 8, 16)
 def national_home(run_home: Path, dbs: dict[str, Path], landing: Path):
     """A fresh national home at `run_home`: each province's warehouse a copy of
     its initialised one, the period's national deliveries in its landing."""
-    from bench.scaling import start_from
     from pdpb.config import Settings
     from pdpb.national.home import PROVINCES_DIR
 
@@ -92,7 +101,6 @@ def time_national(
     run_home: Path, dbs: dict[str, Path], landing: Path, truth: Path, jobs: int
 ) -> dict:
     """One national period on fresh copies of `dbs`, step by step; the timings."""
-    from bench.__main__ import own_peak_rss_mb
     from pdpb.national.evaluation import evaluate_national
     from pdpb.national.home import province_homes
     from pdpb.national.publish import publish_national
@@ -159,8 +167,6 @@ def time_anchor(home: Path, seed: int) -> dict:
     """The `ANCHOR_SCALE` province's first period alone, in its own process,
     on a copy of its cached initialised list: run_province's result, its
     voters and events."""
-    from bench.__main__ import cached_data
-    from bench.scaling import first_period, initialised, start_from
     from pdpb.national.run import run_province
 
     data = cached_data(home, ANCHOR_SCALE, seed)
@@ -183,8 +189,6 @@ def time_anchor(home: Path, seed: int) -> dict:
 def initialised_provinces(data: Path) -> tuple[dict[str, Path], dict[str, dict]]:
     """Each province's list of the national data set `data` loaded once into a
     warehouse cached beside its data; (code -> warehouse, code -> init's record)."""
-    from bench.scaling import initialised
-
     dbs, inits = {}, {}
     for folder in sorted(p for p in (data / "provinces").iterdir() if (p / "voters.csv").exists()):
         db, init, cached = initialised(folder)
@@ -204,9 +208,6 @@ def run(
 ) -> dict:
     """Both runs on the national data set `data` (generated and cached by the
     caller), then, with `anchor`, the big province that anchors the model."""
-    from bench.__main__ import machine, versions
-    from bench.scaling import first_period
-
     period = first_period(data)
     dbs, inits = initialised_provinces(data)
     runs = {}

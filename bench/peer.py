@@ -42,6 +42,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.common import first_period, initialised, start_from
+
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).with_name("peer_worker.py")
 DEFAULT_PEER_PYTHON = ROOT / ".venv" / "peer" / "bin" / "python"
@@ -72,11 +74,10 @@ def missing_reason() -> str | None:
 def prepare(run_home: Path, data: Path, period: str | None = None):
     """A fresh home with `data`'s list loaded (from `make bench`'s cache of the
     initialised warehouse) and the period ingested; (settings, period)."""
-    from bench.scaling import initialised, start_from
     from pdpb import pipeline
 
     settings = start_from(initialised(data)[0], run_home)
-    period = period or sorted(p.name for p in (data / "landing").iterdir())[0]
+    period = period or first_period(data)
     shutil.copytree(data / "landing" / period, settings.landing_dir(period))
     pipeline.start_period(settings, period, pipeline.resolve_cutoff(period, None))
     pipeline.run_stage(settings, period, "ingest", lambda: pipeline.ingest(settings, period))

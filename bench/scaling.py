@@ -1,7 +1,7 @@
 """`python -m bench.scaling --sizes A,B,C --events X,Y,Z`: how the cost of a period grows.
 
 Two series, each point a whole period timed stage by stage as `make bench`
-does (bench/__main__.py's helpers):
+does (bench/common.py's helpers):
 
 - list sizes: voter lists of sizes A, B, C (one generated province each,
   seed fixed) with the same number of events, min(X, Y, Z);
@@ -38,7 +38,6 @@ import importlib
 import io
 import json
 import math
-import os
 import random
 import shutil
 import subprocess
@@ -46,6 +45,19 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+
+from bench.common import (
+    SCALES,
+    cached_data,
+    first_period,
+    floor_seconds,
+    generated_once,
+    initialised,
+    machine,
+    start_from,
+    time_period,
+    versions,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOWN = ("ingest", "gate_events", "link", "apply", "transform", "publish", "period")
@@ -60,16 +72,10 @@ WARM_IMPORTS = ("pdpb.ingest", "pdpb.quality", "great_expectations", "linkage", 
 
 def cached_list(home: Path, voters: int, seed: int) -> Path:
     """A generated province of `voters` voters and one period, generated once."""
-    from bench.__main__ import SCALES, cached_data, generated_once
-
     for scale, (size, periods, _province) in SCALES.items():
         if size == voters and periods == 1:
             return cached_data(home, scale, seed)
     return generated_once(home / "bench" / f"data-v{voters}-{seed}", voters, 1, "36", seed)
-
-
-def first_period(data: Path) -> str:
-    return sorted(p.name for p in (data / "landing").iterdir())[0]
 
 
 def _read_csv(path: Path) -> tuple[list[list[str]], dict]:
@@ -185,49 +191,8 @@ def cached_landing(home: Path, data: Path, voters: int, count: int, seed: int) -
 # --------------------------------------------------------------------------- one point
 
 
-def initialised(data: Path) -> tuple[Path, dict, bool]:
-    """The warehouse with `data`'s list loaded, init's record (seconds, rows,
-    peak RSS) and whether both came from the cache; loaded once and kept
-    beside the data as `make bench` keeps it (initialised.duckdb, init.json)."""
-    from bench.__main__ import peak_rss_mb
-    from pdpb.config import Settings
-    from pdpb.voterlist import init_voters
-
-    db, record = data / "initialised.duckdb", data / "init.json"
-    if db.exists() and record.exists():
-        return db, json.loads(record.read_text()), True
-    scratch = data.parent / f".init-{data.name}-{os.getpid()}"
-    shutil.rmtree(scratch, ignore_errors=True)
-    settings = Settings.load(scratch)
-    started = time.perf_counter()
-    counts = init_voters(settings, data / "voters.csv")
-    seconds = time.perf_counter() - started
-    partial = db.with_name(f"{db.name}.{os.getpid()}.tmp")
-    shutil.copyfile(settings.warehouse_path, partial)
-    os.replace(partial, db)  # never a half-copied cache for a concurrent reader
-    done = {"stage": "init", "seconds": round(seconds, 3), "rows": counts["rows_in"],
-            "peak_rss_mb": round(peak_rss_mb())}  # fmt: skip
-    record.write_text(json.dumps(done))
-    shutil.rmtree(scratch, ignore_errors=True)
-    return db, done, False
-
-
-def start_from(db: Path, run_home: Path):
-    """A fresh home at `run_home` whose warehouse is a copy of `db`; its settings."""
-    from pdpb.config import Settings
-
-    if run_home.exists():
-        shutil.rmtree(run_home)
-    settings = Settings.load(run_home)
-    settings.warehouse_path.parent.mkdir(parents=True)
-    shutil.copyfile(db, settings.warehouse_path)
-    return settings
-
-
 def time_point(db: Path, run_home: Path, landing: Path) -> dict:
     """Start from a copy of `db`, deliver `landing`, run its period stage by stage; the timings."""
-    from bench.__main__ import floor_seconds, time_period
-
     started = time.perf_counter()
     for module in WARM_IMPORTS:
         importlib.import_module(module)
@@ -345,18 +310,7 @@ def growth(points: list[dict]) -> dict:
 
 
 def _machine() -> dict:
-    import platform
-    from importlib.metadata import version
-
-    from bench.__main__ import PACKAGES
-
-    return {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-        "versions": {p: version(p) for p in PACKAGES},
-    }
+    return {**machine(), "versions": versions()}
 
 
 def table(result: dict) -> str:

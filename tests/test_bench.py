@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import shutil
 from pathlib import Path
@@ -125,6 +126,30 @@ def test_peer_and_our_linker_on_the_same_small_period(small_synth, tmp_path):
     )
 
 
+def _bench_imports(module: str) -> set[str]:
+    """The bench modules `bench/<module>.py` imports, anywhere in the file."""
+    tree = ast.parse((Path(__file__).resolve().parents[1] / "bench" / f"{module}.py").read_text())
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module == "bench":
+            names.update(f"bench.{a.name}" for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return {n for n in names if n.startswith("bench.")}
+
+
+def test_the_runs_share_their_helpers_through_bench_common_only():
+    # make bench, the scaling series, the national scale and the peer import
+    # their shared helpers from bench.common, never from one another; make
+    # bench imports the national scale and the peer only to run them.
+    assert _bench_imports("__main__") == {"bench.common", "bench.national", "bench.peer"}
+    for module in ("scaling", "peer", "national"):
+        assert _bench_imports(module) == {"bench.common"}, module
+    assert _bench_imports("common") == set()
+
+
 def test_national_projection_schedules_the_largest_first():
     from bench import national
 
@@ -150,7 +175,7 @@ def test_national_projection_schedules_the_largest_first():
 @pytest.mark.integration
 def test_national_scale_sequential_and_parallel_give_one_recap(tmp_path):
     from bench import national
-    from bench.__main__ import generated_once
+    from bench.common import generated_once
 
     data = generated_once(tmp_path / "data", 1_500, 1, "31,36,51", seed=3)
     assert (data / "generated.json").exists()

@@ -34,8 +34,8 @@ end_of_period as (
     from changes
     inner join history
         on changes.dpid = history.dpid
-        and history.valid_from_period <= changes.period
-        and (history.valid_to_period is null or history.valid_to_period > changes.period)
+        and changes.period >= history.valid_from_period
+        and (history.valid_to_period is null or changes.period < history.valid_to_period)
 
 ),
 

@@ -71,13 +71,19 @@ moved as (
 
 deltas as (
 
-    select period, kode_wilayah_awal as kode_wilayah, jenis_kelamin_awal as jenis_kelamin,
+    select
+        period,
+        kode_wilayah_awal as kode_wilayah,
+        jenis_kelamin_awal as jenis_kelamin,
         -1 as awal_delta
     from moved
 
     union all
 
-    select period, kode_wilayah_akhir as kode_wilayah, jenis_kelamin_akhir as jenis_kelamin,
+    select
+        period,
+        kode_wilayah_akhir as kode_wilayah,
+        jenis_kelamin_akhir as jenis_kelamin,
         1 as awal_delta
     from moved
 

@@ -56,17 +56,17 @@ changes_counted as (
         count(*) filter (where change_type = 'BARU' and jenis_kelamin_rekap = 'L') as baru_l,
         count(*) filter (where change_type = 'BARU' and jenis_kelamin_rekap = 'P') as baru_p,
         count(*) filter (where change_type = 'BARU') as baru_total,
-        {%- for column in recap_baru_categories() %}
-        count(*) filter (where change_type = 'BARU' and kolom_rekap = '{{ column }}')
-            as {{ column }},
-        {%- endfor %}
+        {% for column in recap_baru_categories() -%}
+            count(*) filter (where change_type = 'BARU' and kolom_rekap = '{{ column }}')
+                as {{ column }},
+        {% endfor -%}
         count(*) filter (where change_type = 'TMS' and jenis_kelamin_rekap = 'L') as tms_l,
         count(*) filter (where change_type = 'TMS' and jenis_kelamin_rekap = 'P') as tms_p,
         count(*) filter (where change_type = 'TMS') as tms_total,
-        {%- for column in recap_tms_categories() %}
-        count(*) filter (where change_type = 'TMS' and kolom_rekap = '{{ column }}')
-            as {{ column }},
-        {%- endfor %}
+        {% for column in recap_tms_categories() -%}
+            count(*) filter (where change_type = 'TMS' and kolom_rekap = '{{ column }}')
+                as {{ column }},
+        {% endfor -%}
         count(*) filter (where change_type = 'UBAH') as ubah
     from changes
     group by period, kode_wilayah_rekap
@@ -86,12 +86,12 @@ final as (
     select
         keys.period,
         keys.kode_wilayah,
-        {%- for column in recap_count_columns() %}
-        cast(coalesce(
-            {{ 'pemilih_counted' if column.startswith('awal') or column.startswith('akhir')
-               else 'changes_counted' }}.{{ column }}, 0) as bigint) as {{ column }}
-            {{- "," if not loop.last }}
-        {%- endfor %}
+        {% for column in recap_count_columns() -%}
+            cast(coalesce(
+                {{ 'pemilih_counted' if column.startswith('awal') or column.startswith('akhir')
+                   else 'changes_counted' }}.{{ column }}, 0) as bigint) as {{ column }}
+            {%- if not loop.last %},{% endif %}
+        {% endfor %}
     from keys
     left join pemilih_counted
         on keys.period = pemilih_counted.period

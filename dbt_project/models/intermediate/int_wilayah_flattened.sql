@@ -47,10 +47,14 @@ flattened as (
         regions.kode_pos,
         case when regions.tingkat <> 'nasional' then left(regions.kode_wilayah, 2) end
             as kode_provinsi,
-        case when regions.tingkat in ('kabkota', 'kecamatan', 'desa')
-            then left(regions.kode_wilayah, 5) end as kode_kabkota,
-        case when regions.tingkat in ('kecamatan', 'desa')
-            then left(regions.kode_wilayah, 8) end as kode_kecamatan
+        case
+            when regions.tingkat in ('kabkota', 'kecamatan', 'desa')
+                then left(regions.kode_wilayah, 5)
+        end as kode_kabkota,
+        case
+            when regions.tingkat in ('kecamatan', 'desa')
+                then left(regions.kode_wilayah, 8)
+        end as kode_kecamatan
     from regions
 
 ),

@@ -28,10 +28,10 @@ final as (
         regions.kode_induk,
         cast(0 as integer) as jumlah_kecamatan,
         cast(1 as integer) as jumlah_desa,
-        {%- for column in recap_count_columns() %}
-        cast(coalesce(counted.{{ column }}, 0) as bigint) as {{ column }}
-            {{- "," if not loop.last }}
-        {%- endfor %}
+        {% for column in recap_count_columns() -%}
+            cast(coalesce(counted.{{ column }}, 0) as bigint) as {{ column }}
+            {%- if not loop.last %},{% endif %}
+        {% endfor %}
     from periods
     cross join regions
     left join counted

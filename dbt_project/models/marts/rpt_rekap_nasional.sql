@@ -30,10 +30,10 @@ final as (
         cast(null as varchar) as kode_induk,
         cast(coalesce(provinsi_summed.jumlah_kecamatan, 0) as integer) as jumlah_kecamatan,
         cast(coalesce(provinsi_summed.jumlah_desa, 0) as integer) as jumlah_desa,
-        {%- for column in recap_count_columns() %}
-        cast(coalesce(provinsi_summed.{{ column }}, 0) as bigint) as {{ column }}
-            {{- "," if not loop.last }}
-        {%- endfor %}
+        {% for column in recap_count_columns() -%}
+            cast(coalesce(provinsi_summed.{{ column }}, 0) as bigint) as {{ column }}
+            {%- if not loop.last %},{% endif %}
+        {% endfor %}
     from periods
     left join provinsi_summed
         on periods.period = provinsi_summed.period

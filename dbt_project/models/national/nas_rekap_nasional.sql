@@ -35,8 +35,9 @@ select
     cast(coalesce(summed.jumlah_provinsi, 0) as integer) as jumlah_provinsi,
     cast(coalesce(summed.jumlah_kecamatan, 0) as integer) as jumlah_kecamatan,
     cast(coalesce(summed.jumlah_desa, 0) as integer) as jumlah_desa,
-    {%- for column in recap_count_columns() %}
-    cast(coalesce(summed.{{ column }}, 0) as bigint) as {{ column }}{{ "," if not loop.last }}
-    {%- endfor %}
+    {% for column in recap_count_columns() -%}
+        cast(coalesce(summed.{{ column }}, 0) as bigint) as {{ column }}
+        {%- if not loop.last %},{% endif %}
+    {% endfor %}
 from periods
-left join summed on summed.period = periods.period
+left join summed on periods.period = summed.period

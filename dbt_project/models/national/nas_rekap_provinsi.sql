@@ -10,7 +10,8 @@ with kabkota as (
 
 names as (
 
-    select kode_wilayah, nama_wilayah from {{ ref('wilayah') }} where tingkat = 'provinsi'
+    select kode_wilayah, nama_wilayah from {{ ref('wilayah') }}
+    where tingkat = 'provinsi'
 
 ),
 
@@ -32,8 +33,9 @@ select
     'ID' as kode_induk,
     cast(summed.jumlah_kecamatan as integer) as jumlah_kecamatan,
     cast(summed.jumlah_desa as integer) as jumlah_desa,
-    {%- for column in recap_count_columns() %}
-    cast(summed.{{ column }} as bigint) as {{ column }}{{ "," if not loop.last }}
-    {%- endfor %}
+    {% for column in recap_count_columns() -%}
+        cast(summed.{{ column }} as bigint) as {{ column }}
+        {%- if not loop.last %},{% endif %}
+    {% endfor %}
 from summed
-left join names on names.kode_wilayah = summed.kode_wilayah
+left join names on summed.kode_wilayah = names.kode_wilayah

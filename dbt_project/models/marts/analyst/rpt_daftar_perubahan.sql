@@ -30,9 +30,9 @@ located as (
         kec.nama_wilayah as nama_kecamatan,
         desa.nama_wilayah as nama_desa
     from changes
-    left join wilayah as desa on desa.kode_wilayah = changes.kode_wilayah
-    left join wilayah as kec on kec.kode_wilayah = desa.kode_induk
-    left join wilayah as kab on kab.kode_wilayah = kec.kode_induk
+    left join wilayah as desa on changes.kode_wilayah = desa.kode_wilayah
+    left join wilayah as kec on desa.kode_induk = kec.kode_wilayah
+    left join wilayah as kab on kec.kode_induk = kab.kode_wilayah
 
 ),
 
@@ -71,7 +71,7 @@ final as (
         round(located.match_probability, 4) as probabilitas,
         case located.change_type when 'BARU' then 1 when 'UBAH' then 2 else 3 end as urutan_jenis
     from located
-    left join pemilih on pemilih.dpid = located.dpid
+    left join pemilih on located.dpid = pemilih.dpid
 
 )
 
