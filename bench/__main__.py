@@ -2,8 +2,10 @@
 
 Generates the scale's synthetic data once (cached under `<home>/bench/`),
 loads the initial list into a fresh warehouse, then runs the first period's
-stages one by one, timing each (wall seconds, rows per second, the process's
-peak RSS so far). A floor is measured in the same run: a plain DuckDB hash
+stages one by one, timing each (wall seconds, rows per second, the period's
+peak RSS so far), and the next month's the same way when the scale has one
+(`next_month`: a month as every later one runs, with the analysts' snapshot
+and dbt's parsed project already there). A floor is measured in the same run: a plain DuckDB hash
 join of the period's events to the voter list on NIK, the least work any
 period can do; every stage is also reported as a ratio to it. Results are
 written as JSON under `<home>/bench/` and printed as a table. The scale
@@ -31,6 +33,7 @@ from bench.common import (
     initialised,
     machine,
     peak_rss_mb,
+    periods_of,
     start_from,
     time_period,
     versions,
@@ -66,6 +69,17 @@ def run(
     for s in period_stages:
         s["rows"] = events if s["stage"] == "period" else None
     stages += period_stages
+    # The next month as every later one runs: the list and the analysts'
+    # snapshot already there, dbt's project already parsed.
+    later = [p for p in periods_of(data) if p > period][:1]
+    month = None
+    for next_period in later:
+        shutil.copytree(data / "landing" / next_period, settings.landing_dir(next_period))
+        print(f"next month, {next_period}:", file=sys.stderr)
+        month_stages, month_events = time_period(settings, next_period, echo=True)
+        for s in month_stages:
+            s["rows"] = month_events if s["stage"] == "period" else None
+        month = {"period": next_period, "events": month_events, "stages": month_stages}
     if dedupe:
         from pdpb.dedupe import run_dedupe
 
@@ -77,16 +91,17 @@ def run(
                        "peak_rss_mb": round(peak_rss_mb()), "proposals": found["proposals"]})  # fmt: skip
     quality = evaluate_quality(settings, data, period, dedupe)
     floor = floor_seconds(settings.warehouse_path, period)
-    for s in stages:
-        rows = s["rows"] if s["rows"] is not None else events
-        s["rows_per_second"] = round(rows / s["seconds"]) if s["seconds"] else None
-        s["ratio_to_floor"] = round(s["seconds"] / floor, 1) if floor else None
+    _rates(stages, events, floor)
     result = {
         "scale": scale, "voters": SCALES[scale][0], "events": events, "period": period, "seed": seed,
         "floor_seconds": round(floor, 4), "stages": stages, "quality": quality,
         "machine": machine(), "versions": versions(),
         "finished_at": datetime.now().isoformat(timespec="seconds"),
     }  # fmt: skip
+    if month is not None:
+        month["floor_seconds"] = round(floor_seconds(settings.warehouse_path, month["period"]), 4)
+        _rates(month["stages"], month["events"], month["floor_seconds"])
+        result["next_month"] = month
     if with_peer:
         from bench import peer
 
@@ -96,6 +111,13 @@ def run(
         )
         result["peer"] = peer.run_fresh(home, peer_data)
     return result
+
+
+def _rates(stages: list[dict], events: int, floor: float) -> None:
+    for s in stages:
+        rows = s["rows"] if s["rows"] is not None else events
+        s["rows_per_second"] = round(rows / s["seconds"]) if s["seconds"] else None
+        s["ratio_to_floor"] = round(s["seconds"] / floor, 1) if floor else None
 
 
 def evaluate_quality(settings, data: Path, period: str, dedupe: bool) -> dict:
@@ -148,12 +170,22 @@ def table(result: dict) -> str:
         f"floor (DuckDB hash join on NIK): {result['floor_seconds']:.4f} s",
         f"{'stage':12} {'seconds':>9} {'rows/s':>10} {'x floor':>9} {'peak MB':>8}",
     ]
-    for s in result["stages"]:
-        lines.append(
-            f"{s['stage']:12} {s['seconds']:9.2f} {s['rows_per_second'] or 0:10,} "
-            f"{s['ratio_to_floor'] or 0:9,.0f} {s['peak_rss_mb']:8,}"
-        )
+    lines += _stage_lines(result["stages"])
+    if month := result.get("next_month"):
+        lines += [
+            f"next month {month['period']}: {month['events']:,} events, floor "
+            f"{month['floor_seconds']:.4f} s",
+            *_stage_lines(month["stages"]),
+        ]
     return "\n".join(lines)
+
+
+def _stage_lines(stages: list[dict]) -> list[str]:
+    return [
+        f"{s['stage']:12} {s['seconds']:9.2f} {s['rows_per_second'] or 0:10,} "
+        f"{s['ratio_to_floor'] or 0:9,.0f} {s['peak_rss_mb']:8,}"
+        for s in stages
+    ]
 
 
 def main() -> int:
