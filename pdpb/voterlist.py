@@ -22,6 +22,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pdpb import normalize as nz
 from pdpb.apply import INIT_PERIOD, VOTER_COLUMNS
@@ -78,7 +79,22 @@ def _tps(raw: object) -> str | None:
     return f"{int(tps):03d}" if tps and tps.isdigit() else tps
 
 
-def field_rules(today: date) -> list[tuple[str, tuple[str, ...], Callable[[object], object]]]:
+# Text that these normalisers return unchanged (RE2 patterns, whole value):
+# digits for an identity number, upper-case letters and digits for a code. A
+# chunk's values that match are taken as they are, in Arrow, rather than
+# passed one by one to Python: a province's dpid, NIK and NKK are nearly all
+# distinct, so they are most of the work. The blank words (NULL, ...) are
+# never taken as they are.
+_UNCHANGED = {
+    "dpid": "^[0-9A-Z]+$",
+    "nik": "^[0-9]+$",
+    "nkk": "^[0-9]+$",
+}
+
+
+def field_rules(
+    today: date,
+) -> list[tuple[str, tuple[str, ...], Callable[[object], object]]]:
     """(Sidalih column, voter columns it fills, normaliser), in the order in
     which a row's first error is reported. A normaliser returning a tuple fills
     several columns."""
@@ -103,65 +119,89 @@ def field_rules(today: date) -> list[tuple[str, tuple[str, ...], Callable[[objec
     ]  # fmt: skip
 
 
-def _keyed(values: tuple) -> tuple:
-    """Values usable as dict keys for distinct-value normalisation: 1 == 1.0 ==
-    True share a dict slot, so anything but text (XLSX cells) is tagged with its type."""
-    if set(map(type, values)) <= {str, type(None)}:
-        return values
-    return tuple(v if type(v) is str or v is None else (type(v), v) for v in values)
+TYPES = {"tanggal_lahir": pa.date32(), "tms_code": pa.int32()}
+
+
+def _distinct(raw: tuple) -> tuple[list[object], pa.Array]:
+    """A column's distinct values and, per row, the index of its value among
+    them: in Arrow for text (a CSV's cells, or None), in Python for the typed
+    cells of a workbook, where 1 == 1.0 == True must stay apart."""
+    if set(map(type, raw)) <= {str, type(None)}:
+        encoded = pc.dictionary_encode(pa.array(raw, pa.string()), null_encoding="encode")
+        return encoded.dictionary.to_pylist(), encoded.indices
+    keys = [v if type(v) is str or v is None else (type(v), v) for v in raw]
+    slots: dict[object, int] = {}
+    indices = [slots.setdefault(k, len(slots)) for k in keys]
+    return [_raw(k) for k in slots], pa.array(indices, pa.int32())
 
 
 def _raw(key: object) -> object:
     return key[1] if type(key) is tuple else key
 
 
+def _normalised(
+    column: str, fn: Callable[[object], object], values: list[object]
+) -> tuple[list[object], dict[int, nz.InvalidValue], list[bool]]:
+    """fn of each distinct value: (results, failures by value index, and which
+    values were taken unchanged without calling fn)."""
+    unchanged = [False] * len(values)
+    pattern = _UNCHANGED.get(column)
+    if pattern and values:
+        text = pa.array([v if type(v) is str else None for v in values], pa.string())
+        same = pc.and_(
+            pc.match_substring_regex(text, pattern),
+            pc.invert(pc.is_in(text, value_set=pa.array(sorted(nz._BLANKS)))),
+        )
+        unchanged = [bool(v) for v in same.fill_null(False).to_pylist()]
+    results: list[object] = []
+    failed: dict[int, nz.InvalidValue] = {}
+    for i, value in enumerate(values):
+        if unchanged[i]:
+            results.append(value)
+            continue
+        try:
+            results.append(fn(value))
+        except nz.InvalidValue as bad:
+            failed[i] = bad
+            results.append(None)
+    return results, failed, unchanged
+
+
 def normalise_chunk(
     rows: list[list[object]], positions: dict[str, int], first_row: int, file_name: str, today: date
 ) -> tuple[pa.Table, list[dict]]:
     """Normalise a chunk of raw rows: (voters with `row_number`, quarantine rows).
-    Each normaliser runs once per distinct value of a column."""
+    Each normaliser runs once per distinct value of a column, and not at all
+    for values it would return unchanged (`_UNCHANGED`)."""
     width = max(positions.values()) + 1
     if any(len(row) < width for row in rows):
         rows = [row if len(row) >= width else [*row, *[None] * (width - len(row))] for row in rows]
     transposed = list(zip(*rows, strict=False))
     n = len(rows)
     errors: dict[int, nz.InvalidValue] = {}
-    types = {"tanggal_lahir": pa.date32(), "tms_code": pa.int32()}
     arrays = {"row_number": pa.array(range(first_row, first_row + n), pa.int64())}
-    raw_columns: dict[str, tuple] = {}
     for column, targets, fn in field_rules(today):
-        raw = raw_columns[column] = _keyed(transposed[positions[column]])
-        results: dict[object, object] = {}
-        failed: dict[object, nz.InvalidValue] = {}
-        for key in set(raw):
-            try:
-                results[key] = fn(_raw(key))
-            except nz.InvalidValue as bad:
-                failed[key] = bad
-                results[key] = None if len(targets) == 1 else (None,) * len(targets)
+        values, indices = _distinct(transposed[positions[column]])
+        results, failed, _ = _normalised(column, fn, values)
         if failed:
-            for i, key in enumerate(raw):
-                if key in failed:
-                    errors.setdefault(i, failed[key])
+            bad = pc.is_in(indices, value_set=pa.array(list(failed), pa.int32()))
+            for i in pc.indices_nonzero(bad).to_pylist():
+                errors.setdefault(i, failed[indices[i].as_py()])
         if len(targets) == 1:
-            arrays[targets[0]] = pa.array(
-                list(map(results.__getitem__, raw)), types.get(column, pa.string())
-            )
+            arrays[targets[0]] = pa.array(results, TYPES.get(column, pa.string())).take(indices)
             continue
         for j, target in enumerate(targets):
-            part = {k: v[j] for k, v in results.items()}
-            arrays[target] = pa.array(
-                list(map(part.__getitem__, raw)), types.get(target, pa.string())
-            )
+            part = [None if r is None else r[j] for r in results]
+            arrays[target] = pa.array(part, TYPES.get(target, pa.string())).take(indices)
     voters = pa.table(arrays)
     if errors:
         voters = voters.filter(pa.array([i not in errors for i in range(n)]))
     quarantine = [
         {
             "period": INIT_PERIOD, "file_name": file_name, "row_number": first_row + i,
-            "sumber": "SIDALIH", "event_id": nz.clean_text(_raw(raw_columns["dpid"][i])),
+            "sumber": "SIDALIH", "event_id": nz.clean_text(transposed[positions["dpid"]][i]),
             "reason": bad.reason, "detail": bad.detail,
-            "raw": str({c: _raw(raw_columns[c][i]) for c in SIDALIH_COLUMNS if c not in ("nik", "nkk")})[:4000],
+            "raw": str({c: transposed[positions[c]][i] for c in SIDALIH_COLUMNS if c not in ("nik", "nkk")})[:4000],
         }
         for i, bad in sorted(errors.items())
     ]  # fmt: skip

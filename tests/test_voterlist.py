@@ -7,7 +7,10 @@ import re
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from pdpb import normalize as nz
 from pdpb import voterlist
 from pdpb.config import PdpbError, Settings
 from pdpb.warehouse import connect
@@ -88,3 +91,64 @@ def test_chunked_reading_gives_the_same_list_as_one_chunk(small_synth, monkeypat
 def test_init_refuses_a_home_that_already_has_voters(period_home, small_synth):
     with pytest.raises(PdpbError, match="already has a voter list"):
         voterlist.init_voters(period_home, small_synth / "voters.csv")
+
+
+@given(st.from_regex(r"[0-9A-Z]{1,20}", fullmatch=True) | st.sampled_from(["NULL", "NAN", "0"]))
+def test_values_init_takes_unchanged_are_what_their_normaliser_returns(text):
+    """Init takes a value matching `_UNCHANGED` as it is instead of calling
+    the normaliser: that must be what the normaliser would have returned."""
+    rules = {column: fn for column, _, fn in voterlist.field_rules(date(2026, 1, 1))}
+    for column, pattern in voterlist._UNCHANGED.items():
+        results, failed, unchanged = voterlist._normalised(column, rules[column], [text])
+        if unchanged[0]:
+            assert re.fullmatch(pattern.strip("^$"), text)
+            assert rules[column](text) == text == results[0]
+        else:
+            assert results[0] == (None if failed else rules[column](text))
+
+
+def test_typed_workbook_cells_are_normalised_one_by_one_as_their_normaliser_says():
+    """An XLSX list's cells come typed: 1, "1", 1.0 and True are distinct
+    values, each normalised as the rule's normaliser says, and a row's first
+    failing rule quarantines it."""
+    from pdpb.contracts import SIDALIH_COLUMNS
+
+    positions = {c: i for i, c in enumerate(SIDALIH_COLUMNS)}
+    today = date(2026, 1, 1)
+
+    def row(**cells):
+        base = {"dpid": "D1", "nama": "SITI", "tanggal_lahir": "01|02|1990",
+                "kode_wilayah": "36.01.01.2001", "jenis_kelamin": "P", "tps": "1",
+                "nik": "3601014101900001", "nkk": "3601010101200001"}  # fmt: skip
+        base.update(cells)
+        return [base.get(c) for c in SIDALIH_COLUMNS]
+
+    rows = [
+        row(dpid="D1", tps=1, rt=7),
+        row(dpid="D2", tps="1", rt="7", disabilitas=True),
+        row(dpid="D3", tps=1.0, rt=7.0, disabilitas=1),
+        row(dpid="D4", nik="3.60101E+15"),  # a spreadsheet's rounding: digits lost
+        row(dpid="D6", nik=3601014101900001.0),  # a number cell that kept every digit
+        row(dpid="D5", nik="3601014101900001 ", nkk="3601.0101.2000.01"),
+        row(dpid="NULL"),
+    ]
+    voters, quarantine = voterlist.normalise_chunk(rows, positions, 2, "daftar.xlsx", today)
+
+    expected, reasons = {}, {}
+    for number, raw in enumerate(rows, start=2):
+        values = {}
+        for column, targets, fn in voterlist.field_rules(today):
+            try:
+                out = fn(raw[positions[column]])
+            except nz.InvalidValue as bad:
+                reasons.setdefault(number, bad.reason)
+                continue
+            values.update(zip(targets, out if len(targets) > 1 else (out,), strict=True))
+        if number not in reasons:
+            expected[values["dpid"]] = values
+    got = {r["dpid"]: r for r in voters.to_pylist()}
+    assert got.keys() == expected.keys() and len(got) == 5
+    for dpid, values in expected.items():
+        assert {k: got[dpid][k] for k in values} == values
+    assert {q["row_number"]: q["reason"] for q in quarantine} == reasons
+    assert reasons == {5: "NIK_NOT_NUMERIC", 8: "MISSING_DPID"}
