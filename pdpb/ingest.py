@@ -116,7 +116,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _check_text(path: Path) -> str:
+def check_text(path: Path) -> str:
     """One streaming pass over a CSV (1 MiB blocks): reject binary content, an
     empty file and over-long lines, and choose the encoding (UTF-8, else
     Windows-1252). Memory stays bounded whatever the file holds."""
@@ -153,18 +153,18 @@ def _check_text(path: Path) -> str:
     return "utf-8-sig" if utf8 else "cp1252"
 
 
-def _delimiter(header_line: str) -> str:
+def delimiter(header_line: str) -> str:
     counts = {d: header_line.count(d) for d in (",", ";", "\t")}
     return max(counts, key=lambda d: counts[d])
 
 
 def read_csv_rows(path: Path) -> tuple[list[str], Iterator[list[str]]]:
-    encoding = _check_text(path)
+    encoding = check_text(path)
     handle = path.open("r", encoding=encoding, newline="")
     header_line = next((line for line in handle if line.strip("\r\n")), "")
     handle.seek(0)
     csv.field_size_limit(MAX_CSV_FIELD_CHARS)
-    reader = csv.reader(handle, delimiter=_delimiter(header_line))
+    reader = csv.reader(handle, delimiter=delimiter(header_line))
     try:
         header = next(reader)
         while not any(h.strip() for h in header):  # blank lines before the header
@@ -265,10 +265,7 @@ def _guarded(rows: Iterator[list[object]], name: str) -> Iterator[list[object]]:
         ) from exc
 
 
-def read_rows(
-    path: Path, max_bytes: int = MAX_FILE_BYTES, what: str = "one delivery"
-) -> tuple[list[str], Iterator[list[object]]]:
-    suffix = path.suffix.lower()
+def check_size(path: Path, max_bytes: int = MAX_FILE_BYTES, what: str = "one delivery") -> None:
     size = path.stat().st_size
     if size == 0:
         raise FileRejected(f"{path.name}: the file is empty")
@@ -277,6 +274,13 @@ def read_rows(
             f"{path.name}: {size >> 20} MiB is beyond the {max_bytes >> 20} MiB limit "
             f"for {what}; split the export"
         )
+
+
+def read_rows(
+    path: Path, max_bytes: int = MAX_FILE_BYTES, what: str = "one delivery"
+) -> tuple[list[str], Iterator[list[object]]]:
+    suffix = path.suffix.lower()
+    check_size(path, max_bytes, what)
     if suffix == ".xlsx":
         header, rows = read_xlsx_rows(path)
     elif suffix == ".parquet":

@@ -8,12 +8,19 @@ rows in = loaded + quarantined holds for the list as for any delivery.
 A province's list has millions of rows but few distinct values in most
 columns (a few hundred thousand names, tens of thousands of birth dates and
 addresses, a few dozen places), so the list is read in chunks, column by
-column, and every normaliser runs once per distinct value of a chunk. Memory
-stays bounded by the chunk; the rows themselves go to DuckDB as Arrow.
+column, and every normaliser runs once per distinct value of a chunk; the
+identity columns, distinct per voter, are taken as they are where they are
+already in normal form. A CSV is read by Arrow's CSV reader straight into
+columns of text; a file it would not read exactly as the row reader does
+(a blank or short line, a quoted line break), an XLSX or a Parquet file is
+read row by row. Memory stays bounded by the chunk; the rows go to DuckDB as
+Arrow.
 """
 
 from __future__ import annotations
 
+import csv
+import functools
 import itertools
 import json
 import logging
@@ -29,7 +36,14 @@ from pdpb.apply import INIT_PERIOD, VOTER_COLUMNS
 from pdpb.config import PdpbError, Settings
 from pdpb.console import progress
 from pdpb.contracts import SIDALIH_COLUMNS
-from pdpb.ingest import FileRejected, read_rows, sha256_of
+from pdpb.ingest import (
+    FileRejected,
+    check_size,
+    check_text,
+    delimiter,
+    read_rows,
+    sha256_of,
+)
 from pdpb.warehouse import connect, transaction
 
 log = logging.getLogger(__name__)
@@ -37,7 +51,8 @@ log = logging.getLogger(__name__)
 # A whole-province export is far larger than one monthly delivery (Jawa Barat,
 # 36 M voters, is about 6 GB as CSV).
 MAX_LIST_BYTES = 64 << 30
-CHUNK_ROWS = 200_000
+CHUNK_ROWS = 200_000  # rows per chunk of a row reader (XLSX, Parquet, an irregular CSV)
+CSV_BLOCK_BYTES = 32 << 20  # bytes per chunk of a CSV read by Arrow (about 150,000 rows)
 QUARANTINE_COLUMNS = (
     "period", "file_name", "row_number", "sumber", "event_id", "reason", "detail", "raw",
 )  # fmt: skip
@@ -122,12 +137,13 @@ def field_rules(
 TYPES = {"tanggal_lahir": pa.date32(), "tms_code": pa.int32()}
 
 
-def _distinct(raw: tuple) -> tuple[list[object], pa.Array]:
+def _distinct(raw: tuple | pa.Array) -> tuple[list[object], pa.Array]:
     """A column's distinct values and, per row, the index of its value among
     them: in Arrow for text (a CSV's cells, or None), in Python for the typed
     cells of a workbook, where 1 == 1.0 == True must stay apart."""
-    if set(map(type, raw)) <= {str, type(None)}:
-        encoded = pc.dictionary_encode(pa.array(raw, pa.string()), null_encoding="encode")
+    if isinstance(raw, pa.Array) or set(map(type, raw)) <= {str, type(None)}:
+        text = raw if isinstance(raw, pa.Array) else pa.array(raw, pa.string())
+        encoded = pc.dictionary_encode(text, null_encoding="encode")
         return encoded.dictionary.to_pylist(), encoded.indices
     keys = [v if type(v) is str or v is None else (type(v), v) for v in raw]
     slots: dict[object, int] = {}
@@ -170,18 +186,27 @@ def _normalised(
 def normalise_chunk(
     rows: list[list[object]], positions: dict[str, int], first_row: int, file_name: str, today: date
 ) -> tuple[pa.Table, list[dict]]:
-    """Normalise a chunk of raw rows: (voters with `row_number`, quarantine rows).
-    Each normaliser runs once per distinct value of a column, and not at all
-    for values it would return unchanged (`_UNCHANGED`)."""
+    """Normalise a chunk of raw rows (a row reader's: CSV, XLSX or Parquet)."""
     width = max(positions.values()) + 1
     if any(len(row) < width for row in rows):
         rows = [row if len(row) >= width else [*row, *[None] * (width - len(row))] for row in rows]
     transposed = list(zip(*rows, strict=False))
-    n = len(rows)
+    columns = {column: transposed[positions[column]] for column in SIDALIH_COLUMNS}
+    return normalise_columns(columns, len(rows), first_row, file_name, today)
+
+
+def normalise_columns(
+    columns: dict[str, tuple | pa.Array], n: int, first_row: int, file_name: str, today: date
+) -> tuple[pa.Table, list[dict]]:
+    """Normalise a chunk given column by column (the raw cells of each Sidalih
+    column: a tuple, or an Arrow text array): (voters with `row_number`,
+    quarantine rows). Each normaliser runs once per distinct value of a
+    column, and not at all for values it would return unchanged
+    (`_UNCHANGED`)."""
     errors: dict[int, nz.InvalidValue] = {}
     arrays = {"row_number": pa.array(range(first_row, first_row + n), pa.int64())}
     for column, targets, fn in field_rules(today):
-        values, indices = _distinct(transposed[positions[column]])
+        values, indices = _distinct(columns[column])
         results, failed, _ = _normalised(column, fn, values)
         if failed:
             bad = pc.is_in(indices, value_set=pa.array(list(failed), pa.int32()))
@@ -196,31 +221,112 @@ def normalise_chunk(
     voters = pa.table(arrays)
     if errors:
         voters = voters.filter(pa.array([i not in errors for i in range(n)]))
+
+    def cell(column: str, i: int) -> object:
+        value = columns[column][i]
+        return value.as_py() if isinstance(value, pa.Scalar) else value
+
     quarantine = [
         {
             "period": INIT_PERIOD, "file_name": file_name, "row_number": first_row + i,
-            "sumber": "SIDALIH", "event_id": nz.clean_text(transposed[positions["dpid"]][i]),
+            "sumber": "SIDALIH", "event_id": nz.clean_text(cell("dpid", i)),
             "reason": bad.reason, "detail": bad.detail,
-            "raw": str({c: transposed[positions[c]][i] for c in SIDALIH_COLUMNS if c not in ("nik", "nkk")})[:4000],
+            "raw": str({c: cell(c, i) for c in SIDALIH_COLUMNS if c not in ("nik", "nkk")})[:4000],
         }
         for i, bad in sorted(errors.items())
     ]  # fmt: skip
     return voters, quarantine
 
 
-def read_voter_list_chunks(path: Path) -> Iterator[tuple[pa.Table, list[dict]]]:
-    """Read and normalise a Sidalih export chunk by chunk: (voters, quarantine
-    rows with reasons). A dpid repeated in the file is not caught here (see
-    `init_voters` and `read_voter_list`)."""
-    path = Path(path)
-    if not path.is_file():
-        raise PdpbError(f"voter list {path} does not exist")
-    header, rows = read_rows(path, max_bytes=MAX_LIST_BYTES, what="one voter list")
-    positions = {str(h or "").strip().lstrip("\ufeff").lower(): i for i, h in enumerate(header)}
+class NeedsRowReader(Exception):
+    """A CSV that the columnar reader would not read exactly as the row reader
+    does (a line with too few or too many fields, a blank line, a quoted line
+    break): read it row by row instead."""
+
+
+def _header_positions(header: list[object]) -> dict[str, int]:
+    return {str(h or "").strip().lstrip("\ufeff").lower(): i for i, h in enumerate(header)}
+
+
+def _require_columns(positions: dict[str, int], path: Path) -> None:
     missing = [c for c in SIDALIH_COLUMNS if c not in positions]
     if missing:
         raise FileRejected(f"{path.name}: missing required columns: {', '.join(missing)}")
+
+
+def _columnar_csv_chunks(path: Path, today: date) -> Iterator[tuple[pa.Table, list[dict]]]:
+    """A CSV list read by Arrow's CSV reader, block by block, every cell as
+    text: the same chunks as the row reader gives for a plain file, without a
+    Python row per voter. Raises NeedsRowReader before the first chunk it
+    cannot take exactly (see there), possibly after earlier chunks."""
+    import pyarrow.csv as pv
+
+    check_size(path, MAX_LIST_BYTES, "one voter list")
+    encoding = check_text(path)
+    with path.open("r", encoding=encoding, newline="") as handle:
+        first_line = handle.readline()
+    header = next(csv.reader([first_line], delimiter=delimiter(first_line)), [])
+    if not any(h.strip() for h in header) or len(set(header)) != len(header):
+        raise NeedsRowReader("blank lines before the header, or a repeated column name")
+    positions = _header_positions(header)
+    _require_columns(positions, path)
+    invalid: list[object] = []
+
+    def invalid_row(row: object) -> str:
+        invalid.append(row)
+        return "skip"
+
+    try:
+        reader = pv.open_csv(
+            path,
+            read_options=pv.ReadOptions(
+                encoding="utf8" if encoding == "utf-8-sig" else encoding,
+                block_size=CSV_BLOCK_BYTES,
+            ),
+            parse_options=pv.ParseOptions(
+                delimiter=delimiter(first_line), ignore_empty_lines=False,
+                newlines_in_values=False, invalid_row_handler=invalid_row,
+            ),
+            convert_options=pv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()),
+                strings_can_be_null=False, quoted_strings_can_be_null=False,
+            ),
+        )  # fmt: skip
+        first_row = 2
+        for batch in reader:
+            empty = functools.reduce(
+                pc.and_kleene, (pc.equal(column, "") for column in batch.columns)
+            )
+            if invalid or pc.any(empty).as_py():
+                raise NeedsRowReader(
+                    f"{path.name}: a line that is blank or has another field count"
+                )
+            columns = {c: batch.column(positions[c]) for c in SIDALIH_COLUMNS}
+            yield normalise_columns(columns, batch.num_rows, first_row, path.name, today)
+            first_row += batch.num_rows
+    except pa.ArrowInvalid as exc:
+        raise NeedsRowReader(f"{path.name}: {exc}") from exc
+
+
+def read_voter_list_chunks(
+    path: Path, columnar: bool = True
+) -> Iterator[tuple[pa.Table, list[dict]]]:
+    """Read and normalise a Sidalih export chunk by chunk: (voters, quarantine
+    rows with reasons). A CSV is read by Arrow's reader (`columnar`), which
+    raises NeedsRowReader, possibly after some chunks, for a file only the row
+    reader reads exactly; the caller then starts again with `columnar=False`.
+    A dpid repeated in the file is not caught here (see `init_voters` and
+    `read_voter_list`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise PdpbError(f"voter list {path} does not exist")
     today = datetime.now().date()
+    if columnar and path.suffix.lower() not in (".xlsx", ".parquet"):
+        yield from _columnar_csv_chunks(path, today)
+        return
+    header, rows = read_rows(path, max_bytes=MAX_LIST_BYTES, what="one voter list")
+    positions = _header_positions(header)
+    _require_columns(positions, path)
     first_row = 2
     while chunk := list(itertools.islice(rows, CHUNK_ROWS)):
         yield normalise_chunk(chunk, positions, first_row, path.name, today)
@@ -231,11 +337,17 @@ def read_voter_list(path: Path) -> tuple[pa.Table, list[dict]]:
     """The whole list in memory (for retraining on a file): voters without
     repeated dpids (the first row wins), quarantine rows."""
     path = Path(path)
-    tables, quarantine, seen = [], [], set()
-    for voters, bad in read_voter_list_chunks(path):
-        kept, repeated = _drop_repeats(voters, seen, path.name)
-        tables.append(kept)
-        quarantine += bad + repeated
+    for columnar in (True, False):
+        tables, quarantine, seen = [], [], set()
+        try:
+            for voters, bad in read_voter_list_chunks(path, columnar):
+                kept, repeated = _drop_repeats(voters, seen, path.name)
+                tables.append(kept)
+                quarantine += bad + repeated
+        except NeedsRowReader as why:
+            log.info("%s; reading it row by row", why)
+            continue
+        break
     return pa.concat_tables(tables), quarantine
 
 
@@ -269,7 +381,6 @@ def init_voters(settings: Settings, path: Path, actor: str | None = None) -> dic
     transaction: voters, history, quarantine, the file's ledger row and the
     INIT audit row land together or not at all. Then the list's name forms
     are stored (core.name_forms, a cache the link stage also fills)."""
-    from pdpb.audit import record
     from pdpb.linking import refresh_name_forms
 
     path = Path(path)
@@ -281,39 +392,13 @@ def init_voters(settings: Settings, path: Path, actor: str | None = None) -> dic
             raise PdpbError(
                 f"home {settings.home} already has a voter list; init needs an empty home"
             )
-        loaded = quarantined = 0
-        columns = ", ".join(VOTER_COLUMNS)
-        with transaction(con):
-            for voters, quarantine in progress(read_voter_list_chunks(path), what="init"):
-                voters, repeated = _first_of_each_dpid(con, voters, path.name)
-                voters = voters.append_column(
-                    "updated_period", pa.array([INIT_PERIOD] * voters.num_rows, pa.string())
-                )
-                # Straight into core.voters: a large insert into a temp table
-                # inside a transaction came back empty with DuckDB 2.0.0.
-                con.register("_chunk", voters)
-                con.execute(f"insert into core.voters ({columns}) select {columns} from _chunk")
-                con.unregister("_chunk")
-                _insert_quarantine(con, quarantine + repeated)
-                loaded += voters.num_rows
-                quarantined += len(quarantine) + len(repeated)
-            stored = con.execute("select count(*) from core.voters").fetchone()[0]
-            if stored != loaded:
-                raise PdpbError(f"init stored {stored} voters of {loaded} read; nothing was loaded")
-            con.execute(
-                f"""insert into core.voter_history by name
-                    select * exclude (updated_period), 1 as version, '{INIT_PERIOD}' as valid_from_period,
-                           null as valid_to_period, null as change_id
-                    from core.voters"""
-            )
-            con.execute(
-                "insert into core.files values (?, ?, ?, ?, 'SIDALIH', ?, ?, ?, 'LOADED', null, now())",
-                [INIT_PERIOD, path.name, sha256_of(path), path.stat().st_size,
-                 loaded + quarantined, loaded, quarantined],
-            )  # fmt: skip
-            record(con, "INIT", INIT_PERIOD, INIT_PERIOD,
-                   f"initial list: {loaded} voters, {quarantined} rows quarantined",
-                   f"pdpb init --voters {path.name}", actor=actor)  # fmt: skip
+        for columnar in (True, False):
+            try:
+                loaded, quarantined = _load_list(con, path, columnar, actor)
+            except NeedsRowReader as why:  # rolled back: nothing of this try stays
+                log.info("%s; reading it row by row", why)
+                continue
+            break
         # The list's name forms now, once, rather than in the first period's link.
         refresh_name_forms(con)
     finally:
@@ -321,6 +406,46 @@ def init_voters(settings: Settings, path: Path, actor: str | None = None) -> dic
     counts = {"rows_in": loaded + quarantined, "voters": loaded, "quarantined": quarantined}
     log.info("init from %s: %s", path.name, counts)
     return counts
+
+
+def _load_list(con, path: Path, columnar: bool, actor: str | None) -> tuple[int, int]:
+    """Init's one transaction (see init_voters): (voters loaded, rows quarantined)."""
+    from pdpb.audit import record
+
+    loaded = quarantined = 0
+    columns = ", ".join(VOTER_COLUMNS)
+    with transaction(con):
+        for voters, quarantine in progress(read_voter_list_chunks(path, columnar), what="init"):
+            voters, repeated = _first_of_each_dpid(con, voters, path.name)
+            voters = voters.append_column(
+                "updated_period", pa.array([INIT_PERIOD] * voters.num_rows, pa.string())
+            )
+            # Straight into core.voters: a large insert into a temp table
+            # inside a transaction came back empty with DuckDB 2.0.0.
+            con.register("_chunk", voters)
+            con.execute(f"insert into core.voters ({columns}) select {columns} from _chunk")
+            con.unregister("_chunk")
+            _insert_quarantine(con, quarantine + repeated)
+            loaded += voters.num_rows
+            quarantined += len(quarantine) + len(repeated)
+        stored = con.execute("select count(*) from core.voters").fetchone()[0]
+        if stored != loaded:
+            raise PdpbError(f"init stored {stored} voters of {loaded} read; nothing was loaded")
+        con.execute(
+            f"""insert into core.voter_history by name
+                select * exclude (updated_period), 1 as version, '{INIT_PERIOD}' as valid_from_period,
+                       null as valid_to_period, null as change_id
+                from core.voters"""
+        )
+        con.execute(
+            "insert into core.files values (?, ?, ?, ?, 'SIDALIH', ?, ?, ?, 'LOADED', null, now())",
+            [INIT_PERIOD, path.name, sha256_of(path), path.stat().st_size,
+             loaded + quarantined, loaded, quarantined],
+        )  # fmt: skip
+        record(con, "INIT", INIT_PERIOD, INIT_PERIOD,
+               f"initial list: {loaded} voters, {quarantined} rows quarantined",
+               f"pdpb init --voters {path.name}", actor=actor)  # fmt: skip
+    return loaded, quarantined
 
 
 def _first_of_each_dpid(con, voters: pa.Table, file_name: str) -> tuple[pa.Table, list[dict]]:

@@ -152,3 +152,43 @@ def test_typed_workbook_cells_are_normalised_one_by_one_as_their_normaliser_says
         assert {k: got[dpid][k] for k in values} == values
     assert {q["row_number"]: q["reason"] for q in quarantine} == reasons
     assert reasons == {5: "NIK_NOT_NUMERIC", 8: "MISSING_DPID"}
+
+
+def test_a_list_the_columnar_reader_cannot_take_exactly_is_read_row_by_row(
+    small_synth, tmp_path, caplog, monkeypatch
+):
+    """A blank line or a short row reads as the row reader reads it (a blank
+    line is a row, quarantined; a short row's missing cells are empty), in
+    init's one transaction with nothing of the abandoned columnar try left."""
+    import logging
+
+    lines = (small_synth / "voters.csv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    short = ",".join(lines[3].split(",")[: header.index('"kode_wilayah"') + 1])
+    lines[2000:2000] = ["", short]
+    monkeypatch.setattr(voterlist, "CSV_BLOCK_BYTES", 64 << 10)  # found after chunks were loaded
+    path = tmp_path / "voters.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rows_in = len(lines) - 1
+
+    by_rows = list(voterlist.read_voter_list_chunks(path, columnar=False))
+    with pytest.raises(voterlist.NeedsRowReader):
+        list(voterlist.read_voter_list_chunks(path))
+    settings = Settings.load(tmp_path / "home")
+    with caplog.at_level(logging.INFO, logger="pdpb.voterlist"):
+        counts = voterlist.init_voters(settings, path)
+
+    assert "reading it row by row" in caplog.text
+    con = connect(settings, read_only=True)
+    try:
+        stored = con.execute("select count(*) from core.voters").fetchone()[0]
+        quarantined = con.execute("select row_number, reason from core.quarantine").fetchall()
+    finally:
+        con.close()
+    assert counts["rows_in"] == rows_in == counts["voters"] + counts["quarantined"]
+    assert stored == counts["voters"] == sum(v.num_rows for v, _ in by_rows) - 1  # repeated dpid
+    assert (2001, "MISSING_DPID") in quarantined  # the blank line, a row as the row reader says
+    assert sorted(quarantined) == sorted(
+        [(q["row_number"], q["reason"]) for _, bad in by_rows for q in bad]
+        + [(2002, "DUPLICATE_DPID")]
+    )
