@@ -153,16 +153,46 @@ def initialised(data: Path) -> tuple[Path, dict, bool]:
     return db, done, False
 
 
-def start_from(db: Path, run_home: Path):
-    """A fresh home at `run_home` whose warehouse is a copy of `db`; its settings."""
+def start_from(source: Path, run_home: Path):
+    """A fresh home at `run_home` whose warehouse is a copy of `source` (a
+    warehouse file), or a copy of the home `source` (its warehouse, analysts'
+    snapshot and dbt folder); its settings."""
     from pdpb.config import Settings
 
     if run_home.exists():
         shutil.rmtree(run_home)
     settings = Settings.load(run_home)
+    if source.is_dir():
+        base = Settings.load(source)
+        for folder in (base.published_dir, base.dbt_target_dir.parent):
+            if folder.exists():
+                shutil.copytree(folder, run_home / folder.relative_to(source))
+        source = base.warehouse_path
     settings.warehouse_path.parent.mkdir(parents=True)
-    shutil.copyfile(db, settings.warehouse_path)
+    shutil.copyfile(source, settings.warehouse_path)
     return settings
+
+
+def after_first_month(data: Path) -> Path:
+    """A home with `data`'s list loaded and its first period run (reports
+    left out), kept beside the data (`first-month/`): a later month starts
+    from a copy, as every month after the first does."""
+    from pdpb import pipeline
+
+    home = data / "first-month"
+    if (home / "done").exists():
+        return home
+    db, _, _ = initialised(data)
+    scratch = data / f".first-month-{os.getpid()}"
+    settings = start_from(db, scratch)
+    period = first_period(data)
+    shutil.copytree(data / "landing" / period, settings.landing_dir(period))
+    pipeline.run_period(settings, period)
+    shutil.rmtree(settings.reports_dir(period), ignore_errors=True)
+    (scratch / "done").write_text(period)
+    shutil.rmtree(home, ignore_errors=True)
+    os.replace(scratch, home)
+    return home
 
 
 # --------------------------------------------------------------------------- timing

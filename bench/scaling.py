@@ -8,17 +8,20 @@ does (bench/common.py's helpers):
 - event counts: the largest list, max(A, B, C), with X, Y and Z events
   (`--events-at N`: the list of size N, one of the sizes, instead).
 
-The generator has no event-rate knob (its budget is about 1.1% of the voter
-count), so a point's events are a fixed-seed random subsample of the first
-period's landing files, each file rewritten in its own format (encoding,
+A point is a month as every month after the first runs: the list's first
+period is run once, whole (it writes the analysts' snapshot whole), and
+kept beside the data (`first-month/`, bench/common.py's
+`after_first_month`); each point starts from a copy of that home and times
+the second period. The generator has no event-rate knob (its budget is about
+1.1% of the voter count), so a point's events are a fixed-seed random
+subsample of the second period's landing files, each file rewritten in its own format (encoding,
 delimiter, line ends; the XLSX as a sheet "data"); a re-delivered copy keeps
 the same rows, so it stays a copy. An event count is the number of distinct
 event ids in the landing files, which is what ingest reports as `rows_in`.
 A count above what the list's period holds is refused.
 
 Each list is loaded once (`make bench`'s cache beside the data:
-`initialised.duckdb` and `init.json`); each point starts from a copy of that
-warehouse and runs in its own process, so that its peak RSS is its own. The libraries the
+`initialised.duckdb` and `init.json`); each point runs in its own process, so that its peak RSS is its own. The libraries the
 stages use (Great Expectations, Splink, dbt) are imported before the point's
 clock starts and their import time is reported apart (`imports_seconds`):
 it is the same at every size and would only blur the growth. Unlike `make
@@ -48,12 +51,13 @@ from pathlib import Path
 
 from bench.common import (
     SCALES,
+    after_first_month,
     cached_data,
-    first_period,
     floor_seconds,
     generated_once,
     initialised,
     machine,
+    periods_of,
     start_from,
     time_period,
     versions,
@@ -71,11 +75,16 @@ WARM_IMPORTS = ("pdpb.ingest", "pdpb.quality", "great_expectations", "linkage", 
 
 
 def cached_list(home: Path, voters: int, seed: int) -> Path:
-    """A generated province of `voters` voters and one period, generated once."""
+    """A generated province of `voters` voters and two periods, generated once."""
     for scale, (size, periods, _province) in SCALES.items():
-        if size == voters and periods == 1:
+        if size == voters and periods == 2:
             return cached_data(home, scale, seed)
-    return generated_once(home / "bench" / f"data-v{voters}-{seed}", voters, 1, "36", seed)
+    return generated_once(home / "bench" / f"data-v{voters}-{seed}", voters, 2, "36", seed)
+
+
+def timed_period(data: Path) -> str:
+    """The month a point times: the second, after the first has run whole."""
+    return periods_of(data)[1]
 
 
 def _read_csv(path: Path) -> tuple[list[list[str]], dict]:
@@ -179,8 +188,8 @@ def subsample(src: Path, dst: Path, count: int, seed: int = 1) -> int:
 
 
 def cached_landing(home: Path, data: Path, voters: int, count: int, seed: int) -> Path:
-    """The first period's landing of `data` cut to `count` events; a folder named as the period."""
-    period = first_period(data)
+    """The timed period's landing of `data` cut to `count` events; a folder named as the period."""
+    period = timed_period(data)
     out = home / "bench" / "scaling" / f"landing-v{voters}-e{count}-{seed}" / period
     if not (out.parent / "done").exists():
         subsample(data / "landing" / period, out, count, seed)
@@ -191,13 +200,14 @@ def cached_landing(home: Path, data: Path, voters: int, count: int, seed: int) -
 # --------------------------------------------------------------------------- one point
 
 
-def time_point(db: Path, run_home: Path, landing: Path) -> dict:
-    """Start from a copy of `db`, deliver `landing`, run its period stage by stage; the timings."""
+def time_point(start: Path, run_home: Path, landing: Path) -> dict:
+    """Start from a copy of the home `start`, deliver `landing`, run its period
+    stage by stage; the timings."""
     started = time.perf_counter()
     for module in WARM_IMPORTS:
         importlib.import_module(module)
     imports_seconds = time.perf_counter() - started
-    settings = start_from(db, run_home)
+    settings = start_from(start, run_home)
     period = landing.name
     shutil.copytree(landing, settings.landing_dir(period))
     stages, events = time_period(settings, period)
@@ -209,7 +219,7 @@ def time_point(db: Path, run_home: Path, landing: Path) -> dict:
     }
 
 
-def run_point(db: Path, run_home: Path, landing: Path, keep: bool = False) -> dict:
+def run_point(start: Path, run_home: Path, landing: Path, keep: bool = False) -> dict:
     """`time_point` in a fresh process (its own peak RSS); the run home is removed after."""
     out = run_home.with_name(run_home.name + ".json")
     proc = subprocess.run(
@@ -218,7 +228,7 @@ def run_point(db: Path, run_home: Path, landing: Path, keep: bool = False) -> di
             "-m",
             "bench.scaling",
             "--point",
-            *map(str, (db, run_home, landing, out)),
+            *map(str, (start, run_home, landing, out)),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -252,20 +262,21 @@ def run(
     wanted += [(fixed_size, e, "events") for e in events if e != fixed_events]
     data = {v: cached_list(home, v, seed) for v in sizes}
     for v, e, _ in wanted:  # refuse impossible counts before any long run
-        available = len(event_ids(data[v] / "landing" / first_period(data[v])))
+        available = len(event_ids(data[v] / "landing" / timed_period(data[v])))
         if e > available:
             raise SystemExit(f"{v:,} voters give {available:,} events in a period; asked {e:,}")
     points, inits = [], {}
     for v in sizes:
-        db, init, _ = initialised(data[v])
+        _, init, _ = initialised(data[v])
         inits[v] = round(init["seconds"], 3)
+        start = after_first_month(data[v])
         for size, count, series in wanted:
             if size != v:
                 continue
             landing = cached_landing(home, data[v], v, count, seed)
             run_home = home / "bench" / "scaling" / f"run-v{v}-e{count}"
             print(f"  {v:>12,} voters {count:>9,} events ...", file=sys.stderr, flush=True)
-            point = run_point(db, run_home, landing, keep)
+            point = run_point(start, run_home, landing, keep)
             point.update({"voters": v, "requested_events": count})
             point["series"] = (
                 ["sizes", "events"] if (v == fixed_size and count == fixed_events) else [series]
@@ -348,8 +359,8 @@ def _ints(text: str) -> list[int]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--point"]:  # internal: one point in this process
-        db, run_home, landing, out = (Path(a) for a in argv[1:5])
-        out.write_text(json.dumps(time_point(db, run_home, landing)))
+        start, run_home, landing, out = (Path(a) for a in argv[1:5])
+        out.write_text(json.dumps(time_point(start, run_home, landing)))
         return 0
     from pdpb.config import Settings
 
