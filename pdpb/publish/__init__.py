@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pdpb.config import Settings
 from pdpb.files import clear_stale_temps
-from pdpb.publish.changes import write_change_lists
+from pdpb.publish.changes import change_lists
 from pdpb.publish.marts import (
     LEVELS,
     latest_approval,
@@ -85,17 +85,21 @@ def _write(
         written["rekap_xlsx"] = write_recap_xlsx(recaps, reports, period, cutoff)
         for level, path in write_recap_csvs(recaps, reports, period).items():
             written[f"rekap_csv:{level}"] = path
-        written.update(write_plenary_workbooks(con, recaps, reports, period, cutoff))
-        written.update(write_change_lists(con, reports, period, cutoff))
-        docs = copy_dbt_docs(settings, reports)
-        if docs is not None:
-            written["dbt_docs"] = docs
+        # The change lists are written by worker processes, when the month has
+        # many, while this one writes the rest.
+        with change_lists(con, reports, period, cutoff) as lists_written:
+            written.update(write_plenary_workbooks(con, recaps, reports, period, cutoff))
+            docs = copy_dbt_docs(settings, reports)
+            if docs is not None:
+                written["dbt_docs"] = docs
+            if not draft:
+                snapshot, readme = build_snapshot(con, settings, period, cutoff)
+            written.update(lists_written())
         approval = None if draft else latest_approval(con, period)
         written["index_html"] = write_index_html(
             con, settings, recaps, period, cutoff, written, reports, draft, approval
         )
         if not draft:
-            snapshot, readme = build_snapshot(con, settings, period, cutoff)
             written["snapshot"], written["snapshot_readme"] = snapshot, readme
     finally:
         con.close()

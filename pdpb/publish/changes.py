@@ -8,8 +8,9 @@ import datetime as dt
 import multiprocessing
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -175,9 +176,27 @@ def write_change_lists(
     jobs: int | None = None,
 ) -> dict[str, Path]:
     """One XLSX (sheets Ringkasan and Daftar Perubahan) and one CSV per
-    kab/kota with changes, under `reports/<period>/perubahan/`. The workbooks
-    of the kab/kota are independent: with many rows they are written by
-    `jobs` processes (default: one per core), else in this one."""
+    kab/kota with changes, under `reports/<period>/perubahan/`; see
+    `change_lists`."""
+    with change_lists(con, reports, period, cutoff, jobs) as written:
+        return written()
+
+
+@contextmanager
+def change_lists(
+    con: duckdb.DuckDBPyConnection,
+    reports: Path,
+    period: str,
+    cutoff: dt.date,
+    jobs: int | None = None,
+) -> Iterator[Callable[[], dict[str, Path]]]:
+    """Start writing the period's change lists (one XLSX, sheets Ringkasan
+    and Daftar Perubahan, and one CSV per kab/kota with changes, under
+    `reports/<period>/perubahan/`); the context gives a function that waits
+    for them and returns the paths written. The workbooks of the kab/kota are
+    independent: with many rows they are written by `jobs` worker processes
+    (default: one per core) while the caller goes on with other outputs, else
+    in this process when the function is called."""
     folder = reports / "perubahan"
     # The folder is publish's own: clearing it keeps a re-run from leaving
     # lists of a kab/kota that no longer has changes.
@@ -195,17 +214,24 @@ def write_change_lists(
         part = changes.take(pa.array(range(first, last)))
         kode, nama = kabkota[first], part.column("nama_kabkota")[0].as_py()
         tasks.append((folder, kode, nama, period, cutoff, summaries.get(kode, []), part))
+
+    def written(results: list[tuple[Path, Path]]) -> dict[str, Path]:
+        paths: dict[str, Path] = {}
+        for (_, kode, *_), pair in zip(tasks, results, strict=True):
+            _record_change_list(paths, kode, pair)
+        return paths
+
     jobs = min(jobs or os.cpu_count() or 1, len(tasks))
-    if jobs > 1 and changes.num_rows >= PARALLEL_MIN_ROWS:
-        spawn = multiprocessing.get_context("spawn")  # never fork a process running DuckDB threads
-        with ProcessPoolExecutor(jobs, mp_context=spawn) as pool:
-            results = list(pool.map(_write_kabkota, tasks))
-    else:
-        results = [_write_kabkota(task) for task in tasks]
-    written: dict[str, Path] = {}
-    for (_, kode, *_), paths in zip(tasks, results, strict=True):
-        _record_change_list(written, kode, paths)
-    return written
+    if jobs < 2 or changes.num_rows < PARALLEL_MIN_ROWS:
+        yield lambda: written([_write_kabkota(task) for task in tasks])
+        return
+    spawn = multiprocessing.get_context("spawn")  # never fork a process running DuckDB threads
+    pool = ProcessPoolExecutor(jobs, mp_context=spawn)
+    try:
+        futures = [pool.submit(_write_kabkota, task) for task in tasks]
+        yield lambda: written([future.result() for future in futures])
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def _runs(keys: list[str]) -> Iterator[tuple[int, int]]:
