@@ -228,8 +228,10 @@ def change_lists(
     spawn = multiprocessing.get_context("spawn")  # never fork a process running DuckDB threads
     pool = ProcessPoolExecutor(jobs, mp_context=spawn)
     try:
-        futures = [pool.submit(_write_kabkota, task) for task in tasks]
-        yield lambda: written([future.result() for future in futures])
+        # Largest first, so no worker is left with a big one at the end.
+        order = sorted(range(len(tasks)), key=lambda i: -tasks[i][-1].num_rows)
+        futures = {i: pool.submit(_write_kabkota, tasks[i]) for i in order}
+        yield lambda: written([futures[i].result() for i in range(len(tasks))])
     finally:
         pool.shutdown(cancel_futures=True)
 
