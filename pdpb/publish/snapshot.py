@@ -15,15 +15,15 @@ from pathlib import Path
 
 import duckdb
 
-from pdpb.config import Settings
+from pdpb.config import PdpbError, Settings
 from pdpb.faults import pause_if_testing
 from pdpb.files import atomic_target
 from pdpb.publish.marts import count, existing_marts, trend
 
-# Columns masked in copied marts too, in case a model exposes an identity
-# number; `nik_valid` and similar flags are not identity numbers.
 log = logging.getLogger(__name__)
 
+# Columns masked in copied marts too, in case a model exposes an identity
+# number; `nik_valid` and similar flags are not identity numbers.
 MASKED_COLUMN_RE = re.compile(r"^(nik|nkk)(_.*)?$|_(nik|nkk)$")
 
 
@@ -165,8 +165,8 @@ def snapshot_file(folder: Path, base: Path | None = None) -> Iterator[duckdb.Duc
 LIST_MART = "pemilih_terkini"
 
 
-class _SnapshotDiffers(Exception):
-    """The list carried over does not match the warehouse's."""
+class _SnapshotDiffers(PdpbError):
+    """The snapshot's list does not match the warehouse's."""
 
 
 def _list_checksum(snap: duckdb.DuckDBPyConnection, catalog: str) -> tuple[int, int]:
