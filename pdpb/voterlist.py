@@ -276,15 +276,16 @@ def _columnar_csv_chunks(path: Path, today: date) -> Iterator[tuple[pa.Table, li
         invalid.append(row)
         return "skip"
 
+    delim = delimiter(first_line)
     try:
         reader = pv.open_csv(
             path,
             read_options=pv.ReadOptions(
                 encoding="utf8" if encoding == "utf-8-sig" else encoding,
-                block_size=CSV_BLOCK_BYTES,
+                block_size=CSV_BLOCK_BYTES, column_names=header, skip_rows=1,
             ),
             parse_options=pv.ParseOptions(
-                delimiter=delimiter(first_line), ignore_empty_lines=False,
+                delimiter=delim, ignore_empty_lines=False,
                 newlines_in_values=False, invalid_row_handler=invalid_row,
             ),
             convert_options=pv.ConvertOptions(
@@ -292,20 +293,22 @@ def _columnar_csv_chunks(path: Path, today: date) -> Iterator[tuple[pa.Table, li
                 strings_can_be_null=False, quoted_strings_can_be_null=False,
             ),
         )  # fmt: skip
-        first_row = 2
-        for batch in reader:
-            empty = functools.reduce(
-                pc.and_kleene, (pc.equal(column, "") for column in batch.columns)
-            )
-            if invalid or pc.any(empty).as_py():
-                raise NeedsRowReader(
-                    f"{path.name}: a line that is blank or has another field count"
-                )
-            columns = {c: batch.column(positions[c]) for c in SIDALIH_COLUMNS}
-            yield normalise_columns(columns, batch.num_rows, first_row, path.name, today)
-            first_row += batch.num_rows
-    except pa.ArrowInvalid as exc:
+    except pa.ArrowException as exc:
         raise NeedsRowReader(f"{path.name}: {exc}") from exc
+    first_row = 2
+    while True:
+        try:
+            batch = next(reader)
+        except StopIteration:
+            return
+        except pa.ArrowException as exc:  # an unbalanced quote, say: the row reader says what
+            raise NeedsRowReader(f"{path.name}: {exc}") from exc
+        empty = functools.reduce(pc.and_kleene, (pc.equal(column, "") for column in batch.columns))
+        if invalid or pc.any(empty).as_py():
+            raise NeedsRowReader(f"{path.name}: a line that is blank or has another field count")
+        columns = {c: batch.column(positions[c]) for c in SIDALIH_COLUMNS}
+        yield normalise_columns(columns, batch.num_rows, first_row, path.name, today)
+        first_row += batch.num_rows
 
 
 def read_voter_list_chunks(
