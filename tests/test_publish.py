@@ -499,6 +499,44 @@ def test_index_html_shows_quality_status_or_belum_dijalankan(settings: Settings)
     assert 'href="../../review/2026-02/"' in page
 
 
+def _axis_labels(svg: str) -> list[str]:
+    return re.findall(r'<text class="tick"[^>]*>([^<]*)</text>', svg)
+
+
+def test_trend_chart_marks_a_y_axis_that_does_not_start_at_zero() -> None:
+    """A list of a million that gains 0.02% a month: the axis spans the data,
+    says so in words and with a break, and its ticks carry the real values."""
+    from pdpb.publish.page import svg_line
+
+    svg = svg_line(["2026-01", "2026-02", "2026-03"], [1_000_000, 1_000_100, 1_000_210])
+
+    assert "Sumbu tegak tidak mulai dari 0" in svg and 'class="axis-break"' in svg
+    assert "Pemilih akhir" in svg and ">Periode<" in svg
+    assert "tidak mulai dari nol" in svg  # in the chart's accessible name too
+    ticks = _axis_labels(svg)
+    assert len(ticks) >= 3 and all(t.startswith("1.000.") for t in ticks)
+
+
+def test_trend_chart_starts_at_zero_when_the_change_is_large() -> None:
+    from pdpb.publish.page import svg_line
+
+    svg = svg_line(["2026-01", "2026-02"], [40_000, 100_000])
+
+    assert "axis-break" not in svg and "tidak mulai" not in svg
+    assert _axis_labels(svg)[0] == "0"
+    # The 2026-02 point sits 2.5 times as high above the zero line as 2026-01.
+    ys = [float(y) for y in re.findall(r'<circle cx="[^"]*" cy="([^"]*)"', svg)]
+    base = float(
+        re.search(r'<line x1="\d+" y1="([\d.]+)" x2="\d+" y2="\1" stroke="#999"/>', svg)[1]
+    )
+    assert round((base - ys[1]) / (base - ys[0]), 2) == 2.5
+
+
+def test_the_page_trend_chart_has_labelled_axes(written: dict[str, Path]) -> None:
+    page = written["index_html"].read_text(encoding="utf-8")
+    assert "Pemilih akhir" in page and ">Periode<" in page and 'class="tick"' in page
+
+
 def test_html_escapes_names_from_the_data(settings: Settings) -> None:
     con = warehouse.connect(settings)
     con.execute(

@@ -99,25 +99,79 @@ def svg_bars(labels: Sequence[str], values: Sequence[int], colour: str) -> str:
     return svg_stacked_bars(labels, [("Jumlah", colour, values)], "Jumlah per kategori")
 
 
+# The y axis of the trend starts at zero unless the list moves so little next
+# to its size that a zero baseline would show a flat line (the lowest value
+# above half the highest); then it spans the data and the axis is drawn
+# broken, with words saying it does not start at zero.
+ZERO_BASELINE_BELOW = 0.5
+
+
+def _ticks(low: float, high: float, count: int = 5) -> list[int]:
+    """About `count` round values between low and high, for the y axis."""
+    raw = max((high - low) / count, 1)
+    magnitude = 10 ** (len(str(int(raw))) - 1)
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    first = -(-int(low) // step) * step
+    return list(range(first, int(high) + 1, step))
+
+
 def svg_line(labels: Sequence[str], values: Sequence[int]) -> str:
-    """A line over periods; the y axis spans the data, not zero, because
-    month-to-month changes are small next to the size of the list."""
-    width, height, left, right, top, bottom = 860, 260, 90, 30, 20, 40
+    """A line over periods with a labelled y axis (pemilih akhir) and x axis
+    (periode). The y axis starts at zero, or, when month-to-month changes are
+    small next to the size of the list, spans the data with a marked break
+    and says so (ZERO_BASELINE_BELOW), so that a change of 0.1% is read as
+    such and not as a climb."""
+    width, height, left, right, top, bottom = 860, 280, 110, 30, 20, 60
     low, high = min(values, default=0), max(values, default=0)
-    pad = max((high - low) * 0.1, 1)
-    low, high = low - pad, high + pad
-    step = (width - left - right) / max(len(values) - 1, 1)
+    broken = low > 0 and low > ZERO_BASELINE_BELOW * high
+    if broken:
+        pad = max((high - low) * 0.1, 1)
+        low, high = low - pad, high + pad
+    else:
+        low, high = 0, max(high * 1.1, 1)
+    inset = 40  # the first period clear of the y axis and its break mark
+    step = (width - left - inset - right) / max(len(values) - 1, 1)
     # A single period sits in the middle rather than stuck to the left edge.
-    start = left if len(values) > 1 else (left + width - right) / 2
+    start = left + inset if len(values) > 1 else (left + width - right) / 2
+    base = height - bottom
+
+    def y_of(v: float) -> float:
+        return top + (high - v) / (high - low) * (base - top)
 
     def point(i: int, v: int) -> tuple[float, float]:
-        return start + i * step, top + (high - v) / (high - low) * (height - top - bottom)
+        return start + i * step, y_of(v)
 
-    parts = [_svg_open(width, height, "Tren pemilih akhir per periode")]
-    parts.append(
-        f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}"'
-        ' stroke="#999"/>'
+    what = "Tren pemilih akhir per periode" + (
+        "; sumbu tegak tidak mulai dari nol" if broken else ""
     )
+    parts = [_svg_open(width, height, what)]
+    parts.append(f'<line x1="{left}" y1="{base}" x2="{width - right}" y2="{base}" stroke="#999"/>')
+    parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{base}" stroke="#999"/>')
+    for tick in _ticks(low, high):
+        y = y_of(tick)
+        parts.append(
+            f'<line x1="{left - 5}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
+            'stroke="#e5e5e5"/>'
+            f'<text class="tick" x="{left - 8}" y="{y + 4:.1f}" text-anchor="end">'
+            f"{_fmt(tick)}</text>"
+        )
+    if broken:  # two slanted strokes across the y axis just above the x axis
+        for dy in (0, 6):
+            parts.append(
+                f'<line class="axis-break" x1="{left - 6}" y1="{base - 10 - dy}" '
+                f'x2="{left + 6}" y2="{base - 16 - dy}" stroke="#333" stroke-width="1.5"/>'
+            )
+    parts.append(
+        f'<text x="16" y="{(top + base) / 2:.1f}" text-anchor="middle" '
+        f'transform="rotate(-90 16 {(top + base) / 2:.1f})">Pemilih akhir</text>'
+        f'<text x="{(left + width - right) / 2:.1f}" y="{height - 8}" text-anchor="middle">'
+        "Periode</text>"
+    )
+    if broken:
+        parts.append(
+            f'<text class="axis-note" x="{left}" y="{height - 8}" font-style="italic">'
+            "Sumbu tegak tidak mulai dari 0</text>"
+        )
     points = [point(i, v) for i, v in enumerate(values)]
     if len(points) > 1:
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
@@ -135,7 +189,7 @@ def svg_line(labels: Sequence[str], values: Sequence[int]) -> str:
                 f'<text x="{x:.1f}" y="{y - 8:.1f}" text-anchor="middle">{_fmt(value)}</text>'
             )
             parts.append(
-                f'<text x="{x:.1f}" y="{height - bottom + 18}" text-anchor="middle">'
+                f'<text x="{x:.1f}" y="{base + 18}" text-anchor="middle">'
                 f"{html.escape(label)}</text>"
             )
     parts.append("</svg>")
