@@ -56,8 +56,8 @@ def reset_peak_rss() -> None:
 
 def own_peak_rss_mb() -> float:
     """This process's own peak RSS (VmHWM): ru_maxrss carries the peak of the
-    process it was forked from across exec (bench/peer_worker.py does the same
-    in the peer's environment)."""
+    process it was forked from across exec (the peer's worker, say, started by
+    a harness that has run a whole period)."""
     try:
         with open("/proc/self/status", encoding="ascii") as fh:
             for line in fh:

@@ -45,7 +45,6 @@ from pathlib import Path
 from bench.common import first_period, initialised, start_from
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKER = Path(__file__).with_name("peer_worker.py")
 DEFAULT_PEER_PYTHON = ROOT / ".venv" / "peer" / "bin" / "python"
 CLASSIFIERS = ("ecm", "sum_rule")
 
@@ -110,7 +109,8 @@ def run_peer(events: Path, reference: Path, out: Path) -> dict:
     """Run the worker in the peer's environment; its timings plus the wall time."""
     started = time.perf_counter()
     proc = subprocess.run(
-        [str(peer_python()), str(WORKER), str(events), str(reference), str(out)],
+        [str(peer_python()), "-m", "bench.peer_worker", str(events), str(reference), str(out)],
+        cwd=ROOT,
         capture_output=True,
         text=True,
     )

@@ -1,6 +1,6 @@
 """The recordlinkage peer's link run, executed inside the peer's own environment.
 
-`python bench/peer_worker.py EVENTS.parquet REFERENCE.parquet OUT.csv` links
+`python -m bench.peer_worker EVENTS.parquet REFERENCE.parquet OUT.csv` links
 each event (the link stage's input, exported from the warehouse by
 bench/peer.py) to at most one record of the reference with the Python Record
 Linkage Toolkit (`recordlinkage` 0.16) in a standard configuration:
@@ -19,7 +19,8 @@ For a PINDAH event the desa compared is the one the person moved from
 (`kode_wilayah_asal`), as in our link stage. The names and dates arrive
 normalised by our ingest, so both linkers see the same values.
 
-The script imports nothing from the project (its environment has no PDPB):
+The script imports nothing from the project but bench/common.py, which
+imports only the standard library (its environment has no PDPB):
 recordlinkage 0.16 requires pandas < 3 while the project pins pandas 3, so it
 runs in a separate virtual environment (`make peer`, bench/peer-constraints.txt).
 It writes one row per linked event (`uid, target_id, probability, classifier`)
@@ -32,9 +33,10 @@ clock covers: it reads the warehouse and writes its decisions).
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
+
+from bench.common import own_peak_rss_mb
 
 EXACT = ("nik", "nkk", "tanggal_lahir", "jenis_kelamin", "wilayah")
 SUM_RULE_MIN = 4  # the toolkit's documentation: features.sum(axis=1) > 3
@@ -116,20 +118,6 @@ def _best(scores):
     return frame.drop_duplicates("uid", keep="first").reset_index(drop=True)
 
 
-def _peak_rss_mb() -> float:
-    """This process's own peak RSS. Linux's ru_maxrss carries over the peak of
-    the process it was forked from (the benchmark, after dedupe some 10 GB)
-    across exec; VmHWM belongs to the new address space alone."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def main(argv: list[str]) -> int:
     import pandas as pd
 
@@ -150,7 +138,7 @@ def main(argv: list[str]) -> int:
     # Inputs at rest to links at rest, as our link stage is timed (it reads
     # the warehouse and writes core.matches).
     timings["end_to_end_seconds"] = read_seconds + timings["seconds"] + timings["write_seconds"]
-    timings["peak_rss_mb"] = _peak_rss_mb()
+    timings["peak_rss_mb"] = own_peak_rss_mb()
     timings["events"] = len(events)
     timings["reference"] = len(reference)
     import recordlinkage
