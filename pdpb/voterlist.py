@@ -27,6 +27,7 @@ import logging
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -47,6 +48,7 @@ from pdpb.ingest import (
 from pdpb.warehouse import connect, transaction
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # A whole-province export is far larger than one monthly delivery (Jawa Barat,
 # 36 M voters, is about 6 GB as CSV).
@@ -340,18 +342,27 @@ def read_voter_list(path: Path) -> tuple[pa.Table, list[dict]]:
     """The whole list in memory (for retraining on a file): voters without
     repeated dpids (the first row wins), quarantine rows."""
     path = Path(path)
-    for columnar in (True, False):
+
+    def read(columnar: bool) -> tuple[pa.Table, list[dict]]:
         tables, quarantine, seen = [], [], set()
-        try:
-            for voters, bad in read_voter_list_chunks(path, columnar):
-                kept, repeated = _drop_repeats(voters, seen, path.name)
-                tables.append(kept)
-                quarantine += bad + repeated
-        except NeedsRowReader as why:
-            log.info("%s; reading it row by row", why)
-            continue
-        break
-    return pa.concat_tables(tables), quarantine
+        for voters, bad in read_voter_list_chunks(path, columnar):
+            kept, repeated = _drop_repeats(voters, seen, path.name)
+            tables.append(kept)
+            quarantine += bad + repeated
+        return pa.concat_tables(tables), quarantine
+
+    return columnar_else_by_rows(read)
+
+
+def columnar_else_by_rows(read: Callable[[bool], T]) -> T:
+    """`read(columnar=True)`, or, when that meets a file only the row reader
+    reads exactly (NeedsRowReader), `read(columnar=False)`: `read` must leave
+    nothing of an abandoned try (init's transaction rolls back)."""
+    try:
+        return read(True)
+    except NeedsRowReader as why:
+        log.info("%s; reading it row by row", why)
+        return read(False)
 
 
 def _drop_repeats(voters: pa.Table, seen: set[str], file_name: str) -> tuple[pa.Table, list[dict]]:
@@ -395,13 +406,9 @@ def init_voters(settings: Settings, path: Path, actor: str | None = None) -> dic
             raise PdpbError(
                 f"home {settings.home} already has a voter list; init needs an empty home"
             )
-        for columnar in (True, False):
-            try:
-                loaded, quarantined = _load_list(con, path, columnar, actor)
-            except NeedsRowReader as why:  # rolled back: nothing of this try stays
-                log.info("%s; reading it row by row", why)
-                continue
-            break
+        loaded, quarantined = columnar_else_by_rows(
+            lambda columnar: _load_list(con, path, columnar, actor)
+        )
         # The list's name forms now, once, rather than in the first period's link.
         refresh_name_forms(con)
     finally:
