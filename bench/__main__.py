@@ -64,21 +64,15 @@ def run(
     if init_only:
         return {"scale": scale, "init": init}
     settings = start_from(db, home / "bench" / f"run-{scale}")
-    shutil.copytree(data / "landing" / period, settings.landing_dir(period))
-    period_stages, events = time_period(settings, period, echo=True)
-    for s in period_stages:
-        s["rows"] = events if s["stage"] == "period" else None
+    period_stages, events = _delivered_and_timed(settings, data, period)
     stages += period_stages
     # The next month as every later one runs: the list and the analysts'
     # snapshot already there, dbt's project already parsed.
-    later = [p for p in periods_of(data) if p > period][:1]
     month = None
-    for next_period in later:
-        shutil.copytree(data / "landing" / next_period, settings.landing_dir(next_period))
+    if len(periods_of(data)) > 1:
+        next_period = periods_of(data)[1]
         print(f"next month, {next_period}:", file=sys.stderr)
-        month_stages, month_events = time_period(settings, next_period, echo=True)
-        for s in month_stages:
-            s["rows"] = month_events if s["stage"] == "period" else None
+        month_stages, month_events = _delivered_and_timed(settings, data, next_period)
         month = {"period": next_period, "events": month_events, "stages": month_stages}
     if dedupe:
         from pdpb.dedupe import run_dedupe
@@ -111,6 +105,16 @@ def run(
         )
         result["peer"] = peer.run_fresh(home, peer_data)
     return result
+
+
+def _delivered_and_timed(settings, data: Path, period: str) -> tuple[list[dict], int]:
+    """Deliver `period`'s landing files and time its stages (bench.common's
+    time_period); the whole period's row carries the events."""
+    shutil.copytree(data / "landing" / period, settings.landing_dir(period))
+    stages, events = time_period(settings, period, echo=True)
+    for s in stages:
+        s["rows"] = events if s["stage"] == "period" else None
+    return stages, events
 
 
 def _rates(stages: list[dict], events: int, floor: float) -> None:

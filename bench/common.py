@@ -116,12 +116,12 @@ def generated_once(out: Path, voters: int, periods: int, province: str, seed: in
     return out
 
 
-def first_period(data: Path) -> str:
-    return sorted(p.name for p in (data / "landing").iterdir())[0]
-
-
 def periods_of(data: Path) -> list[str]:
     return sorted(p.name for p in (data / "landing").iterdir())
+
+
+def first_period(data: Path) -> str:
+    return periods_of(data)[0]
 
 
 # --------------------------------------------------------------------------- init cache

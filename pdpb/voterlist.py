@@ -269,7 +269,9 @@ def _columnar_csv_chunks(path: Path, today: date) -> Iterator[tuple[pa.Table, li
         first_line = handle.readline()
     header = next(csv.reader([first_line], delimiter=delimiter(first_line)), [])
     if not any(h.strip() for h in header) or len(set(header)) != len(header):
-        raise NeedsRowReader("blank lines before the header, or a repeated column name")
+        raise NeedsRowReader(
+            f"{path.name}: blank lines before the header, or a repeated column name"
+        )
     positions = _header_positions(header)
     _require_columns(positions, path)
     invalid: list[object] = []

@@ -306,8 +306,10 @@ def test_change_lists_written_by_worker_processes_equal_those_written_in_process
     monkeypatch.setattr(changes, "PARALLEL_MIN_ROWS", 0)  # two kab/kota, two processes
     con = warehouse.connect(settings, read_only=True)
     try:
-        alone = changes.write_change_lists(con, tmp_path / "alone", PERIOD, CUTOFF, jobs=1)
-        parallel = changes.write_change_lists(con, tmp_path / "parallel", PERIOD, CUTOFF, jobs=2)
+        with changes.change_lists(con, tmp_path / "alone", PERIOD, CUTOFF, jobs=1) as written:
+            alone = written()
+        with changes.change_lists(con, tmp_path / "parallel", PERIOD, CUTOFF, jobs=2) as written:
+            parallel = written()
     finally:
         con.close()
 

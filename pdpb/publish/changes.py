@@ -168,20 +168,6 @@ class _KabkotaWriter:
 PARALLEL_MIN_ROWS = 20_000
 
 
-def write_change_lists(
-    con: duckdb.DuckDBPyConnection,
-    reports: Path,
-    period: str,
-    cutoff: dt.date,
-    jobs: int | None = None,
-) -> dict[str, Path]:
-    """One XLSX (sheets Ringkasan and Daftar Perubahan) and one CSV per
-    kab/kota with changes, under `reports/<period>/perubahan/`; see
-    `change_lists`."""
-    with change_lists(con, reports, period, cutoff, jobs) as written:
-        return written()
-
-
 @contextmanager
 def change_lists(
     con: duckdb.DuckDBPyConnection,

@@ -176,6 +176,12 @@ def _list_checksum(snap: duckdb.DuckDBPyConnection, catalog: str) -> tuple[int, 
     ).fetchall()[0]
 
 
+def _started_at(con: duckdb.DuckDBPyConnection, period: str) -> dt.datetime | None:
+    """When the period's run started (core.periods), None for a period not run."""
+    rows = con.execute("select started_at from core.periods where period = ?", [period])
+    return (rows.fetchall() or [(None,)])[0][0]
+
+
 def _base_period(con: duckdb.DuckDBPyConnection, published: Path, period: str) -> str | None:
     """The period of the published snapshot when this publish can build on
     it: an earlier period, whose run in the warehouse is the one that
@@ -195,9 +201,9 @@ def _base_period(con: duckdb.DuckDBPyConnection, published: Path, period: str) -
             old_columns = _columns(old, _catalog(old), LIST_MART)
     except (duckdb.Error, OSError, IndexError):
         return None  # unreadable, or written before snapshots recorded their run
-    now = con.execute("select started_at from core.periods where period = ?", [base]).fetchall()
     columns = _columns(con, _catalog(con), LIST_MART)
-    if base < period and now == [(started,)] and old_columns == columns and columns:
+    run_stands = started is not None and _started_at(con, base) == started
+    if base < period and run_stands and old_columns == columns and columns:
         return base
     return None
 
@@ -239,8 +245,6 @@ def _write_snapshot(
     folder = settings.published_dir
     described = dbt_descriptions(settings)
     marts = sorted(existing_marts(con))
-    started = con.execute("select started_at from core.periods where period = ?", [period])
-    started_at = (started.fetchall() or [(None,)])[0][0]
     with snapshot_file(folder, folder / SNAPSHOT_NAME if base else None) as snap:
         snap.execute(f"attach {_sql_path(settings.warehouse_path)} as wh (read_only)")
         snap.execute("use snapshot")
@@ -292,7 +296,7 @@ def _write_snapshot(
             "create table snapshot.main.snapshot_info as select ?::varchar as period,"
             " ?::date as cutoff, ?::varchar as periode_terakhir,"
             " ?::timestamptz as published_at, ?::timestamp as period_started_at",
-            [period, cutoff, latest, published_at, started_at],
+            [period, cutoff, latest, published_at, _started_at(con, period)],
         )
         _comment(snap, "main.snapshot_info", "Which period this snapshot reflects.",
                  INFO_COMMENTS)  # fmt: skip
