@@ -231,11 +231,14 @@ def generate_docs(settings: Settings, compile_project: bool = True) -> Path:
 
 def build_selected(settings: Settings, select: str) -> dict[str, Any]:
     """`dbt build --select SELECT` with the run's settings: the named models
-    and their tests only (e.g. `+fct_link_quality` for `pdpb linkage
+    and the tests on them alone (e.g. `+fct_link_quality` for `pdpb linkage
     evaluate` on a home whose periods ran without the transform stage).
     Returns counts as `build_marts` does, without the docs page."""
     ensure_region_seed()
-    outcome = _invoke(["build", "--select", select, "--vars", settings_vars(settings)], settings)
+    # cautious: only the tests whose every parent is selected (a relationship
+    # to a model left out would read a table that may not exist).
+    command = ["build", "--select", select, "--indirect-selection", "cautious"]
+    outcome = _invoke([*command, "--vars", settings_vars(settings)], settings)
     if not outcome.success:
         raise PdpbError(_failure_message("build", outcome, settings))
     return _count_results(outcome)
