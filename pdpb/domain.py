@@ -138,9 +138,13 @@ LINK_QUALITY_LABELS: dict[str, str] = {
     "auto_links_tms": "Tautan otomatis yang menjadikan pemilih TMS",
     "expected_wrongful_tms": "Perkiraan TMS yang salah",
     "links_near_upper": "Tautan otomatis dekat ambang atas (p < {upper_top})",
-    "review_near_upper": "Verifikasi tepat di bawah ambang atas ({upper_bottom} \u2264 p < {upper})",
+    "review_near_upper": (
+        "Verifikasi tepat di bawah ambang atas ({upper_bottom} \u2264 p < {upper})"
+    ),
     "review_near_lower": "Verifikasi tepat di atas ambang bawah ({lower} \u2264 p < {lower_top})",
-    "new_near_lower": "Dianggap orang baru, tepat di bawah ambang bawah ({lower_bottom} \u2264 p < {lower})",
+    "new_near_lower": (
+        "Dianggap orang baru, tepat di bawah ambang bawah ({lower_bottom} \u2264 p < {lower})"
+    ),
     "review_added": "Verifikasi baru periode ini",
     "review_open": "Antrean verifikasi belum diputuskan",
     "review_oldest": "Umur antrean tertua",

@@ -103,11 +103,18 @@ def _direct(settings: Settings) -> dict[tuple[str, str], dict]:
             "select period, sumber, event_id, decision, match_method, match_probability"
             " from core.matches"
         )
-        tms = {tuple(r) for r in rows("select period, sumber, event_id from core.changes where change_type = 'TMS'")}  # fmt: skip
-        reviews = rows("select period, sumber, event_id from core.event_outcomes where outcome = 'REVIEW'")  # fmt: skip
+        tms = set(
+            rows("select period, sumber, event_id from core.changes where change_type = 'TMS'")
+        )
+        reviews = rows(
+            "select period, sumber, event_id from core.event_outcomes where outcome = 'REVIEW'"
+        )
         decided = {
-            (p, s, e): at for p, s, e, at in rows("select period, sumber, event_id, decided_at from core.review_decisions")
-        }  # fmt: skip
+            (p, s, e): at
+            for p, s, e, at in rows(
+                "select period, sumber, event_id, decided_at from core.review_decisions"
+            )
+        }
         proposals = rows(
             "select dpid, survivor_dpid, match_probability, decision, proposed_at, decided_at,"
             " applied_period from core.dedupe_proposals"
@@ -297,10 +304,17 @@ def test_a_warehouse_without_the_mart_has_no_section(tmp_path):
 def test_the_trend_chart_takes_a_y_label_and_a_zero_baseline():
     from pdpb.publish.page import svg_line
 
-    svg = svg_line(["2026-01", "2026-02"], [0.8, 0.9], y_label="Perkiraan salah", zero_based=True)
+    svg = svg_line(
+        ["2026-01", "2026-02", "2026-03"],
+        [0.8, 0.9, 0.001],
+        y_label="Perkiraan salah",
+        zero_based=True,
+    )
 
     assert ">Perkiraan salah</text>" in svg and "axis-break" not in svg
     assert ">0,80</text>" in svg and ">0</text>" in svg
+    # a small estimate is not shown as a false zero, and stays valid markup
+    assert ">&lt; 0,01</text>" in svg and "< 0,01" not in svg
 
 
 @pytest.mark.integration

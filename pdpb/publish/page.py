@@ -57,8 +57,8 @@ def _fmt(value: object) -> str:
     """Thousands with dots, the Indonesian way (1.234.567)."""
     if isinstance(value, int):
         return f"{value:,}".replace(",", ".")
-    if isinstance(value, float):  # 0,07: a decimal comma
-        return f"{value:.2f}".replace(".", ",")
+    if isinstance(value, float):  # 0,07: a decimal comma; never a false 0,00
+        return "< 0,01" if 0 < abs(value) < 0.005 else f"{value:.2f}".replace(".", ",")
     return "" if value is None else str(value)
 
 
@@ -188,13 +188,14 @@ def svg_line(
         )
     every = -(-len(values) // 12)  # at most ~12 labels so they never overlap
     for i, ((x, y), label, value) in enumerate(zip(points, labels, values, strict=True)):
-        tip = f"<title>{html.escape(label)}: {_fmt(value)}</title>"
+        tip = f"<title>{html.escape(label)}: {html.escape(_fmt(value))}</title>"
         parts.append(
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{PALETTE["line"]}">{tip}</circle>'
         )
         if i % every == 0 or i == len(values) - 1:
             parts.append(
-                f'<text x="{x:.1f}" y="{y - 8:.1f}" text-anchor="middle">{_fmt(value)}</text>'
+                f'<text x="{x:.1f}" y="{y - 8:.1f}" text-anchor="middle">'
+                f"{html.escape(_fmt(value))}</text>"
             )
             parts.append(
                 f'<text x="{x:.1f}" y="{base + 18}" text-anchor="middle">'
