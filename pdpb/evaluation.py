@@ -393,27 +393,36 @@ def estimate_against_truth(
 
 
 def _estimate_rows(result: dict) -> list[tuple[str, object]]:
-    """The model's estimate beside the truth, for `format_table`."""
+    """The model's estimate beside the truth, for `format_table`, each saying
+    whether the truth lies within the tolerance docs/linkage.md states."""
+    from pdpb.link_quality import tolerance, within_tolerance
+
     if not result["estimate_available"]:
         missing = "marts.fct_link_quality belum ada (jalankan tahap transform / dbt build)"
         return [("perkiraan model", missing)]
     by_method = ", ".join(
         f"{k.replace('_', ' ')} {v}" for k, v in result["true_wrong_auto_links_by_method"].items()
     )
+
+    def versus(expected: str, true: str) -> str:
+        e, t = result[expected], result[true]
+        inside = "dalam" if within_tolerance(e, t) else "DI LUAR"
+        return f"{e:.3f} / {t} ({inside} toleransi \u00b1{tolerance(e):.1f})"
+
     return [
         (
             "tautan otomatis salah: perkiraan / benar",
-            f"{result['expected_wrong_auto_links']:.3f} / {result['true_wrong_auto_links']}"
-            f" ({by_method}; dari {result['auto_links']} tautan otomatis)",
+            f"{versus('expected_wrong_auto_links', 'true_wrong_auto_links')}"
+            f"; benar per metode: {by_method}; dari {result['auto_links']} tautan otomatis",
         ),
         (
             "TMS salah dari tautan otomatis: perkiraan / benar",
-            f"{result['expected_wrongful_auto_tms']:.3f} / {result['true_wrongful_auto_tms']}",
+            versus("expected_wrongful_auto_tms", "true_wrongful_auto_tms"),
         ),
         (
             "TMS 2 salah dari ganda AUTO: perkiraan / benar",
-            f"{result['expected_wrongful_auto_ganda']:.3f} / {result['true_wrongful_auto_ganda']}"
-            f" (dari {result['auto_ganda']} TMS 2 otomatis)",
+            f"{versus('expected_wrongful_auto_ganda', 'true_wrongful_auto_ganda')}"
+            f"; dari {result['auto_ganda']} TMS 2 otomatis",
         ),
     ]
 
