@@ -126,3 +126,26 @@ GATE_LABELS: dict[str, str] = {
     "voters": "Daftar pemilih setelah perubahan",
     "rekap": "Rekapitulasi",
 }
+
+# The page's "Kualitas Pencocokan" (pdpb.link_quality.page_section): the link
+# stage and dedupe measured by the model's own probabilities, no truth needed.
+LINK_QUALITY_LABELS: dict[str, str] = {
+    "measure": "Ukuran",
+    "link": "Pencocokan peristiwa",
+    "dedupe": "Ganda (dedupe)",
+    "auto_links": "Tautan otomatis (tanpa keputusan petugas)",
+    "expected_wrong_links": "Perkiraan tautan otomatis yang salah",
+    "auto_links_tms": "Tautan otomatis yang menjadikan pemilih TMS",
+    "expected_wrongful_tms": "Perkiraan TMS yang salah",
+    "links_near_upper": "Tautan otomatis dekat ambang atas (p < {upper_top})",
+    "review_near_upper": (
+        "Verifikasi tepat di bawah ambang atas ({upper_bottom} \u2264 p < {upper})"
+    ),
+    "review_near_lower": "Verifikasi tepat di atas ambang bawah ({lower} \u2264 p < {lower_top})",
+    "new_near_lower": (
+        "Dianggap orang baru, tepat di bawah ambang bawah ({lower_bottom} \u2264 p < {lower})"
+    ),
+    "review_added": "Verifikasi baru periode ini",
+    "review_open": "Antrean verifikasi belum diputuskan",
+    "review_oldest": "Umur antrean tertua",
+}

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import csv
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pdpb.config import PdpbError, Settings
@@ -41,6 +41,7 @@ class Link:
     decision: str
     target_id: str | None
     probability: float | None
+    method: str | None = None  # match_method: NIK_EXACT, SPLINK, REVIEW_DECISION, NONE
 
 
 def _read_csv(path: Path) -> list[dict]:
@@ -128,11 +129,20 @@ class Stored:
     tms: list[tuple]  # (period, sumber, event_id, dpid, tms_code)
     survivors: dict[tuple[str, str], str]  # dedupe (cluster_id, dpid) -> survivor
     promoted: list[tuple]  # (period, future_id) of BARU_PROMOSI changes
+    # the model's own estimate (pdpb.link_quality.expected), None without the mart
+    expected: dict | None = None
+    # dedupe TMS 2 of AUTO proposals: (cluster_id, dpid, survivor_dpid)
+    auto_ganda: list[tuple] = field(default_factory=list)
 
 
-def _warehouse(settings: Settings, period: str | None) -> Stored:
-    """The period(s)' links, future voters, TMS changes, dedupe survivors and
-    promotions, read on one connection."""
+def _warehouse(settings: Settings, period: str | None, truth_dir: Path) -> tuple[Stored, dict]:
+    """The period(s)' links, future voters, TMS changes, dedupe survivors,
+    promotions, the model's expected wrong links (marts.fct_link_quality) and
+    the applied AUTO dedupe proposals, read on one connection; and the true
+    person of each record the pipeline created (`created_records`)."""
+    from pdpb import link_quality
+    from pdpb.dedupe import created_records
+
     if not settings.warehouse_path.exists():
         raise PdpbError(f"home {settings.home} has no warehouse: run a period first")
     where = "where period = ?" if period else ""
@@ -142,7 +152,8 @@ def _warehouse(settings: Settings, period: str | None) -> Stored:
         matches = [
             Link(*row)
             for row in con.execute(
-                f"""select period, sumber, event_id, decision, target_id, match_probability
+                f"""select period, sumber, event_id, decision, target_id, match_probability,
+                           match_method
                     from core.matches {where}""",
                 params,
             ).fetchall()
@@ -169,11 +180,19 @@ def _warehouse(settings: Settings, period: str | None) -> Stored:
             f"{'and' if period else 'where'} rule = 'BARU_PROMOSI'",
             params,
         ).fetchall()
+        expected = link_quality.expected(con, period)
+        auto_ganda = con.execute(
+            f"""select p.cluster_id, p.dpid, p.survivor_dpid from core.dedupe_proposals p
+                where p.decision = 'AUTO' and p.applied_period is not null
+                {"and p.applied_period = ?" if period else ""}""",
+            params,
+        ).fetchall()
+        created = created_records(con, truth_dir) if auto_ganda else {}
     finally:
         con.close()
     if not matches:
         raise PdpbError(f"no linked events in {settings.home}{' for ' + period if period else ''}")
-    return Stored(matches, futures, tms, survivors, promoted)
+    return Stored(matches, futures, tms, survivors, promoted, expected, auto_ganda), created
 
 
 def _truth_persons(truth_dir: Path) -> tuple[dict, dict]:
@@ -283,7 +302,7 @@ def evaluate(settings: Settings, truth_dir: Path, period: str | None = None) -> 
     """Pairwise scores of the stored links against the truth, wrong links and
     wrongful TMS by the relation they confused; writes the PR chart."""
     truth_dir = Path(truth_dir)
-    stored = _warehouse(settings, period)
+    stored, created = _warehouse(settings, period, truth_dir)
     matches, futures, tms = stored.matches, stored.futures, stored.tms
     truth, person_of = _truth_persons(truth_dir)
     scores, judged, wrong = pairwise_scores(matches, truth, futures, person_of)
@@ -303,9 +322,11 @@ def evaluate(settings: Settings, truth_dir: Path, period: str | None = None) -> 
     links_by_relation, tms_by_relation = _relations(
         truth_dir, truth, futures, person_of, wrong, wrongful_tms, stored.survivors
     )
+    estimate = estimate_against_truth(truth_dir, stored, created, wrong, wrongful_tms)
     return {
         "period": period or "all",
         **scores,
+        **estimate,
         "wrong_links_by_relation": links_by_relation,
         "wrongful_tms": len(wrongful_tms),
         "wrongful_tms_by_relation": tms_by_relation,
@@ -323,6 +344,87 @@ def evaluate(settings: Settings, truth_dir: Path, period: str | None = None) -> 
         ],
         "chart": str(chart),
     }
+
+
+AUTOMATIC_METHODS = ("NIK_EXACT", "SPLINK")
+
+
+def estimate_against_truth(
+    truth_dir: Path, stored: Stored, created: dict, wrong: list[Link], wrongful_tms: list[tuple]
+) -> dict:
+    """The model's expected wrong automatic links and wrongful TMS
+    (marts.fct_link_quality, summed by pdpb.link_quality.expected; None when
+    the warehouse has no mart) beside the true counts: wrong LINK decisions
+    no person made, by method; wrongful TMS of those links; AUTO dedupe
+    proposals applied as TMS 2 whose two records are not one person."""
+    automatic = {
+        (m.period, m.sumber, m.event_id): m.method
+        for m in stored.matches
+        if m.decision == "LINK" and m.method in AUTOMATIC_METHODS
+    }
+    wrong_auto = [m for m in wrong if (m.period, m.sumber, m.event_id) in automatic]
+    tms_auto = [t for t in wrongful_tms if t[1] != "DEDUPE" and t[:3] in automatic]
+    dpids = {d for _, d, s in stored.auto_ganda for d in (d, s)}
+    index = TruthPersons(truth_dir, dpids - set(created), set())
+
+    def person(dpid: str) -> str | None:
+        return created.get(dpid) or index.person_of_dpid.get(dpid)
+
+    wrong_ganda = [
+        (c, d, s) for c, d, s in stored.auto_ganda if person(d) is None or person(d) != person(s)
+    ]
+    expected = stored.expected
+    link, dedupe = (expected or {}).get("link", {}), (expected or {}).get("dedupe", {})
+    return {
+        "estimate_available": expected is not None,
+        "auto_links": len(automatic),
+        "expected_wrong_auto_links": link.get("expected_wrong_links"),
+        "true_wrong_auto_links": len(wrong_auto),
+        "true_wrong_auto_links_by_method": {
+            method: sum(automatic[(m.period, m.sumber, m.event_id)] == method for m in wrong_auto)
+            for method in AUTOMATIC_METHODS
+        },
+        "expected_wrongful_auto_tms": link.get("expected_wrongful_tms"),
+        "true_wrongful_auto_tms": len(tms_auto),
+        "auto_ganda": len(stored.auto_ganda),
+        "expected_wrongful_auto_ganda": dedupe.get("expected_wrongful_tms"),
+        "true_wrongful_auto_ganda": len(wrong_ganda),
+    }
+
+
+def _estimate_rows(result: dict) -> list[tuple[str, object]]:
+    """The model's estimate beside the truth, for `format_table`, each saying
+    whether the truth lies within the tolerance docs/linkage.md states."""
+    from pdpb.link_quality import tolerance, within_tolerance
+
+    if not result["estimate_available"]:
+        missing = "marts.fct_link_quality belum ada (jalankan tahap transform / dbt build)"
+        return [("perkiraan model", missing)]
+    by_method = ", ".join(
+        f"{k.replace('_', ' ')} {v}" for k, v in result["true_wrong_auto_links_by_method"].items()
+    )
+
+    def versus(expected: str, true: str) -> str:
+        e, t = result[expected], result[true]
+        inside = "dalam" if within_tolerance(e, t) else "DI LUAR"
+        return f"{e:.3f} / {t} ({inside} toleransi \u00b1{tolerance(e):.1f})"
+
+    return [
+        (
+            "tautan otomatis salah: perkiraan / benar",
+            f"{versus('expected_wrong_auto_links', 'true_wrong_auto_links')}"
+            f"; benar per metode: {by_method}; dari {result['auto_links']} tautan otomatis",
+        ),
+        (
+            "TMS salah dari tautan otomatis: perkiraan / benar",
+            versus("expected_wrongful_auto_tms", "true_wrongful_auto_tms"),
+        ),
+        (
+            "TMS 2 salah dari ganda AUTO: perkiraan / benar",
+            f"{versus('expected_wrongful_auto_ganda', 'true_wrongful_auto_ganda')}"
+            f"; dari {result['auto_ganda']} TMS 2 otomatis",
+        ),
+    ]
 
 
 def _promotions(truth_dir: Path, period: str | None, stored: Stored) -> dict:
@@ -427,6 +529,7 @@ def format_table(result: dict) -> str:
             f"{result['promotions_made']} dari {result['promotions_expected']} "
             f"(kurang {result['promotions_missing']}, lebih {result['promotions_extra']})",
         ),
+        *_estimate_rows(result),
         ("review", f"{result['review']} ({result['review_share']:.2%})"),
         ("ambang", f"atas {result['upper']}, bawah {result['lower']}"),
         ("grafik", result["chart"]),

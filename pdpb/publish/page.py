@@ -21,6 +21,7 @@ from markupsafe import Markup
 from pdpb.config import Settings
 from pdpb.domain import GATE_LABELS, OUTCOME_LABELS, RECAP_COUNT_HEADERS
 from pdpb.files import atomic_target
+from pdpb.link_quality import page_section as link_quality_section
 from pdpb.publish.marts import (
     TMS_CATEGORY_COLUMNS,
     Approval,
@@ -56,6 +57,8 @@ def _fmt(value: object) -> str:
     """Thousands with dots, the Indonesian way (1.234.567)."""
     if isinstance(value, int):
         return f"{value:,}".replace(",", ".")
+    if isinstance(value, float):  # 0,07: a decimal comma; never a false 0,00
+        return "< 0,01" if 0 < abs(value) < 0.005 else f"{value:.2f}".replace(".", ",")
     return "" if value is None else str(value)
 
 
@@ -115,15 +118,22 @@ def _ticks(low: float, high: float, count: int = 5) -> list[int]:
     return list(range(first, int(high) + 1, step))
 
 
-def svg_line(labels: Sequence[str], values: Sequence[int]) -> str:
-    """A line over periods with a labelled y axis (pemilih akhir) and x axis
-    (periode). The y axis starts at zero, or, when month-to-month changes are
-    small next to the size of the list, spans the data with a marked break
-    and says so (ZERO_BASELINE_BELOW), so that a change of 0.1% is read as
-    such and not as a climb."""
+def svg_line(
+    labels: Sequence[str],
+    values: Sequence[float],
+    y_label: str = "Pemilih akhir",
+    title: str = "Tren pemilih akhir per periode",
+    zero_based: bool = False,
+) -> str:
+    """A line over periods with a labelled y axis (`y_label`, pemilih akhir)
+    and x axis (periode). The y axis starts at zero, or, when month-to-month
+    changes are small next to the size of the list, spans the data with a
+    marked break and says so (ZERO_BASELINE_BELOW), so that a change of 0.1%
+    is read as such and not as a climb. `zero_based` always starts at zero
+    (small counts, where a break would exaggerate)."""
     width, height, left, right, top, bottom = 860, 280, 110, 30, 20, 60
     low, high = min(values, default=0), max(values, default=0)
-    broken = low > 0 and low > ZERO_BASELINE_BELOW * high
+    broken = not zero_based and low > 0 and low > ZERO_BASELINE_BELOW * high
     if broken:
         pad = max((high - low) * 0.1, 1)
         low, high = low - pad, high + pad
@@ -141,9 +151,7 @@ def svg_line(labels: Sequence[str], values: Sequence[int]) -> str:
     def point(i: int, v: int) -> tuple[float, float]:
         return start + i * step, y_of(v)
 
-    what = "Tren pemilih akhir per periode" + (
-        "; sumbu tegak tidak mulai dari nol" if broken else ""
-    )
+    what = title + ("; sumbu tegak tidak mulai dari nol" if broken else "")
     parts = [_svg_open(width, height, what)]
     parts.append(f'<line x1="{left}" y1="{base}" x2="{width - right}" y2="{base}" stroke="#999"/>')
     parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{base}" stroke="#999"/>')
@@ -163,7 +171,7 @@ def svg_line(labels: Sequence[str], values: Sequence[int]) -> str:
             )
     parts.append(
         f'<text x="16" y="{(top + base) / 2:.1f}" text-anchor="middle" '
-        f'transform="rotate(-90 16 {(top + base) / 2:.1f})">Pemilih akhir</text>'
+        f'transform="rotate(-90 16 {(top + base) / 2:.1f})">{html.escape(y_label)}</text>'
         f'<text x="{(left + width - right) / 2:.1f}" y="{height - 8}" text-anchor="middle">'
         "Periode</text>"
     )
@@ -180,13 +188,14 @@ def svg_line(labels: Sequence[str], values: Sequence[int]) -> str:
         )
     every = -(-len(values) // 12)  # at most ~12 labels so they never overlap
     for i, ((x, y), label, value) in enumerate(zip(points, labels, values, strict=True)):
-        tip = f"<title>{html.escape(label)}: {_fmt(value)}</title>"
+        tip = f"<title>{html.escape(label)}: {html.escape(_fmt(value))}</title>"
         parts.append(
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{PALETTE["line"]}">{tip}</circle>'
         )
         if i % every == 0 or i == len(values) - 1:
             parts.append(
-                f'<text x="{x:.1f}" y="{y - 8:.1f}" text-anchor="middle">{_fmt(value)}</text>'
+                f'<text x="{x:.1f}" y="{y - 8:.1f}" text-anchor="middle">'
+                f"{html.escape(_fmt(value))}</text>"
             )
             parts.append(
                 f'<text x="{x:.1f}" y="{base + 18}" text-anchor="middle">'
@@ -369,6 +378,7 @@ def write_index_html(
         ),
         "chart_trend": Markup(svg_line(trend_labels, trend_values)),
         "outcomes": [(OUTCOME_LABELS.get(o, o), _fmt(n)) for o, n in _outcomes(con, period)],
+        "link_quality": link_quality_section(con, period),
         "quality": read_quality(quality_dir, reports),
         "review_href": os.path.relpath(settings.review_dir(period), reports) + "/",
         "downloads": _download_links(written, reports),
