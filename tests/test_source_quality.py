@@ -34,7 +34,7 @@ def incidents(tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("synth-incidents") / "data"
     generate(
-        out, province="36", voters=4_000, periods=len(PERIODS), start=PERIODS[0], seed=7,
+        out, province="36", voters=6_000, periods=len(PERIODS), start=PERIODS[0], seed=7,
         nik_kosong=(SPIKE_PERIOD, SPIKE_SOURCE, 0.3), kiriman_hilang=(MISSING_PERIOD, BLANK_SPOT),
     )  # fmt: skip
     return out

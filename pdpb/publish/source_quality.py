@@ -49,12 +49,12 @@ SOURCE_FIGURES: tuple[tuple[str, str, str], ...] = (
 RULE_TEXT = (
     "Setiap angka dibandingkan dengan mediannya pada enam periode sebelumnya "
     "(kurang dari enam di awal; paling sedikit dua). Ditandai bila paling sedikit "
-    "2 kali median dan paling sedikit 5 poin persen (10 baris; 2 peristiwa per "
-    "1.000 pemilih) di atasnya, atau untuk jumlah baris dan peristiwa per 1.000 "
-    "pemilih paling banyak setengah median dan sejauh itu di bawahnya. Persentase "
-    "hanya dinilai bila sumber mengirim paling sedikit 20 peristiwa. Kab/kota "
-    "ditandai bila biasanya mengirim setiap bulan (median paling sedikit 3 "
-    "peristiwa) tetapi periode ini tidak mengirim apa pun."
+    "2 kali median dan paling sedikit 5 poin persen serta 5 peristiwa (10 baris; "
+    "2 peristiwa per 1.000 pemilih) di atasnya, atau untuk jumlah baris dan "
+    "peristiwa per 1.000 pemilih paling banyak setengah median dan sejauh itu di "
+    "bawahnya. Persentase hanya dinilai bila sumber mengirim paling sedikit 20 "
+    "peristiwa. Kab/kota ditandai bila biasanya mengirim setiap bulan (median "
+    "paling sedikit 8 peristiwa) tetapi periode ini tidak mengirim apa pun."
 )
 QUARANTINE_COLUMNS = (
     "sumber", "file_name", "row_number", "event_id", "alasan", "kode_alasan", "keterangan",

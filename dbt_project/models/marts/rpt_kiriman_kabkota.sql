@@ -2,7 +2,9 @@
 -- the kab/kota (by the kab/kota of kode_wilayah, else kode_wilayah_asal),
 -- beside their median over the last six periods before this one. A kab/kota
 -- that delivered every one of those periods (at least two, median at least
--- 3 events) and nothing now is flagged TIDAK_ADA_KIRIMAN (e.g. a blank-spot
+-- 8 events, so that silence is not chance: a month without any of 8
+-- expected events happens 3 times in 10,000) and nothing now is flagged
+-- TIDAK_ADA_KIRIMAN (e.g. a blank-spot
 -- region whose Excel delivery has not arrived); otherwise the figure is
 -- flagged as the source figures are (macro quality_flag, at least 10 events
 -- off). Rows from the pair's first delivery on.
@@ -117,7 +119,7 @@ final as (
                 peristiwa = 0
                 and periode_pembanding >= 2
                 and periode_terkirim = periode_pembanding
-                and median_peristiwa >= 3
+                and median_peristiwa >= 8
                 then 'TIDAK_ADA_KIRIMAN'
             else {{ quality_flag(
                 'peristiwa', 'median_peristiwa', 'periode_pembanding', 10

@@ -196,7 +196,7 @@ flagged as (
         ) }} as tanda_baris_masuk,
         {{ quality_flag(
             'pct_karantina', 'median_pct_karantina', 'periode_pembanding', 0.05,
-            'cukup_baris', up_only='true'
+            'cukup_baris', up_only='true', base='baris_masuk', min_rows=5
         ) }} as tanda_pct_karantina,
         {{ quality_flag(
             'peristiwa_per_1000', 'median_peristiwa_per_1000',
@@ -204,23 +204,23 @@ flagged as (
         ) }} as tanda_peristiwa_per_1000,
         {{ quality_flag(
             'pct_nik_kosong', 'median_pct_nik_kosong', 'periode_pembanding', 0.05,
-            'cukup_peristiwa', up_only='true'
+            'cukup_peristiwa', up_only='true', base='peristiwa', min_rows=5
         ) }} as tanda_pct_nik_kosong,
         {{ quality_flag(
             'pct_nik_tidak_sah', 'median_pct_nik_tidak_sah', 'periode_pembanding', 0.05,
-            'cukup_peristiwa', up_only='true'
+            'cukup_peristiwa', up_only='true', base='peristiwa', min_rows=5
         ) }} as tanda_pct_nik_tidak_sah,
         {{ quality_flag(
             'pct_terlambat', 'median_pct_terlambat', 'periode_pembanding', 0.05,
-            'cukup_peristiwa', up_only='true'
+            'cukup_peristiwa', up_only='true', base='peristiwa', min_rows=5
         ) }} as tanda_pct_terlambat,
         {{ quality_flag(
             'pct_tidak_ditemukan', 'median_pct_tidak_ditemukan', 'periode_pembanding', 0.05,
-            'cukup_peristiwa', up_only='true'
+            'cukup_peristiwa', up_only='true', base='peristiwa', min_rows=5
         ) }} as tanda_pct_tidak_ditemukan,
         {{ quality_flag(
             'pct_review', 'median_pct_review', 'periode_pembanding', 0.05,
-            'cukup_peristiwa', up_only='true'
+            'cukup_peristiwa', up_only='true', base='peristiwa', min_rows=5
         ) }} as tanda_pct_review
     from sized
 
