@@ -37,6 +37,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
     provinces = parse_provinces(args.province)
     if len(provinces) > 1:
+        if _synth_incidents(args):
+            raise PdpbError("--nik-kosong and --kiriman-hilang are for one province only")
         manifest = generate_national(
             Path(args.out), provinces, voters=args.voters, periods=args.periods,
             start=args.start, seed=args.seed,
@@ -46,10 +48,33 @@ def cmd_synth(args: argparse.Namespace) -> int:
     manifest = generate(
         Path(args.out), province=provinces[0] if provinces else args.province,
         voters=args.voters, periods=args.periods, start=args.start, seed=args.seed,
+        **_synth_incidents(args),
     )  # fmt: skip
     counts = manifest.get("counts", manifest)
     print(f"wrote synthetic data to {args.out}: {counts}")
     return 0
+
+
+def _synth_incidents(args: argparse.Namespace) -> dict:
+    """The opt-in incidents of `pdpb synth` (docs/synth.md, "Incidents")."""
+    incidents: dict = {}
+    if args.nik_kosong:
+        parts = args.nik_kosong.split(",")
+        try:
+            period, sumber, share = parts
+            incidents["nik_kosong"] = (period.strip(), sumber.strip().upper(), float(share))
+        except ValueError:
+            raise PdpbError(
+                f"--nik-kosong needs PERIOD,SUMBER,SHARE, e.g. 2026-03,DUKCAPIL,0.3 (got {args.nik_kosong!r})"
+            ) from None
+    if args.kiriman_hilang:
+        parts = args.kiriman_hilang.split(",")
+        if len(parts) != 2:
+            raise PdpbError(
+                f"--kiriman-hilang needs PERIOD,KODE_KABKOTA, e.g. 2026-03,36.02 (got {args.kiriman_hilang!r})"
+            )
+        incidents["kiriman_hilang"] = (parts[0].strip(), parts[1].strip())
+    return incidents
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -394,6 +419,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", default="2026-01", help="first period YYYY-MM")
     p.add_argument("--seed", type=int, default=7, help="random seed (same seed, same bytes)")
     p.add_argument("--out", required=True, help="output folder")
+    p.add_argument(
+        "--nik-kosong",
+        metavar="PERIOD,SUMBER,SHARE",
+        help="incident: in PERIOD the source leaves the NIK empty in SHARE of its rows",
+    )
+    p.add_argument(
+        "--kiriman-hilang",
+        metavar="PERIOD,KODE_KABKOTA",
+        help="incident: the kab/kota delivers its Dukcapil rows as its own Excel file, "
+        "which is missing in PERIOD (its rows arrive late in the next period)",
+    )
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser(

@@ -149,3 +149,15 @@ LINK_QUALITY_LABELS: dict[str, str] = {
     "review_open": "Antrean verifikasi belum diputuskan",
     "review_oldest": "Umur antrean tertua",
 }
+
+# The quarantine reason codes of ingest in words: the dbt seed
+# `alasan_karantina.csv` is the one source (the quality marts join it too).
+QUARANTINE_REASON_LABELS: dict[str, str] = {
+    row["reason"]: row["keterangan"] for row in _seed("alasan_karantina.csv")
+}
+# The quality report's flags (dbt macro quality_flag, marts.rpt_kualitas_*).
+QUALITY_FLAG_LABELS: dict[str, str] = {
+    "NAIK": "jauh di atas median",
+    "TURUN": "jauh di bawah median",
+    "TIDAK_ADA_KIRIMAN": "tidak ada kiriman, padahal biasanya mengirim setiap bulan",
+}

@@ -33,6 +33,7 @@ from pdpb.publish.page import copy_dbt_docs, write_index_html
 from pdpb.publish.plenary import write_plenary_workbooks
 from pdpb.publish.recap import write_recap_csvs, write_recap_xlsx
 from pdpb.publish.snapshot import build_snapshot
+from pdpb.publish.source_quality import read_source_quality, write_quarantine_csv
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def publish(settings: Settings, period: str, cutoff: dt.date) -> dict[str, Path]
     """Write the period's reports, change lists and analyst snapshot.
 
     Returns every path written, keyed `rekap_xlsx`, `rekap_csv:<level>`,
-    `pleno_xlsx:<kode kabkota or provinsi>`,
+    `karantina_csv`, `pleno_xlsx:<kode kabkota or provinsi>`,
     `perubahan_xlsx:<kode kabkota>`, `perubahan_csv:<kode kabkota>`,
     `dbt_docs` (when the dbt build left a docs page), `index_html`,
     `snapshot` and `snapshot_readme`.
@@ -82,9 +83,11 @@ def _write(
         require_marts(con, period)
         recaps = {level: read_recap(con, level, period) for level, *_ in LEVELS}
         written: dict[str, Path] = {}
-        written["rekap_xlsx"] = write_recap_xlsx(recaps, reports, period, cutoff)
+        quality = read_source_quality(con, period)
+        written["rekap_xlsx"] = write_recap_xlsx(recaps, reports, period, cutoff, quality)
         for level, path in write_recap_csvs(recaps, reports, period).items():
             written[f"rekap_csv:{level}"] = path
+        written["karantina_csv"] = write_quarantine_csv(con, reports, period)
         # The change lists are written by worker processes, when the month has
         # many, while this one writes the rest.
         with change_lists(con, reports, period, cutoff) as lists_written:
@@ -97,7 +100,7 @@ def _write(
             written.update(lists_written())
         approval = None if draft else latest_approval(con, period)
         written["index_html"] = write_index_html(
-            con, settings, recaps, period, cutoff, written, reports, draft, approval
+            con, settings, recaps, period, cutoff, written, reports, draft, approval, quality
         )
         if not draft:
             written["snapshot"], written["snapshot_readme"] = snapshot, readme

@@ -31,6 +31,7 @@ from pdpb.publish.marts import (
     trend,
 )
 from pdpb.publish.recap import recap_totals
+from pdpb.publish.source_quality import SourceQuality, page_context
 from pdpb.transform import DOCS_PAGE
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -330,6 +331,7 @@ def write_index_html(
     reports: Path,
     draft: bool = False,
     approval: Approval | None = None,
+    quality: SourceQuality | None = None,
 ) -> Path:
     """`index.html` in `reports`: one self-contained page (inline CSS and
     SVG, no scripts). A draft says so in its title and on every screen and
@@ -383,6 +385,7 @@ def write_index_html(
         "review_href": os.path.relpath(settings.review_dir(period), reports) + "/",
         "downloads": _download_links(written, reports),
         "dbt_docs_href": _href(written.get("dbt_docs"), reports),
+        "source_quality": page_context(quality, _href(written.get("karantina_csv"), reports)),
     }
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html", "j2"])

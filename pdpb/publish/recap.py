@@ -26,6 +26,7 @@ from pdpb.publish.marts import (
     Recap,
     period_subtitle,
 )
+from pdpb.publish.source_quality import SourceQuality, write_quality_sheets
 
 
 def recap_sheet_columns(level: str) -> list[tuple[str, str]]:
@@ -61,8 +62,15 @@ def _recap_widths(
     return widths
 
 
-def write_recap_xlsx(recaps: dict[str, Recap], reports: Path, period: str, cutoff: dt.date) -> Path:
-    """`rekap_<period>.xlsx`: one sheet per level, title, header, JUMLAH row."""
+def write_recap_xlsx(
+    recaps: dict[str, Recap],
+    reports: Path,
+    period: str,
+    cutoff: dt.date,
+    quality: SourceQuality | None = None,
+) -> Path:
+    """`rekap_<period>.xlsx`: one sheet per level, title, header, JUMLAH row;
+    then, with `quality`, the data-quality sheets (source_quality.py)."""
     wb = Workbook(write_only=True)
     for level, sheet, unit, _ in LEVELS:
         rows = recaps[level].rows
@@ -85,6 +93,7 @@ def write_recap_xlsx(recaps: dict[str, Recap], reports: Path, period: str, cutof
                 ws, [totals.get(c, "JUMLAH" if c == "nama_wilayah" else None) for c in keys]
             )
         set_autofilter(ws, len(keys), len(rows))
+    write_quality_sheets(wb, quality, period, cutoff)
     return save_workbook(wb, reports / f"rekap_{period}.xlsx")
 
 

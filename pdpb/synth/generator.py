@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import re
 import resource
 import time
 from collections import Counter
@@ -28,7 +29,13 @@ import pyarrow.csv as pacsv
 
 from pdpb.config import PdpbError, next_period, parse_period
 from pdpb.synth.events import Event, ListState, PeriodSimulator, init_state, period_bounds
-from pdpb.synth.landing import assign_event_ids, render_rows, write_period
+from pdpb.synth.landing import (
+    SOURCES,
+    assign_event_ids,
+    in_kabkota,
+    render_rows,
+    write_period,
+)
 from pdpb.synth.names import build_vocab
 from pdpb.synth.population import (
     ALIVE,
@@ -73,8 +80,19 @@ def generate(
     periods: int = 3,
     start: str = "2026-01",
     seed: int = 7,
+    nik_kosong: tuple[str, str, float] | None = None,
+    kiriman_hilang: tuple[str, str] | None = None,
 ) -> dict:
     """Write voters.csv, landing/<period>/, truth/ and manifest.json under out_dir.
+
+    Two data-quality incidents are opt-in (docs/synth.md, "Incidents"); without
+    them the output is byte for byte what it was:
+    - `nik_kosong=(period, sumber, share)`: in that period the source leaves
+      the NIK empty in `share` of its rows instead of its usual share;
+    - `kiriman_hilang=(period, kode_kabkota)`: the kab/kota (e.g. "36.03") is
+      a blank-spot region that delivers its Dukcapil rows as an Excel file of
+      its own every period, and in that period the file does not arrive; its
+      rows come late, in the next period's file (or never, in the last period).
 
     Returns the manifest: parameters and counts (plus `elapsed_seconds`, which is
     kept out of manifest.json so that the file is identical for a seed)."""
@@ -82,6 +100,7 @@ def generate(
     parse_period(start)
     if voters < 100 or periods < 1:
         raise PdpbError(f"synth needs at least 100 voters and 1 period (got {voters}, {periods})")
+    _check_incidents(nik_kosong, kiriman_hilang)
     out_dir = Path(out_dir)
     (out_dir / "truth").mkdir(parents=True, exist_ok=True)
     rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
@@ -126,6 +145,8 @@ def generate(
     tally = _Tally()
     period_list, period = [], start
     joined: dict[int, str] = {}
+    blank_spot = kiriman_hilang[1] if kiriman_hilang else None
+    late: list[tuple[Event, str, dict]] = []  # a blank spot's rows that did not arrive
     for i in range(periods):
         n_before = len(pop)
         events, promotions = sim.run(period)
@@ -134,12 +155,19 @@ def generate(
         assign_event_ids(all_events, period, rngs[4])
         all_events = _order_by_event_id(all_events)
         _resolve_future(ls)
-        rows = render_rows(all_events, pop, regions, vocab, places, rngs[5])
-        files = write_period(
-            out_dir / "landing" / period, period, rows, redeliver=i == min(1, periods - 1)
-        )
+        spike = {nik_kosong[1]: nik_kosong[2]} if nik_kosong and nik_kosong[0] == period else None
+        rows = render_rows(all_events, pop, regions, vocab, places, rngs[5], spike)
         truth: dict[str, list] = {"events": [], "changes": [], "outcomes": [], "files": []}
-        _collect_truth(truth, period, all_events, promotions, files)
+        if blank_spot is None:
+            files = write_period(
+                out_dir / "landing" / period, period, rows, redeliver=i == min(1, periods - 1)
+            )
+            _collect_truth(truth, period, all_events, promotions, files)
+        else:
+            late = _blank_spot_period(
+                out_dir, truth, period, all_events, promotions, rows, late,
+                blank_spot, missing=kiriman_hilang[0] == period, redeliver=i == min(1, periods - 1),
+            )  # fmt: skip
         _append_truth(out_dir / "truth", truth, tally, first=i == 0)
         joined.update({p: period for p in range(n_before, len(pop))})
         period_list.append(period)
@@ -160,8 +188,11 @@ def generate(
             _write_persons(persons_csv, pop, batch, regions, vocab, places, p, header=False)
     _write_rekap(out_dir / "truth" / "rekap_kabkota.csv", tally.rekap, regions, period_list)
 
+    params = locals_for_manifest(province, voters, periods, start, seed, period_list)
+    if nik_kosong or kiriman_hilang:  # only then: the manifest of a plain run stays as it was
+        params["insiden"] = {"nik_kosong": nik_kosong, "kiriman_hilang": kiriman_hilang}
     manifest = _manifest(
-        locals_for_manifest(province, voters, periods, start, seed, period_list),
+        params,
         recs,
         n_initial_persons,
         len(new_people),
@@ -170,6 +201,71 @@ def generate(
     )
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return {**manifest, "elapsed_seconds": round(time.perf_counter() - t0, 2)}
+
+
+def _check_incidents(
+    nik_kosong: tuple[str, str, float] | None, kiriman_hilang: tuple[str, str] | None
+) -> None:
+    if nik_kosong:
+        period, sumber, share = nik_kosong
+        parse_period(period)
+        if sumber not in SOURCES or not 0 <= share <= 1:
+            raise PdpbError(
+                f"nik_kosong needs a source of {', '.join(SOURCES)} and a share in 0..1 "
+                f"(got {sumber}, {share})"
+            )
+    if kiriman_hilang:
+        period, kabkota = kiriman_hilang
+        parse_period(period)
+        if not re.fullmatch(r"\d{2}\.\d{2}", kabkota):
+            raise PdpbError(f"kiriman_hilang needs a kab/kota code like 36.03 (got {kabkota!r})")
+
+
+def _blank_spot_period(
+    out_dir: Path,
+    truth: dict,
+    period: str,
+    events: list[Event],
+    promotions: list[dict],
+    rows: list[dict],
+    late: list[tuple[Event, str, dict]],
+    kabkota: str,
+    missing: bool,
+    redeliver: bool,
+) -> list[tuple[Event, str, dict]]:
+    """Write a period in which `kabkota` delivers its Dukcapil rows as its own
+    Excel file, with the rows that did not arrive last period at its end (late
+    events, applied now); when `missing`, the file does not arrive and this
+    period's rows of the kab/kota are returned to come next period. The truth
+    follows the delivery: an event belongs to the period whose files carry it."""
+    held = {
+        j
+        for j, (ev, row) in enumerate(zip(events, rows, strict=True))
+        if ev.sumber == "DUKCAPIL" and in_kabkota(row, kabkota)
+    }
+    file_name_of: dict[tuple[str, str], str] = {}
+    own = [rows[j] for j in sorted(held)] + [row for _, _, row in late]
+    files = write_period(
+        out_dir / "landing" / period, period, rows, redeliver, kabkota,
+        None if missing else own, file_name_of,
+    )  # fmt: skip
+    duplicate_of = [
+        f"{events[ev.duplicate_of].sumber}|{events[ev.duplicate_of].event_id}"
+        if ev.duplicate_of >= 0
+        else ""
+        for ev in events
+    ]
+    delivered = [
+        (ev, duplicate_of[j]) for j, ev in enumerate(events) if j not in held or not missing
+    ]
+    if not missing:
+        for ev, dup, _ in late:
+            ev.is_late = True  # dated last period, delivered in this one
+            delivered.append((ev, dup))
+    _collect_truth(truth, period, [], promotions, files, file_name_of, delivered)
+    if missing:
+        return [(events[j], duplicate_of[j], rows[j]) for j in sorted(held)]
+    return []
 
 
 def _progress(t0: float, what: str) -> None:
@@ -357,15 +453,28 @@ def _collect_truth(
     promotions: list[dict],
     files: list[dict],
     file_name_of: dict[tuple[str, str], str] | None = None,
+    delivered: list[tuple[Event, str]] | None = None,
 ) -> None:
     """The period's truth rows; `file_name_of` names the file of each
-    (sumber, event_id) where the files hold more than these events (national)."""
+    (sumber, event_id) where the files hold more than these events (national,
+    a blank spot). `delivered`, when given, are the events with their
+    `duplicate_of` key that the files carry (instead of `events`)."""
     file_of = {}
     for f in files:
         if not f["copy_of"]:
             file_of.setdefault(f["sumber"], []).append(f)
     counters = Counter()
-    for ev in events:
+    if delivered is None:
+        delivered = [
+            (
+                ev,
+                f"{events[ev.duplicate_of].sumber}|{events[ev.duplicate_of].event_id}"
+                if ev.duplicate_of >= 0
+                else "",
+            )
+            for ev in events
+        ]
+    for ev, duplicate_of in delivered:
         src_files = file_of[ev.sumber]
         pos = counters[ev.sumber]
         counters[ev.sumber] += 1
@@ -375,7 +484,6 @@ def _collect_truth(
             if file_name_of is not None
             else src_files[min(pos // 50_000, len(src_files) - 1)]["file_name"]
         )
-        dup = events[ev.duplicate_of] if ev.duplicate_of >= 0 else None
         truth["events"].append(
             {
                 "period": period,
@@ -389,7 +497,7 @@ def _collect_truth(
                 "is_malformed": bool(ev.malformed),
                 "malformed_reason": ev.malformed,
                 "is_late": ev.is_late,
-                "duplicate_of": f"{dup.sumber}|{dup.event_id}" if dup else "",
+                "duplicate_of": duplicate_of,
             }
         )
         truth["outcomes"].append(

@@ -56,9 +56,19 @@ def assign_event_ids(events: list[Event], period: str, rng: np.random.Generator)
 
 
 def render_rows(
-    events: list[Event], pop: Population, regions: Regions, vocab, places, rng: np.random.Generator
+    events: list[Event],
+    pop: Population,
+    regions: Regions,
+    vocab,
+    places,
+    rng: np.random.Generator,
+    missing_nik: dict[str, float] | None = None,
 ) -> list[dict]:
-    """One landing row per event, in the source's format and spelling."""
+    """One landing row per event, in the source's format and spelling.
+
+    `missing_nik` overrides a source's share of rows without NIK (an incident:
+    a source that suddenly leaves the NIK empty far more often); the random
+    draws are the same either way, so without it the rows are unchanged."""
     persons = np.array([e.person for e in events], dtype=np.int64)
     ident = {
         c: v if isinstance(v, list) else v.to_pylist()
@@ -78,7 +88,8 @@ def render_rows(
         if ev.nik_of >= 0:
             row["nik"] = str(pop.nik[ev.nik_of])
         if ev.jenis != "PERUBAHAN_DATA":
-            _source_noise(row, src, ev, bool(pop.sex[ev.person]), rng)
+            share = (missing_nik or {}).get(ev.sumber, src.missing_nik)
+            _source_noise(row, src, ev, bool(pop.sex[ev.person]), rng, share)
         row["tanggal_lahir"] = births[src.date_style][i]
         row["tanggal_peristiwa"] = happened[src.date_style][i]
         row.update(
@@ -94,10 +105,10 @@ def render_rows(
 
 
 def _source_noise(
-    row: dict, src: Source, ev: Event, female: bool, rng: np.random.Generator
+    row: dict, src: Source, ev: Event, female: bool, rng: np.random.Generator, missing_nik: float
 ) -> None:
     r = rng.random(5)
-    if ev.nik_mode == "KOSONG" or (r[0] < src.missing_nik and ev.nik_of < 0 and not ev.nik_mode):
+    if ev.nik_mode == "KOSONG" or (r[0] < missing_nik and ev.nik_of < 0 and not ev.nik_mode):
         row["nik"] = ""
     if r[1] < src.name_noise and not ev.clean_name:
         kind = ("typo", "abbreviate", "old_spelling", "title")[int(rng.integers(4))]
@@ -124,15 +135,45 @@ def _corrupt(row: dict, kind: str, src: Source) -> None:
         row["jenis_peristiwa"] = "CERAI"
 
 
-def write_period(folder: Path, period: str, rows: list[dict], redeliver: bool) -> list[dict]:
-    """Write the period's landing files; returns one ledger row per file."""
+def blank_spot_file(period: str, kabkota: str) -> str:
+    """The Excel file in which a blank-spot kab/kota delivers its Dukcapil rows."""
+    return f"dukcapil_{period}_{kabkota.replace('.', '')}.xlsx"
+
+
+def in_kabkota(row: dict, kabkota: str) -> bool:
+    return row["kode_wilayah"].startswith(kabkota + ".")
+
+
+def write_period(
+    folder: Path,
+    period: str,
+    rows: list[dict],
+    redeliver: bool,
+    blank_spot: str | None = None,
+    blank_spot_rows: list[dict] | None = None,
+    file_name_of: dict[tuple[str, str], str] | None = None,
+) -> list[dict]:
+    """Write the period's landing files; returns one ledger row per file.
+
+    With `blank_spot` (a kab/kota code, e.g. "36.03"), that kab/kota's Dukcapil
+    rows are left out of the Dukcapil CSVs: its office delivers
+    `blank_spot_rows` as an Excel file of its own (`blank_spot_file`), or
+    nothing when `blank_spot_rows` is None (the delivery did not arrive).
+    `file_name_of`, when given, is filled with the file of every row."""
     folder.mkdir(parents=True, exist_ok=True)
     ledger = []
     for sumber in SOURCES:
         mine = [r for r in rows if r["sumber"] == sumber]
-        for name, chunk in _split(sumber, period, mine):
+        if blank_spot and sumber == "DUKCAPIL":
+            mine = [r for r in mine if not in_kabkota(r, blank_spot)]
+        parts = _split(sumber, period, mine)
+        if blank_spot and sumber == "DUKCAPIL" and blank_spot_rows is not None:
+            parts.append((blank_spot_file(period, blank_spot), blank_spot_rows))
+        for name, chunk in parts:
+            if file_name_of is not None:
+                file_name_of.update({(r["sumber"], r["event_id"]): name for r in chunk})
             path = folder / name
-            if sumber == "IMIGRASI":
+            if sumber == "IMIGRASI" or name.endswith(".xlsx"):
                 _write_xlsx(path, chunk)
             elif sumber == "MASYARAKAT":
                 _write_csv(path, chunk, "cp1252", ";")
@@ -224,6 +265,8 @@ __all__ = [
     "EXCEL_EPOCH_OFFSET",
     "SOURCES",
     "assign_event_ids",
+    "blank_spot_file",
+    "in_kabkota",
     "render_rows",
     "write_period",
 ]
