@@ -115,11 +115,16 @@ def cmd_proyeksi(args: argparse.Namespace) -> int:
     from pdpb.projection import write_projection
 
     result = write_projection(_settings(args), args.tanggal)
+    unsure = (
+        f"; {result['tidak_pasti']} kept whose unknown birth date (01-07/31-12) may be under 17"
+        if result["tidak_pasti"]
+        else ""
+    )
     print(
         f"proyeksi {result['tanggal']} (list of period {result['periode']}): "
         f"{result['proyeksi_total']} voters = {result['aktif_total']} active "
         f"+ {result['tambahan_total']} turning 17 or married by then "
-        f"- {result['dikurangi_total']} still under 17; {result['tps_baru']} new TPS; "
+        f"- {result['dikurangi_total']} still under 17{unsure}; {result['tps_baru']} new TPS; "
         f"written to {result['folder']}"
     )
     return 0
