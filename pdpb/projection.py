@@ -138,6 +138,17 @@ class Projection:
 def last_period(con: duckdb.DuckDBPyConnection) -> tuple[str, dt.date]:
     """The last period the warehouse ran (any status: apply commits its changes
     whole, so the list is at most that period's) and its cut-off."""
+    present = {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'core'"
+        ).fetchall()
+    }
+    if not {"periods", "voters", "future_voters"} <= present:
+        raise PdpbError(
+            "this home has no voter list (a national home holds none): "
+            "project a province's home, e.g. --home <national home>/provinces/<kode>"
+        )
     rows = con.execute(
         "select period, cutoff from core.periods order by period desc limit 1"
     ).fetchall()
@@ -436,9 +447,10 @@ def page_section(
         projection = project(con, tanggal, settings.tps_capacity, period, cutoff)
     except PdpbError as exc:
         log.warning("page projection to %s skipped: %s", tanggal, exc)
-        section["note"] = (
-            f"Proyeksi ke {format_tanggal(tanggal)} tidak dapat dihitung: tanggal itu sebelum "
-            f"periode {period}. Ubah tanggal proyeksi (PDPB_TANGGAL_PROYEKSI)."
+        section["note"] = f"Proyeksi ke {format_tanggal(tanggal)} tidak dapat dihitung: " + (
+            f"tanggal itu sebelum periode {period}. Ubah tanggal proyeksi (PDPB_TANGGAL_PROYEKSI)."
+            if tanggal < dt.date(int(period[:4]), int(period[5:7]), 1)
+            else "tabel yang diperlukan tidak ada di gudang data."
         )
         return section
     columns = [

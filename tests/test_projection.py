@@ -528,6 +528,17 @@ def test_a_home_without_a_period_is_refused_in_one_line(tmp_path: Path) -> None:
         project_home(settings, dt.date(2029, 2, 14))
 
 
+def test_a_home_without_a_voter_list_is_refused_in_one_line(tmp_path: Path) -> None:
+    """A national home's warehouse holds no core tables: refused, not a crash."""
+    import duckdb
+
+    settings = Settings.load(tmp_path / "home")
+    settings.warehouse_path.parent.mkdir(parents=True)
+    duckdb.connect(str(settings.warehouse_path)).execute("create schema nasional").close()
+    with pytest.raises(PdpbError, match="no voter list"):
+        project_home(settings, dt.date(2029, 2, 14))
+
+
 # --- the DAG ------------------------------------------------------------------------
 
 
