@@ -460,7 +460,22 @@ PERIKSA_UMUR = "PERIKSA_UMUR"
 # been born on any day of YYYY, so they are surely under 17 only if they would
 # be even when born on 1 January, i.e. when YYYY + 17 is after the cut-off's
 # year; `pasti` is false for those who are under 17 only by the written day.
-_UNDER_AGE_SQL = """
+# The two conditions are shared with the projection (pdpb/projection.py),
+# with the parameters of `under_age_params`.
+UNDER_AGE_SQL = """(status_kawin is null or status_kawin = 'B')
+      and (year(tanggal_lahir) + 17) * 10000 + month(tanggal_lahir) * 100 + day(tanggal_lahir)
+          > $batas"""
+UNDER_AGE_PASTI_SQL = """not ((month(tanggal_lahir) = 7 and day(tanggal_lahir) = 1)
+                or (month(tanggal_lahir) = 12 and day(tanggal_lahir) = 31))
+           or year(tanggal_lahir) + 17 > $tahun"""
+
+
+def under_age_params(cutoff: date) -> dict[str, int]:
+    """The parameters of UNDER_AGE_SQL and UNDER_AGE_PASTI_SQL for a cut-off."""
+    return {"tahun": cutoff.year, "batas": cutoff.year * 10000 + cutoff.month * 100 + cutoff.day}
+
+
+_WHOLE_LIST_QUERY = f"""
     with daftar as (
         select dpid, tanggal_lahir, status_kawin, status
         from core.voters
@@ -468,15 +483,10 @@ _UNDER_AGE_SQL = """
         union all
         select dpid, tanggal_lahir, status_kawin, status from _diubah_periode
     )
-    select dpid,
-           not ((month(tanggal_lahir) = 7 and day(tanggal_lahir) = 1)
-                or (month(tanggal_lahir) = 12 and day(tanggal_lahir) = 31))
-           or year(tanggal_lahir) + 17 > $tahun as pasti
+    select dpid, {UNDER_AGE_PASTI_SQL} as pasti
     from daftar
     where status = 'AKTIF'
-      and (status_kawin is null or status_kawin = 'B')
-      and (year(tanggal_lahir) + 17) * 10000 + month(tanggal_lahir) * 100 + day(tanggal_lahir)
-          > $batas
+      and {UNDER_AGE_SQL}
     order by dpid
 """
 
@@ -506,10 +516,7 @@ def check_whole_list(con, state: PeriodState) -> dict:
     )
     cutoff = state.cutoff
     try:
-        found = con.execute(
-            _UNDER_AGE_SQL,
-            {"tahun": cutoff.year, "batas": cutoff.year * 10000 + cutoff.month * 100 + cutoff.day},
-        ).fetchall()
+        found = con.execute(_WHOLE_LIST_QUERY, under_age_params(cutoff)).fetchall()
     finally:
         con.unregister("_diubah_periode")
     sure = [dpid for dpid, pasti in found if pasti]

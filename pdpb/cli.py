@@ -136,6 +136,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_proyeksi(args: argparse.Namespace) -> int:
+    from pdpb.projection import write_projection
+
+    result = write_projection(_settings(args), args.tanggal)
+    unsure = (
+        f"; {result['tidak_pasti']} kept whose unknown birth date (01-07/31-12) may be under 17"
+        if result["tidak_pasti"]
+        else ""
+    )
+    print(
+        f"proyeksi {result['tanggal']} (list of period {result['periode']}): "
+        f"{result['proyeksi_total']} voters = {result['aktif_total']} active "
+        f"+ {result['tambahan_total']} turning 17 or married by then "
+        f"- {result['dikurangi_total']} still under 17{unsure}; {result['tps_baru']} new TPS; "
+        f"written to {result['folder']}"
+    )
+    return 0
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     from pdpb.history import voter_history
 
@@ -474,6 +493,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="periods done, pending review, last failures")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser(
+        "proyeksi",
+        help="the list as it would stand on a date (an election day), per region and TPS, "
+        "without changing it",
+    )
+    p.add_argument(
+        "--tanggal",
+        help="the date YYYY-MM-DD, e.g. a voting day (default: the setting tanggal_proyeksi, "
+        "2029-02-14 unless $PDPB_TANGGAL_PROYEKSI says otherwise)",
+    )
+    p.set_defaults(func=cmd_proyeksi)
 
     p = sub.add_parser("audit", help="who changed what, when and why (append-only audit log)")
     p.add_argument("--period", help="one period YYYY-MM (default: every period)")

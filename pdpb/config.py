@@ -26,6 +26,7 @@ TIMEZONE = "Asia/Jakarta"
 WAREHOUSE_POOL = "pdpb_warehouse"
 
 PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class PdpbError(Exception):
@@ -38,6 +39,21 @@ def parse_period(period: str) -> tuple[int, int]:
     if not m:
         raise PdpbError(f"period '{period}' is not of the form YYYY-MM (e.g. 2026-01)")
     return int(m.group(1)), int(m.group(2))
+
+
+def parse_tanggal(text: str, what: str = "tanggal") -> date:
+    """A calendar date written YYYY-MM-DD (e.g. 2029-02-14), or a PdpbError
+    naming `what`; other forms date.fromisoformat would take (20290214,
+    2029-W07-3) are refused too."""
+    value = (text or "").strip()
+    try:
+        if not DATE_RE.match(value):
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise PdpbError(
+            f"{what} '{text}' is not a valid date YYYY-MM-DD (e.g. 2029-02-14)"
+        ) from None
 
 
 def period_has_ended(period: str, today: date | None = None) -> bool:
@@ -96,10 +112,18 @@ class Settings:
     # A national deployment sends provinces with at least this many active
     # voters to the big workers' queue (docs/deployment.md).
     large_province_voters: int = 15_000_000
+    # The voting day the operators' page projects the list to (pdpb proyeksi
+    # uses it when no --tanggal is given): a planning assumption, not an
+    # official date; $PDPB_TANGGAL_PROYEKSI overrides it (docs/projection.md).
+    tanggal_proyeksi: date = date(2029, 2, 14)
 
     @classmethod
     def load(cls, home: str | os.PathLike[str] | None = None, **overrides: object) -> Settings:
         chosen = home or os.environ.get("PDPB_HOME") or "var"
+        if "tanggal_proyeksi" not in overrides and os.environ.get("PDPB_TANGGAL_PROYEKSI"):
+            overrides["tanggal_proyeksi"] = parse_tanggal(
+                os.environ["PDPB_TANGGAL_PROYEKSI"], "PDPB_TANGGAL_PROYEKSI"
+            )
         return cls(home=Path(chosen).expanduser().resolve(), **overrides)  # type: ignore[arg-type]
 
     # Paths under the home (the contract of docs/architecture.md).

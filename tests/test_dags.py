@@ -103,6 +103,7 @@ def test_dagbag_imports_every_dag_without_errors(tmp_path):
         "pdpb_dedupe",
         "pdpb_monthly",
         "pdpb_national",
+        "pdpb_proyeksi",
         "pdpb_train",
     ]
 

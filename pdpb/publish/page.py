@@ -386,6 +386,7 @@ def write_index_html(
         "downloads": _download_links(written, reports),
         "dbt_docs_href": _href(written.get("dbt_docs"), reports),
         "source_quality": page_context(quality, _href(written.get("karantina_csv"), reports)),
+        "proyeksi": _projection_section(con, settings, period, cutoff),
     }
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html", "j2"])
@@ -395,6 +396,15 @@ def write_index_html(
     with atomic_target(path) as tmp:
         tmp.write_text(page, encoding="utf-8")
     return path
+
+
+def _projection_section(
+    con: duckdb.DuckDBPyConnection, settings: Settings, period: str, cutoff: dt.date
+) -> dict[str, Any]:
+    """The list projected to the planned voting day, per kab/kota (pdpb/projection.py)."""
+    from pdpb.projection import page_section  # it imports this module's number format
+
+    return page_section(con, settings, period, cutoff)
 
 
 def _download_links(written: dict[str, Path], reports: Path) -> list[tuple[str, str]]:
