@@ -67,6 +67,7 @@ class PageVisit:
     screenshot: bytes
     requested: list[str]
     probes: dict[str, Any]
+    sections: dict[str, Any]
 
 
 class _DevToolsPipe:
@@ -134,7 +135,50 @@ def _console_errors(events: list[dict[str, Any]]) -> list[str]:
     return found
 
 
-def _browse(pipe: _DevToolsPipe, url: str, probes: dict[str, str], offline: bool) -> PageVisit:
+# What the screenshot shows of each section, measured in the page itself: the
+# screenshot is drawn on a canvas and the pixels between a section's <h2> and
+# the next one are counted: those not near white (something drawn), and those
+# of the report's table-header red (a table drawn).
+SECTION_PIXELS = """
+(async (ids, shot) => {
+  const img = new Image();
+  img.src = 'data:image/png;base64,' + shot;
+  await img.decode();
+  const canvas = document.createElement('canvas');
+  canvas.width = img.width;
+  canvas.height = img.height;
+  const g = canvas.getContext('2d');
+  g.drawImage(img, 0, 0);
+  const out = {};
+  for (const id of ids) {
+    const h = document.getElementById(id);
+    if (!h) { out[id] = null; continue; }
+    let end = h.nextElementSibling;
+    while (end && end.tagName !== 'H2') end = end.nextElementSibling;
+    const top = Math.round(h.getBoundingClientRect().bottom + scrollY);
+    const bottom = Math.round(end ? end.getBoundingClientRect().top + scrollY : img.height);
+    const height = Math.max(Math.min(bottom, img.height) - top, 1);
+    const px = g.getImageData(0, top, img.width, height).data;
+    let ink = 0, header = 0;
+    for (let i = 0; i < px.length; i += 4) {
+      if (px[i] < 230 || px[i + 1] < 230 || px[i + 2] < 230) ink++;
+      if (Math.abs(px[i] - 0x8b) < 8 && Math.abs(px[i + 1] - 0x1a) < 8
+          && Math.abs(px[i + 2] - 0x1a) < 8) header++;
+    }
+    out[id] = {title: h.innerText, height: height, ink: ink / (px.length / 4), header: header};
+  }
+  return out;
+})(%s, %s)
+"""
+
+
+def _browse(
+    pipe: _DevToolsPipe,
+    url: str,
+    probes: dict[str, str],
+    offline: bool,
+    sections: tuple[str, ...] = (),
+) -> PageVisit:
     target = pipe.call("Target.createTarget", url="about:blank")["targetId"]
     session = pipe.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
     for domain in ("Page", "Runtime", "Log", "Network"):
@@ -160,7 +204,13 @@ def _browse(pipe: _DevToolsPipe, url: str, probes: dict[str, str], offline: bool
     pipe.wait_for("Page.loadEventFired")
 
     def evaluate(expression: str) -> Any:
-        reply = pipe.call("Runtime.evaluate", session, expression=expression, returnByValue=True)
+        reply = pipe.call(
+            "Runtime.evaluate",
+            session,
+            expression=expression,
+            returnByValue=True,
+            awaitPromise=True,
+        )
         return reply["result"]["value"]
 
     height = pipe.call("Page.getLayoutMetrics", session)["cssContentSize"]["height"]
@@ -182,13 +232,22 @@ def _browse(pipe: _DevToolsPipe, url: str, probes: dict[str, str], offline: bool
             if event.get("method") == "Network.requestWillBeSent"
         ],
         probes={name: evaluate(expression) for name, expression in probes.items()},
+        sections=evaluate(SECTION_PIXELS % (json.dumps(sections), json.dumps(shot)))
+        if sections
+        else {},
     )
 
 
-def visit(page: Path, probes: dict[str, str] | None = None, offline: bool = False) -> PageVisit:
+def visit(
+    page: Path,
+    probes: dict[str, str] | None = None,
+    offline: bool = False,
+    sections: tuple[str, ...] = (),
+) -> PageVisit:
     """Open a file in a fresh headless Chromium profile and report what it showed;
     `probes` are JavaScript expressions evaluated once the page has loaded;
-    `offline` cuts the network."""
+    `offline` cuts the network; `sections` are ids of <h2> headings whose
+    part of the screenshot is measured (SECTION_PIXELS)."""
     to_chromium = os.pipe()
     from_chromium = os.pipe()
     with tempfile.TemporaryDirectory(prefix="pdpb-chromium-") as profile:
@@ -210,7 +269,7 @@ def visit(page: Path, probes: dict[str, str] | None = None, offline: bool = Fals
         os.close(from_chromium[1])
         pipe = _DevToolsPipe(to_chromium[1], from_chromium[0])
         try:
-            result = _browse(pipe, page.as_uri(), probes or {}, offline)
+            result = _browse(pipe, page.as_uri(), probes or {}, offline, sections)
             pipe.call("Browser.close")
         finally:
             os.close(to_chromium[1])
@@ -259,6 +318,38 @@ def test_every_file_linked_from_the_report_folder_exists(shown: tuple[PageVisit,
 
     assert len(inside) >= 8  # recap XLSX, five CSVs, two kab/kota change lists
     assert [t for t in inside if not t.exists()] == []
+
+
+# ------------------------------------------------------------ a real period's page
+
+# The sections a month's page adds beside the recap: the data quality per
+# source, link quality without truth and the projection for election day.
+NEW_SECTIONS = ("kualitas-sumber", "kualitas-pencocokan", "proyeksi")
+
+
+@pytest.fixture(scope="module")
+def period_page(period_home) -> PageVisit:
+    """The page a real period published (dbt marts, gates), as Chromium shows it."""
+    return visit(period_home.reports_dir("2026-01") / "index.html", sections=NEW_SECTIONS)
+
+
+def test_a_real_periods_page_renders_without_console_errors(period_page: PageVisit) -> None:
+    assert period_page.errors == []
+    assert period_page.screenshot.startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("section", NEW_SECTIONS)
+def test_the_screenshot_shows_each_new_section_with_its_table(
+    period_page: PageVisit, section: str
+) -> None:
+    shown = period_page.sections[section]
+
+    assert shown is not None, f"the page has no <h2 id={section!r}>"
+    assert shown["title"] and shown["title"] in period_page.text
+    assert shown["height"] > 60
+    assert shown["ink"] > 0.02  # drawn, not blank space
+    # a table's header row in the report's red, not only the heading's rule
+    assert shown["header"] > 5_000
 
 
 # ---------------------------------------------------------------- Data Docs offline
