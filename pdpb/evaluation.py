@@ -187,7 +187,9 @@ def _warehouse(settings: Settings, period: str | None, truth_dir: Path) -> tuple
                 {"and p.applied_period = ?" if period else ""}""",
             params,
         ).fetchall()
-        created = created_records(con, truth_dir) if auto_ganda else {}
+        # the person behind a record the pipeline made, for judging a TMS 2 on it
+        ganda = auto_ganda or any(s == "DEDUPE" for _, s, *_ in tms)
+        created = created_records(con, truth_dir) if ganda else {}
     finally:
         con.close()
     if not matches:
@@ -217,14 +219,21 @@ def _is_right(link: Link, truth: tuple[str, set[str]], futures: dict, person_of:
 
 
 def _wrongful_tms(
-    truth_dir: Path, tms: list[tuple], truth: dict
+    truth_dir: Path,
+    tms: list[tuple],
+    truth: dict,
+    survivors: dict[tuple[str, str], str],
+    created: dict[str, str],
 ) -> tuple[list[tuple], list[tuple]]:
     """(wrongful, other record) among the TMS changes the truth does not call for.
 
-    Wrongful: the record is not the event's person (or, for dedupe's TMS 2,
-    not a duplicate): a living or different citizen loses the vote. Other
-    record: the right person, registered twice, removed on the record the
-    truth did not pick; that person's other record stays on the list."""
+    Wrongful: the record is not the event's person (for dedupe's TMS 2: the
+    removed record and its survivor are not one person): a living or
+    different citizen loses the vote. Other record: the right person,
+    registered twice, removed on the record the truth did not pick (for
+    TMS 2: the truth's primary retired, its duplicate kept); that person's
+    other record stays on the list. `created`: the person behind each record
+    the pipeline made (dedupe.created_records)."""
     expected = {
         (r["period"], r["sumber"], r["event_id"], r["dpid"], r["tms_code"])
         for r in _read_csv(truth_dir / "expected_changes.csv")
@@ -234,11 +243,21 @@ def _wrongful_tms(
         _read_csv(truth_dir / "duplicates.csv") if (truth_dir / "duplicates.csv").exists() else []
     )
     ganda = {r["dpid"] for r in duplicates if r["is_primary"] != "true"}
+    kept = {d: survivors.get((e, d)) for _, s, e, d, _ in tms if s == "DEDUPE"}
+    index = TruthPersons(
+        truth_dir, (set(kept) | {k for k in kept.values() if k}) - set(created), set()
+    )
+
+    def person(dpid: str | None) -> str | None:
+        return created.get(dpid or "") or index.person_of_dpid.get(dpid or "")
+
     wrong, other_record = [], []
     for p, s, e, dpid, code in tms:
         if s == "DEDUPE":
-            if dpid not in ganda:
+            if person(dpid) is None or person(dpid) != person(survivors.get((e, dpid))):
                 wrong.append((p, s, e, dpid, code))
+            elif dpid not in ganda:
+                other_record.append((p, s, e, dpid, code))
         elif (p, s, e, dpid, str(code)) not in expected:
             dpids = truth.get((p, s, e), (None, set()))[1]
             (other_record if dpid in dpids else wrong).append((p, s, e, dpid, code))
@@ -307,7 +326,7 @@ def evaluate(settings: Settings, truth_dir: Path, period: str | None = None) -> 
     truth, person_of = _truth_persons(truth_dir)
     scores, judged, wrong = pairwise_scores(matches, truth, futures, person_of)
     positives = scores["true_pairs"]
-    wrongful_tms, other_record_tms = _wrongful_tms(truth_dir, tms, truth)
+    wrongful_tms, other_record_tms = _wrongful_tms(truth_dir, tms, truth, stored.survivors, created)
     # The curve: every event with a stored candidate, scored by its probability.
     scored = [
         (m.probability, _is_right(m, t, futures, person_of))

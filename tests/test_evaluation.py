@@ -62,10 +62,34 @@ def test_tms_on_the_persons_other_record_is_counted_apart_from_wrongful(small_sy
     code = twice["tms_code"]
     tms = [(*key(twice), d, code) for d in (twice["dpid"], other, stranger)]
 
-    wrong, other_record = _wrongful_tms(truth_dir, tms, truth)
+    wrong, other_record = _wrongful_tms(truth_dir, tms, truth, {}, {})
 
     assert other_record == [(*key(twice), other, code)]
     assert wrong == [(*key(twice), stranger, code)]
+
+
+def test_a_tms_2_is_judged_by_the_person_behind_the_two_records(small_synth):
+    """Dedupe's TMS 2 takes a vote away only when the retired record and the
+    one kept are not one person; retiring the truth's primary of a person
+    registered twice keeps that person on the list (another record)."""
+    truth_dir = small_synth / "truth"
+    with (truth_dir / "duplicates.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    pair = [r for r in rows if r["cluster_id"] == rows[0]["cluster_id"]][:2]
+    primary = next(r["dpid"] for r in pair if r["is_primary"] == "true")
+    duplicate = next(r["dpid"] for r in pair if r["is_primary"] != "true")
+    one, twin = _twin_of_a_listed_twin(truth_dir)
+    tms = [
+        (PERIOD, "DEDUPE", f"G{duplicate}", primary, 2),  # the person's other record kept
+        (PERIOD, "DEDUPE", f"G{primary}", duplicate, 2),  # the truth's own choice
+        (PERIOD, "DEDUPE", f"G{twin}", one, 2),  # a twin retired for the other
+    ]
+    survivors = {(e, d): e.removeprefix("G") for _, _, e, d, _ in tms}
+
+    wrong, other_record = _wrongful_tms(truth_dir, tms, {}, survivors, {})
+
+    assert wrong == [tms[2]]
+    assert other_record == [tms[0]]
 
 
 def test_review_proposals_of_the_right_record_count_only_for_recall_if_review_decided():
