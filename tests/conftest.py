@@ -35,19 +35,16 @@ def period_home(small_synth, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def linked_home():
-    """A function that loads a generated province's list into a new home and
-    runs the given periods through ingest, link and apply (no dbt, gates or
-    publish: what linkage and evaluation tests need), returning the home."""
+def run_periods():
+    """A function that runs the given periods of a generated province through
+    ingest, link and apply (no dbt, gates or publish) in a home whose list is
+    loaded: the stage functions the CLI and the DAGs call."""
     import shutil
 
     from pdpb.config import Settings, default_cutoff
     from pdpb.pipeline import apply, finish_period, ingest, link, start_period
-    from pdpb.voterlist import init_voters
 
-    def run(data: Path, home: Path, periods: tuple[str, ...]) -> Settings:
-        settings = Settings.load(home)
-        init_voters(settings, data / "voters.csv")
+    def run(settings: Settings, data: Path, periods: tuple[str, ...]) -> None:
         for period in periods:
             shutil.copytree(data / "landing" / period, settings.landing_dir(period))
             cutoff = default_cutoff(period)
@@ -56,6 +53,22 @@ def linked_home():
             link(settings, period)
             apply(settings, period, cutoff)
             finish_period(settings, period)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def linked_home(run_periods):
+    """A function that loads a generated province's list into a new home and
+    runs the given periods through ingest, link and apply (no dbt, gates or
+    publish: what linkage and evaluation tests need), returning the home."""
+    from pdpb.config import Settings
+    from pdpb.voterlist import init_voters
+
+    def run(data: Path, home: Path, periods: tuple[str, ...]) -> Settings:
+        settings = Settings.load(home)
+        init_voters(settings, data / "voters.csv")
+        run_periods(settings, data, periods)
         return settings
 
     return run

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import re
-import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -41,24 +40,13 @@ def incidents(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def quality_home(incidents, tmp_path_factory) -> tuple[Settings, dict[str, dict]]:
+def quality_home(incidents, linked_home, tmp_path_factory) -> tuple[Settings, dict[str, dict]]:
     """The five periods through ingest, link and apply, one dbt build of the
     marts (it rebuilds every period), and publish for the two incident periods."""
-    from pdpb.pipeline import apply, finish_period, ingest, link, start_period
     from pdpb.publish import publish
     from pdpb.transform import build_marts
-    from pdpb.voterlist import init_voters
 
-    settings = Settings.load(tmp_path_factory.mktemp("quality-home"))
-    init_voters(settings, incidents / "voters.csv")
-    for period in PERIODS:
-        shutil.copytree(incidents / "landing" / period, settings.landing_dir(period))
-        cutoff = default_cutoff(period)
-        start_period(settings, period, cutoff)
-        ingest(settings, period)
-        link(settings, period)
-        apply(settings, period, cutoff)
-        finish_period(settings, period)
+    settings = linked_home(incidents, tmp_path_factory.mktemp("quality-home"), PERIODS)
     build_marts(settings, PERIODS[-1])
     written = {p: publish(settings, p, default_cutoff(p)) for p in (MISSING_PERIOD, SPIKE_PERIOD)}
     return settings, written
