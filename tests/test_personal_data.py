@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from pdpb.cli import main
 from pdpb.config import Settings
-from pdpb.pipeline import publish, resolve_cutoff, run_stage
+from pdpb.pipeline import finish_period, publish, resolve_cutoff, run_stage
 
 PERIOD = "2026-01"
 FULL_NUMBER = re.compile(rb"(?<!\d)\d{16}(?!\d)")
@@ -81,7 +81,10 @@ def test_logs_and_cli_output_of_a_stage_hold_no_full_nik(
     secrets = input_numbers(small_synth)
     cutoff = resolve_cutoff(PERIOD, None)
     with caplog.at_level(logging.DEBUG):
-        run_stage(period_home, PERIOD, "publish", lambda: publish(period_home, PERIOD, cutoff))
+        try:
+            run_stage(period_home, PERIOD, "publish", lambda: publish(period_home, PERIOD, cutoff))
+        finally:  # the shared home is left as it was: its period completed
+            finish_period(period_home, PERIOD)
         assert main(["--home", str(period_home.home), "audit", "--period", PERIOD]) == 0
         assert main(["--home", str(period_home.home), "status"]) == 0
     out = capsys.readouterr()
