@@ -202,26 +202,12 @@ flagged as (
             'peristiwa_per_1000', 'median_peristiwa_per_1000',
             'periode_pembanding', 2, 'cukup_volume'
         ) }} as tanda_peristiwa_per_1000,
+    {%- for _, figure in shares %}
         {{ quality_flag(
-            'pct_nik_kosong', 'median_pct_nik_kosong', 'periode_pembanding', 0.05,
+            figure, 'median_' ~ figure, 'periode_pembanding', 0.05,
             'cukup_peristiwa', up_only='true', base='peristiwa', min_rows=5
-        ) }} as tanda_pct_nik_kosong,
-        {{ quality_flag(
-            'pct_nik_tidak_sah', 'median_pct_nik_tidak_sah', 'periode_pembanding', 0.05,
-            'cukup_peristiwa', up_only='true', base='peristiwa', min_rows=5
-        ) }} as tanda_pct_nik_tidak_sah,
-        {{ quality_flag(
-            'pct_terlambat', 'median_pct_terlambat', 'periode_pembanding', 0.05,
-            'cukup_peristiwa', up_only='true', base='peristiwa', min_rows=5
-        ) }} as tanda_pct_terlambat,
-        {{ quality_flag(
-            'pct_tidak_ditemukan', 'median_pct_tidak_ditemukan', 'periode_pembanding', 0.05,
-            'cukup_peristiwa', up_only='true', base='peristiwa', min_rows=5
-        ) }} as tanda_pct_tidak_ditemukan,
-        {{ quality_flag(
-            'pct_review', 'median_pct_review', 'periode_pembanding', 0.05,
-            'cukup_peristiwa', up_only='true', base='peristiwa', min_rows=5
-        ) }} as tanda_pct_review
+        ) }} as tanda_{{ figure }}{{ ',' if not loop.last }}
+    {%- endfor %}
     from sized
 
 ),
